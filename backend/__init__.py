@@ -1,0 +1,1 @@
+"""Reference backend receiver (install extra "backend"); the kiosk never imports it."""
