@@ -1,0 +1,28 @@
+"""``kiosk-tech config check``: validate a site configuration the way the kiosk does at start."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from kiosk.config import load_config
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    config = sub.add_parser("config", help="check or create a site configuration")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION")
+    config_sub.required = True
+    check = config_sub.add_parser("check", help="validate the configuration, one line per problem")
+    check.add_argument("--config", metavar="FILE", help="site file (default: $KIOSK_CONFIG or /etc/kiosk)")
+    check.add_argument("--json", action="store_true", help="print the effective configuration as JSON")
+    check.set_defaults(func=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    config = load_config(args.config)  # ConfigError -> one line per problem, exit 2 (kiosk.tech.main)
+    if args.json:
+        print(json.dumps(config.model_dump(mode="json"), ensure_ascii=False, indent=2))
+    else:
+        source = config.source or "packaged defaults"
+        print(f"config ok: {source} (kiosk {config.kiosk.id}, mode {config.kiosk.mode})")
+    return 0
