@@ -31,6 +31,9 @@ ROLE_MODULES: dict[str, str] = {
 }
 
 
+NOT_INSTALLED = "none"  # driver name for a role this terminal has no device for
+
+
 class NoOptions(BaseModel):
     """Options model for drivers that take none."""
 
@@ -75,10 +78,12 @@ def validate_device_sections(config: KioskConfig, label: str) -> list[ConfigProb
             known = ", ".join(ROLE_MODULES)
             problems.append(ConfigProblem(label, f"devices.{role}", f"unknown device role (known: {known})"))
             continue
+        if section.driver == NOT_INSTALLED:
+            continue
         drivers = role_drivers(role)
         entry = drivers.get(section.driver)
         if entry is None:
-            known = ", ".join(sorted(drivers)) or "none yet"
+            known = ", ".join([*sorted(drivers), NOT_INSTALLED])
             problems.append(
                 ConfigProblem(
                     label, f"devices.{role}.driver", f"unknown driver {section.driver!r} (known: {known})"

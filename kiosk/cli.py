@@ -1,0 +1,122 @@
+"""``kiosk``: start the terminal, check it (``--smoke``) or picture every screen (``tour``).
+
+    kiosk [--config FILE] [--simulate]                 run the kiosk
+    kiosk --smoke [--config FILE] [--simulate]         draw the home screen once, report devices
+    kiosk tour --out DIR [--lang zh|en] [--size WxH] [--simulate]
+
+Exit codes: 0 fine; 1 a required device failed (smoke); 2 bad configuration or usage. Problems are
+printed one per line for technicians; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from drivers.errors import DeviceError
+from kiosk.config import KioskConfig, load_config
+from kiosk.errors import ConfigError, KioskError
+
+log = logging.getLogger("kiosk")
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1920x1080, got {text!r}") from exc
+    if not (320 <= width <= 8192 and 320 <= height <= 8192):
+        raise argparse.ArgumentTypeError(f"size {text} out of range (320..8192 each side)")
+    return width, height
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", metavar="FILE", help="site configuration (default: $KIOSK_CONFIG, /etc/kiosk)"
+    )
+    parser.add_argument("--simulate", action="store_true", help="use simulated devices for every role")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Self-service police kiosk.")
+    _common(parser)
+    parser.add_argument(
+        "--smoke", action="store_true", help="draw the home screen once, report devices, exit"
+    )
+    parser.add_argument("--size", type=_size, metavar="WxH", help="window size (default: from config)")
+    parser.add_argument("--fullscreen", action="store_true", default=None, help="fullscreen window")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    tour = sub.add_parser("tour", help="render every screen and state to PNG files")
+    _common(tour)
+    tour.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the PNG files")
+    tour.add_argument("--lang", choices=("zh", "en"), default=None, help="language of the pictures")
+    tour.add_argument("--size", type=_size, metavar="WxH", help="window size, e.g. 1080x1920 for portrait")
+    return parser
+
+
+def _prepare_config(args: argparse.Namespace) -> KioskConfig:
+    overrides: dict[str, dict[str, object]] = {}
+    if getattr(args, "size", None):
+        width, height = args.size
+        overrides["display"] = {
+            "width": width,
+            "height": height,
+            "orientation": "landscape" if width >= height else "portrait",
+        }
+    if getattr(args, "lang", None):
+        overrides.setdefault("display", {})["default_language"] = args.lang
+    if getattr(args, "fullscreen", None):
+        overrides.setdefault("display", {})["fullscreen"] = True
+    if args.command == "tour" or args.smoke:
+        overrides.setdefault("display", {})["fullscreen"] = False
+    config = load_config(args.config, overrides=overrides)
+    if args.simulate:
+        from kiosk.app import simulate_everything
+
+        config = simulate_everything(config)
+    return config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = _prepare_config(args)
+        from kiosk.app import compose, setup_logging
+
+        setup_logging(config, console=not (args.smoke or args.command == "tour"))
+        runtime = compose(config)
+    except ConfigError as exc:
+        for line in [str(p) for p in exc.problems] or [str(exc)]:
+            print(f"config error: {line}", file=sys.stderr)
+        return 2
+    except (KioskError, DeviceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    from screens.kivy_env import prepare
+
+    display = config.display
+    prepare(
+        size=display.size,
+        fullscreen=display.fullscreen,
+        show_cursor=display.show_cursor,
+        kivy_home=config.data_dir / "kivy",
+    )
+    if args.command == "tour":
+        from screens.tour import run_tour
+
+        return run_tour(runtime, args.out)
+    if args.smoke:
+        from screens.tour import run_smoke
+
+        return run_smoke(runtime)
+    from kiosk.app import run_app
+
+    return run_app(runtime)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

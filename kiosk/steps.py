@@ -1,0 +1,39 @@
+"""The kinds of step a service may use, and what each needs to run.
+
+The flow engine runs any service built from these kinds. A kind needs the device roles listed
+here (a service using it is disabled while one is down) and possibly the backend. Whether a kind
+can be shown at all is decided by the presentation layer, which tells the engine which kinds it
+has a screen for (``ready_kinds``); a service using a kind without one is shown disabled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StepKind:
+    name: str
+    devices: tuple[str, ...] = ()
+    backend: bool = False
+    collects_personal_data: bool = False
+
+
+STEP_KINDS: dict[str, StepKind] = {
+    k.name: k
+    for k in (
+        StepKind("consent"),
+        StepKind("form"),
+        StepKind("review"),
+        StepKind("done"),
+        StepKind("read_card", devices=("card_reader",), collects_personal_data=True),
+        StepKind("take_photo", devices=("camera",), collects_personal_data=True),
+        StepKind("plate"),
+        StepKind("verify_identity", backend=True),
+        StepKind("vehicle_lookup", backend=True),
+        StepKind("violations", backend=True),
+        StepKind("payment", backend=True),
+        StepKind("submit", backend=False),  # the outbox is local; delivery happens later
+        StepKind("print", devices=("printer",)),
+    )
+}

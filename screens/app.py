@@ -1,0 +1,332 @@
+"""The Kivy application: a thin presentation layer over the flow engine and the session.
+
+It owns the screen manager, the theme (language, text scale, unit size), the idle monitor and the
+one place where navigation happens (:meth:`KioskApp.show_route`). Screens call its methods
+(``start_service``, ``step_done``, ``go_back``, ``cancel``); they never switch screens themselves.
+Device and network work runs in worker threads that hand results back through :meth:`post`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from kivy.app import App
+from kivy.base import ExceptionHandler, ExceptionManager
+from kivy.clock import Clock
+from kivy.core.text import DEFAULT_FONT, LabelBase
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from kiosk.app import Runtime
+from kiosk.flow import Availability, Flow, service_availability
+from kiosk.idle import IdleMonitor, IdleState
+from kiosk.paths import screens_dir
+from kiosk.privacy import MASKING_FILTER
+from kiosk.session import Session
+
+log = logging.getLogger(__name__)
+
+LARGE_TEXT_SCALE = 1.35
+SCREEN_MODULES = ("attract", "home", "services", "step", "review", "done", "error")
+
+
+class KioskRoot(FloatLayout):
+    """The window's root: the screen manager plus overlays (badge, idle warning)."""
+
+
+class _Handler(ExceptionHandler):
+    """Unexpected exceptions in the event loop end the session calmly instead of killing the kiosk."""
+
+    def __init__(self, app: KioskApp) -> None:
+        super().__init__()
+        self.app = app
+
+    def handle_exception(self, inst: BaseException) -> int:
+        if isinstance(inst, KeyboardInterrupt | SystemExit):
+            return ExceptionManager.RAISE
+        self.app.fail(inst)
+        return ExceptionManager.PASS
+
+
+class KioskApp(App):
+    lang = StringProperty("zh")
+    text_scale = NumericProperty(1.0)
+    large_text = BooleanProperty(False)
+    u = NumericProperty(1.0)  # one design pixel (1080-px short side) in window pixels
+    simulated = BooleanProperty(False)
+    idle_seconds = NumericProperty(0)
+    landscape = BooleanProperty(True)
+    # theme colours (a high-contrast theme swaps these)
+    c_bg = ListProperty([0.95, 0.96, 0.98, 1])
+    c_card = ListProperty([1, 1, 1, 1])
+    c_text = ListProperty([0.11, 0.13, 0.18, 1])
+    c_muted = ListProperty([0.38, 0.42, 0.50, 1])
+    c_primary = ListProperty([0.08, 0.25, 0.55, 1])
+    c_primary_down = ListProperty([0.05, 0.17, 0.40, 1])
+    c_on_primary = ListProperty([1, 1, 1, 1])
+    c_secondary = ListProperty([0.87, 0.90, 0.95, 1])
+    c_accent = ListProperty([0.93, 0.49, 0.10, 1])
+    c_danger = ListProperty([0.75, 0.15, 0.15, 1])
+    c_ok = ListProperty([0.10, 0.55, 0.30, 1])
+    c_disabled = ListProperty([0.80, 0.82, 0.86, 1])
+
+    def __init__(self, runtime: Runtime, *, on_started: Callable[[KioskApp], None] | None = None) -> None:
+        super().__init__()
+        self.title = "Police self-service kiosk"
+        self.runtime = runtime
+        self.messages = runtime.messages
+        self.catalogue = runtime.catalogue
+        self.idle = IdleMonitor(runtime.clock)
+        self.session: Session | None = None
+        self.flow: Flow | None = None
+        self._on_started = on_started
+        self._idle_view: Any = None
+        self._return_event: Any = None
+        self.lang = runtime.config.display.default_language
+        self.large_text = runtime.config.display.large_text
+        self.simulated = runtime.simulated
+        from screens.steps import STEP_WIDGETS
+
+        self.ready_kinds = frozenset(STEP_WIDGETS)
+
+    # -- building --------------------------------------------------------------------------------
+    def build(self) -> KioskRoot:
+        font = self.runtime.font
+        LabelBase.register(DEFAULT_FONT, str(font.path), fn_bold=str(font.bold or font.path))
+        folder = screens_dir()
+        Builder.load_file(str(folder / "widgets.kv"))
+        from screens import steps
+
+        for kv in steps.KV_FILES:
+            Builder.load_file(str(folder / "steps" / kv))
+        self.manager = ScreenManager(transition=NoTransition())
+        import importlib
+
+        for name in SCREEN_MODULES:
+            Builder.load_file(str(folder / f"{name}.kv"))
+            module = importlib.import_module(f"screens.{name}")
+            self.manager.add_widget(module.SCREEN_CLASS(name=name))
+        root = KioskRoot()
+        root.add_widget(self.manager)
+        self._apply_scale()
+        Window.bind(size=lambda *_: self._apply_scale())
+        Window.bind(on_touch_down=self._on_any_touch)
+        ExceptionManager.add_handler(_Handler(self))
+        Clock.schedule_interval(self._tick, 0.25)
+        return root
+
+    def on_start(self) -> None:
+        self.show_attract()
+        if self._on_started is not None:
+            Clock.schedule_once(lambda _dt: self._on_started(self), 0)
+
+    def on_stop(self) -> None:
+        self.end_session("app_stop")
+
+    # -- theme -----------------------------------------------------------------------------------
+    def on_large_text(self, _instance: Any, value: bool) -> None:
+        self.text_scale = LARGE_TEXT_SCALE if value else 1.0
+
+    def _apply_scale(self) -> None:
+        design = self.runtime.config.display.size
+        width, height = Window.size
+        self.landscape = width >= height
+        self.u = min(width / design[0], height / design[1]) * (min(design) / 1080)
+        if width < design[0] * 0.75 or height < design[1] * 0.75:
+            log.warning(
+                "window %dx%d is smaller than the designed %dx%d; scaling down", width, height, *design
+            )
+
+    def tr(self, key: str, lang: str | None = None, **values: Any) -> str:
+        """A resident-facing text; kv calls ``app.tr('key', app.lang)`` so it re-binds on switch."""
+        return self.messages.get(key, lang or self.lang, **values)
+
+    def toggle_language(self) -> None:
+        self.lang = "en" if self.lang == "zh" else "zh"
+        if self.session is not None:
+            self.session.lang = self.lang
+
+    def toggle_large_text(self) -> None:
+        self.large_text = not self.large_text
+
+    def fee_text(self, fee_fen: int) -> str:
+        if fee_fen == 0:
+            return self.tr("services.fee_free")
+        return self.tr("services.fee", amount=f"{fee_fen / 100:.2f}")
+
+    # -- threads ---------------------------------------------------------------------------------
+    @staticmethod
+    def post(fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the UI thread at the next frame (what workers use to report back)."""
+        Clock.schedule_once(lambda _dt: fn(), 0)
+
+    # -- sessions and navigation ----------------------------------------------------------------
+    def show(self, screen: str) -> None:
+        self.manager.current = screen
+
+    def show_attract(self) -> None:
+        self._cancel_return()
+        self.show("attract")
+
+    def begin(self) -> None:
+        """A resident touched the attract screen: a new session starts at the home screen."""
+        self._new_session()
+        self.show("home")
+
+    def choose_category(self, category: str) -> None:
+        if self.session is None:
+            self._new_session()
+        self.manager.get_screen("services").category = category
+        self.show("services")
+
+    def availability(self, service_id: str) -> Availability:
+        return service_availability(
+            self.catalogue[service_id],
+            ready_kinds=self.ready_kinds,
+            device_health=self.runtime.device_health,
+            backend_ok=self.runtime.services.get("backend_ok", True),
+        )
+
+    def start_service(self, service_id: str) -> None:
+        availability = self.availability(service_id)
+        if not availability.ok:
+            log.info("service %s refused: %s", service_id, availability.detail)
+            self.choose_category(self.catalogue[service_id].category)  # shows the reason
+            return
+        if self.session is None:
+            self._new_session()
+        assert self.session is not None
+        self.flow = Flow(self.catalogue[service_id], self.session)
+        log.info("session %s: service %s started", self.session.id, service_id)
+        self.show_route()
+
+    def show_route(self) -> None:
+        """Show whatever the flow says comes now."""
+        if self.flow is None:
+            self.show("home")
+            return
+        route = self.flow.route
+        timeout = route.step.timeout_s or self.runtime.config.session.idle_timeout_s
+        self.idle.reset(timeout, self.runtime.config.session.idle_warning_s)
+        screen = self.manager.get_screen(route.screen)
+        screen.load(self.flow)
+        self.show(route.screen)
+        if route.screen == "done":
+            self._schedule_return()
+
+    def step_done(self, values: dict[str, Any] | None = None) -> list[Any]:
+        """The current step finished with ``values``; returns field errors (then nothing moves)."""
+        if self.flow is None:
+            return []
+        errors = self.flow.complete(values)
+        if not errors:
+            self.show_route()
+        return errors
+
+    def go_back(self) -> None:
+        if self.flow is not None and self.flow.back():
+            self.show_route()
+        elif self.flow is not None:
+            self.flow = None
+            self.show("services")
+        else:
+            self.show("home")
+
+    def cancel(self) -> None:
+        """The resident ended the visit: wipe everything, back to the attract screen."""
+        self.end_session("cancel")
+        self.show_attract()
+
+    def go_home(self) -> None:
+        self.flow = None
+        self.show("home")
+
+    def end_session(self, reason: str) -> None:
+        self._dismiss_idle()
+        self._cancel_return()
+        if self.session is not None:
+            log.info("session %s ended: %s", self.session.id, reason)
+            self.session.wipe()
+        self.session = None
+        self.flow = None
+        for screen in self.manager.screens if hasattr(self, "manager") else []:
+            reset = getattr(screen, "reset", None)
+            if reset is not None:
+                reset()
+
+    def fail(self, exc: BaseException) -> None:
+        """An unexpected error: log it for technicians, wipe the session, show a calm screen."""
+        log.error("unexpected error; session wiped", exc_info=exc)
+        self.end_session("error")
+        self.show("error")
+        self._schedule_return()
+
+    def _new_session(self) -> None:
+        self.end_session("new_session")
+        self.session = Session(self.lang, clock=self.runtime.clock)
+        self.session.on_wipe(MASKING_FILTER.forget)
+        self.idle.reset(
+            self.runtime.config.session.idle_timeout_s, self.runtime.config.session.idle_warning_s
+        )
+
+    # -- idle handling ---------------------------------------------------------------------------
+    def _on_any_touch(self, *_args: Any) -> None:
+        if self.session is not None and self._idle_view is None:
+            self.idle.reset()
+
+    def _tick(self, _dt: float) -> None:
+        if self.session is None or self.manager.current in ("attract", "done", "error"):
+            return
+        status = self.idle.status()
+        self.idle_seconds = int(status.remaining_s + 0.999)
+        if status.state is IdleState.EXPIRED:
+            log.info("session %s timed out", self.session.id)
+            self.end_session("timeout")
+            self.show_attract()
+        elif status.state is IdleState.WARNING and self._idle_view is None:
+            from screens.widgets import IdleWarning
+
+            self._idle_view = IdleWarning()
+            self._idle_view.open(animation=False)
+
+    def keep_going(self) -> None:
+        """The resident answered the idle warning: more time, same step."""
+        self._dismiss_idle()
+        self.idle.reset()
+
+    def _dismiss_idle(self) -> None:
+        if self._idle_view is not None:
+            self._idle_view.dismiss(animation=False)
+            self._idle_view = None
+
+    def _schedule_return(self) -> None:
+        self._cancel_return()
+        delay = self.runtime.config.session.attract_return_s
+        self._return_deadline = self.runtime.clock() + delay
+        self._return_event = Clock.schedule_interval(self._return_tick, 0.25)
+
+    def _return_tick(self, _dt: float) -> None:
+        remaining = self._return_deadline - self.runtime.clock()
+        self.idle_seconds = max(0, int(remaining + 0.999))
+        if remaining <= 0:
+            self.end_session("finished")
+            self.show_attract()
+
+    def _cancel_return(self) -> None:
+        if self._return_event is not None:
+            self._return_event.cancel()
+            self._return_event = None
+
+
+def run_kiosk_app(runtime: Runtime, **options: Any) -> int:
+    app = KioskApp(runtime, **options)
+    try:
+        app.run()
+    finally:
+        runtime.close()
+    return 0
