@@ -92,7 +92,7 @@ class KioskApp(App):
         self.simulated = runtime.simulated
         from screens.steps import STEP_WIDGETS
 
-        self.ready_kinds = frozenset(STEP_WIDGETS)
+        self.ready_kinds = frozenset(STEP_WIDGETS) | {"review", "done"}  # those two are screens
 
     # -- building --------------------------------------------------------------------------------
     def build(self) -> KioskRoot:

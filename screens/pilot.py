@@ -92,6 +92,7 @@ class Pilot:
             yield from child.walk(restrict=True)
 
     def visible_texts(self) -> list[str]:
+        self.frames(1)
         texts = []
         for widget in self.walk():
             text = getattr(widget, "text", None)
@@ -126,6 +127,7 @@ class Pilot:
     # -- touching ----------------------------------------------------------------------------------
     def tap(self, target: Widget | str, *, exact: bool = False) -> None:
         """Touch the centre of a widget (or of the widget showing that text), then let it react."""
+        self.frames(2)  # let pending layouts settle so positions are final
         widget = self.find(target, exact=exact) if isinstance(target, str) else target
         x, y = widget.to_window(*widget.center)
         self.tap_at(x, y)

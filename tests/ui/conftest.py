@@ -1,0 +1,75 @@
+"""UI fixtures: one real kiosk window (Xvfb) for the whole UI session, driven by the pilot.
+
+Kivy allows one window per process, so the app is started once; each test starts from the attract
+screen with a fresh state and must leave no unexpected exception behind. Time is a FakeClock: idle
+timeouts are tested by moving it, never by sleeping.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.catalogue import Catalogue
+from kiosk.config import load_config
+from kiosk.idle import FakeClock
+
+HERE = Path(__file__).parent
+
+SITE = """
+[kiosk]
+data_dir = "data"
+[devices.card_reader]
+driver = "none"
+[devices.camera]
+driver = "none"
+[devices.printer]
+driver = "none"
+[devices.a4_printer]
+driver = "none"
+"""
+
+
+@pytest.fixture(scope="session")
+def pilot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    if not os.environ.get("DISPLAY"):
+        if os.environ.get("CI"):
+            pytest.fail("UI tests need a display: run them under xvfb-run (scripts/check does)")
+        pytest.skip("no DISPLAY: run under xvfb-run (scripts/check does)")
+    folder = tmp_path_factory.mktemp("ui-kiosk")
+    site = folder / "site.toml"
+    site.write_text(SITE, encoding="utf-8")
+    config = load_config(site, environ={})
+    from kiosk.app import compose
+    from screens.kivy_env import prepare
+
+    prepare(size=config.display.size, fullscreen=False, show_cursor=True, kivy_home=config.data_dir / "kivy")
+    clock = FakeClock()
+    runtime = compose(config, clock=clock)
+    extra = Catalogue.load(HERE / "form_only_services.toml")
+    runtime.catalogue = Catalogue(runtime.catalogue.services + extra.services)
+    from screens.pilot import Pilot
+
+    driver = Pilot(runtime)
+    driver.clock = clock
+    yield driver
+    driver.close()
+
+
+@pytest.fixture
+def kiosk(pilot: Any) -> Iterator[Any]:
+    """The pilot, reset to the attract screen in Chinese with normal text."""
+    app = pilot.app
+    app.cancel()
+    app.lang = "zh"
+    app.large_text = False
+    pilot.errors.clear()
+    pilot.frames(2)
+    assert pilot.screen == "attract"
+    yield pilot
+    unexpected = [e for e in pilot.errors if not getattr(e, "expected_by_test", False)]
+    assert unexpected == [], f"unexpected exceptions in the UI: {unexpected!r}"

@@ -1,0 +1,158 @@
+"""The real kiosk app under Xvfb, driven by touches through the window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.ui
+
+
+def start_form_service(kiosk: Any) -> None:
+    kiosk.tap_at(300, 300)  # anywhere on the attract screen
+    assert kiosk.screen == "home"
+    kiosk.tap("户籍业务")
+    assert kiosk.screen == "services"
+    kiosk.tap("表单测试业务")
+    assert kiosk.screen == "step"
+    kiosk.tap("我已阅读并同意")
+
+
+def type_digits(kiosk: Any, digits: str) -> None:
+    for digit in digits:
+        kiosk.tap(digit, exact=True)
+
+
+def test_form_only_path_from_attract_to_done_and_back(kiosk: Any) -> None:
+    start_form_service(kiosk)
+    assert "用途" in kiosk.visible_texts()
+    kiosk.tap("入学")
+    assert "份数" in kiosk.visible_texts()
+    type_digits(kiosk, "7")
+    kiosk.tap("下一步")
+    assert "数值超出范围" in kiosk.visible_texts()  # 7 copies is more than 5
+    kiosk.tap("删除")
+    type_digits(kiosk, "2")
+    kiosk.tap("下一步")
+    type_digits(kiosk, "13800138000")
+    assert "138 0013 8000" in kiosk.visible_texts()
+    kiosk.tap("下一步")
+    assert "迁入日期" in kiosk.visible_texts()
+    kiosk.tap("+")  # year 1990 -> 1991
+    kiosk.tap("下一步")
+    assert kiosk.screen == "review"
+    texts = kiosk.visible_texts()
+    assert "138****8000" in texts and "13800138000" not in " ".join(texts)  # masked on review
+    assert "入学" in texts and "2" in texts and "1991-01-01" in texts and "￥5.00" in texts
+    session = kiosk.app.session
+    assert session.values == {
+        "purpose": "school",
+        "copies": 2,
+        "phone": "13800138000",
+        "moved_in": "1991-01-01",
+    }
+    kiosk.tap("确认无误，提交")
+    assert kiosk.screen == "done"
+    kiosk.clock.advance(kiosk.app.runtime.config.session.attract_return_s + 1)
+    kiosk.wait_until(lambda: kiosk.screen == "attract", what="return to the attract screen")
+    assert kiosk.app.session is None and session.values == {} and session.wiped
+
+
+def test_back_goes_to_the_previous_question_then_the_previous_step(kiosk: Any) -> None:
+    start_form_service(kiosk)
+    kiosk.tap("其他")
+    assert "份数" in kiosk.visible_texts()
+    kiosk.tap("上一步")
+    assert "用途" in kiosk.visible_texts()
+    kiosk.tap("上一步")
+    assert "个人信息使用告知" in kiosk.visible_texts()
+
+
+def test_idle_timeout_warns_then_wipes_the_session(kiosk: Any) -> None:
+    start_form_service(kiosk)
+    kiosk.tap("入学")
+    type_digits(kiosk, "3")
+    session = kiosk.app.session
+    cfg = kiosk.app.runtime.config.session
+    kiosk.clock.advance(cfg.idle_timeout_s - cfg.idle_warning_s + 1)
+    kiosk.wait_until(lambda: kiosk.app._idle_view is not None, what="the idle warning")
+    assert any("秒后将结束办理" in t for t in kiosk.visible_texts())
+    kiosk.clock.advance(cfg.idle_warning_s)
+    kiosk.wait_until(lambda: kiosk.screen == "attract", what="the attract screen after timeout")
+    assert kiosk.app.session is None and kiosk.app._idle_view is None
+    assert session.wiped and session.values == {}
+    assert kiosk.app.manager.get_screen("step").widget is None  # nothing of the form is left
+
+
+def test_idle_warning_continue_keeps_the_session(kiosk: Any) -> None:
+    start_form_service(kiosk)
+    kiosk.tap("入学")
+    cfg = kiosk.app.runtime.config.session
+    kiosk.clock.advance(cfg.idle_timeout_s - cfg.idle_warning_s + 1)
+    kiosk.wait_until(lambda: kiosk.app._idle_view is not None, what="the idle warning")
+    kiosk.tap("继续办理")
+    assert kiosk.app._idle_view is None and kiosk.screen == "step"
+    assert kiosk.app.session.values == {}  # answers are stored when the step completes
+    assert "份数" in kiosk.visible_texts()
+
+
+def test_cancel_anywhere_ends_the_visit(kiosk: Any) -> None:
+    start_form_service(kiosk)
+    session = kiosk.app.session
+    kiosk.tap("退出办理")
+    assert kiosk.screen == "attract" and session.wiped
+
+
+def test_language_switch_on_every_screen(kiosk: Any) -> None:
+    kiosk.tap("English")
+    assert "Place your ID card on the reader, or touch the screen to begin" in kiosk.visible_texts()
+    kiosk.tap_at(300, 300)
+    assert "Choose a service area" in kiosk.visible_texts()
+    kiosk.tap("Household registration")
+    assert "Form test service" in kiosk.visible_texts()
+    kiosk.tap("中文")
+    assert "表单测试业务" in kiosk.visible_texts() and "请选择业务类别" not in kiosk.visible_texts()
+
+
+def test_large_text_scales_the_whole_theme(kiosk: Any) -> None:
+    kiosk.tap_at(300, 300)
+    title = kiosk.find("请选择业务类别")
+    normal = title.font_size
+    kiosk.tap("大字")
+    assert title.font_size == pytest.approx(normal * 1.35)
+    assert "标准字" in kiosk.visible_texts()
+    kiosk.tap("标准字")
+    assert title.font_size == pytest.approx(normal)
+
+
+def test_unavailable_service_shows_its_reason_and_does_not_start(kiosk: Any) -> None:
+    kiosk.tap_at(300, 300)
+    kiosk.tap("户籍业务")
+    tile = kiosk.find("户籍证明", exact=True)
+    assert not tile.available and "暂停办理" in tile.note
+    kiosk.tap(tile)
+    assert kiosk.screen == "services" and kiosk.app.flow is None
+
+
+def test_unexpected_error_in_a_step_shows_the_calm_error_screen(
+    kiosk: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start_form_service(kiosk)
+    session = kiosk.app.session
+
+    def broken(*_args: Any) -> None:
+        error = RuntimeError("simulated bug in a step")
+        error.expected_by_test = True  # type: ignore[attr-defined]
+        raise error
+
+    monkeypatch.setattr(kiosk.app.flow, "complete", broken)
+    kiosk.tap("入学")  # the last field? no: the form moves on; complete() is only called at the end
+    type_digits(kiosk, "1")
+    kiosk.tap("下一步")
+    type_digits(kiosk, "13800138000")
+    kiosk.tap("下一步")
+    kiosk.tap("下一步")  # date
+    assert kiosk.screen == "error"
+    assert "抱歉，出了点问题" in kiosk.visible_texts()
+    assert session.wiped and kiosk.app.session is None
