@@ -108,9 +108,14 @@ class Flow:
         return [self.service.steps[i] for i in self._history]
 
     # -- what the resident did ----------------------------------------------------------------
-    def complete(self, values: Mapping[str, Any] | None = None) -> list[FieldError]:
+    def complete(
+        self, values: Mapping[str, Any] | None = None, *, results: Mapping[str, Any] | None = None
+    ) -> list[FieldError]:
         """Finish the current step with ``values`` (form fields). Returns the field errors;
-        when there are none, the values are stored in the session and the flow advances."""
+        when there are none, the values are stored in the session and the flow advances.
+
+        ``results`` are values a non-form step produced and checked itself (the plate a resident
+        typed, the violations chosen); they are stored as they are, under their own keys."""
         if self.finished:
             raise FlowError("the service is already finished")
         values = dict(values or {})
@@ -125,6 +130,7 @@ class Flow:
         if errors:
             return errors
         self.session.values.update(clean)
+        self.session.values.update(results or {})
         self._history.append(self._index)
         self._index = self._next_index(self._index)
         return []

@@ -219,11 +219,13 @@ class KioskApp(App):
         if route.screen == "done":
             self._schedule_return()
 
-    def step_done(self, values: dict[str, Any] | None = None) -> list[Any]:
+    def step_done(
+        self, values: dict[str, Any] | None = None, *, results: dict[str, Any] | None = None
+    ) -> list[Any]:
         """The current step finished with ``values``; returns field errors (then nothing moves)."""
         if self.flow is None:
             return []
-        errors = self.flow.complete(values)
+        errors = self.flow.complete(values, results=results)
         if not errors:
             self.show_route()
         return errors

@@ -116,6 +116,12 @@ def run_tour(runtime: Runtime, out: Path) -> int:
             flow.complete()
         app.show_route()
         shot("done")
+        flow = _open_flow(app, "traffic-fine")
+        flow.complete({"lookup_by": "plate"})
+        app.show_route()
+        for key in ("京", "A", "D", "1", "2"):
+            pilot.tap(key, exact=True)
+        shot("step-plate")
         flow = _open_flow(app, "household-certificate")
         clock.advance(runtime.config.session.idle_timeout_s - runtime.config.session.idle_warning_s + 3)
         pilot.wait_until(lambda: app._idle_view is not None, what="the idle warning")

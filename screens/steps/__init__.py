@@ -12,10 +12,12 @@ from typing import Any
 
 from screens.steps.consent import ConsentStep
 from screens.steps.form import FormStep
+from screens.steps.plate import PlateStep
 
 STEP_WIDGETS: dict[str, Any] = {
     "consent": ConsentStep,
     "form": FormStep,
+    "plate": PlateStep,
 }
 
-KV_FILES: tuple[str, ...] = ("consent.kv", "form.kv")
+KV_FILES: tuple[str, ...] = ("consent.kv", "form.kv", "plate.kv")

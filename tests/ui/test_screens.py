@@ -141,7 +141,7 @@ def test_unexpected_error_in_a_step_shows_the_calm_error_screen(
     start_form_service(kiosk)
     session = kiosk.app.session
 
-    def broken(*_args: Any) -> None:
+    def broken(*_args: Any, **_kwargs: Any) -> None:
         error = RuntimeError("simulated bug in a step")
         error.expected_by_test = True  # type: ignore[attr-defined]
         raise error
@@ -156,3 +156,21 @@ def test_unexpected_error_in_a_step_shows_the_calm_error_screen(
     assert kiosk.screen == "error"
     assert "抱歉，出了点问题" in kiosk.visible_texts()
     assert session.wiped and kiosk.app.session is None
+
+
+def test_plate_step_offers_provinces_then_checks_the_format(kiosk: Any) -> None:
+    kiosk.tap_at(300, 300)
+    kiosk.tap("车驾管业务")
+    kiosk.tap("车牌测试业务")
+    assert "请先选择省份简称" in kiosk.visible_texts()
+    assert "A" not in kiosk.visible_texts()  # letters only after the province
+    kiosk.tap("粤", exact=True)
+    assert "A" in kiosk.visible_texts() and "京" not in kiosk.visible_texts()
+    for key in "B1234":
+        kiosk.tap(key, exact=True)
+    kiosk.tap("下一步")
+    assert "车牌号码位数不足" in kiosk.visible_texts() and kiosk.screen == "step"
+    kiosk.tap("5", exact=True)
+    kiosk.tap("下一步")
+    assert kiosk.screen == "review"
+    assert kiosk.app.session.values["plate"] == "粤B12345"

@@ -1,0 +1,67 @@
+"""Plate step: a province-character picker, then letters and digits, with the format checked.
+
+The keyboard only offers characters that may come next (provinces first, then the office letter,
+then letters and digits, 挂/学 in the last place), so an elderly resident cannot type an impossible
+plate; the whole plate is checked when they press "next", with the reason if it is wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.app import App
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from kiosk.plates import next_keys, plate_problem
+from screens.widgets import KButton
+
+
+class PlateStep(BoxLayout):
+    plate = StringProperty("")
+    error = StringProperty("")
+    hint = StringProperty("")
+    wants_next = BooleanProperty(True)
+
+    def __init__(self, *, flow: Any, step: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.flow = flow
+        self.step = step
+        self.plate = str(flow.session.values.get("plate", ""))
+        self.bind(plate=lambda *_: self._build_keys())
+        self._build_keys()
+
+    @property
+    def app(self) -> Any:
+        return App.get_running_app()
+
+    def refresh_texts(self) -> None:
+        self._build_keys()
+
+    def _build_keys(self) -> None:
+        keys = next_keys(self.plate)
+        self.hint = self.app.tr("plate.pick_province") if not self.plate else ""
+        grid = self.ids.keyboard
+        grid.clear_widgets()
+        grid.cols = 8 if not self.plate else 10
+        for key in keys:
+            button = KButton(text=key, role="secondary", height=self.app.u * 96 * self.app.text_scale)
+            button.font_size = self.app.u * 44 * self.app.text_scale
+            button.bind(on_release=lambda b: self.press(b.text))
+            grid.add_widget(button)
+
+    def press(self, key: str) -> None:
+        self.error = ""
+        if key == "⌫":
+            self.plate = self.plate[:-1]
+        elif key == "clear":
+            self.plate = ""
+        elif key in next_keys(self.plate):
+            self.plate += key
+
+    def next(self) -> None:
+        problem = plate_problem(self.plate)
+        if problem:
+            self.error = self.app.tr(problem)
+            return
+        self.app.step_done(results={"plate": self.plate})
