@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-NO_DEVICES = "".join(f'[devices.{r}]\ndriver = "none"\n' for r in ("card_reader", "camera", "printer", "a4_printer"))
+NO_DEVICES = "".join(
+    f'[devices.{r}]\ndriver = "none"\n' for r in ("card_reader", "camera", "printer", "a4_printer")
+)
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
@@ -28,7 +30,7 @@ def site(tmp_path: Path, text: str) -> Path:
 
 
 def test_config_check_reports_each_problem_and_exits_2(tmp_path: Path) -> None:
-    bad = site(tmp_path, '[display]\nfulscreen = true\n[session]\nidle_timeout_s = -1\n' + NO_DEVICES)
+    bad = site(tmp_path, "[display]\nfulscreen = true\n[session]\nidle_timeout_s = -1\n" + NO_DEVICES)
     result = run(["kiosk.tech", "config", "check", "--config", str(bad)])
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
@@ -79,10 +81,21 @@ def test_tour_writes_a_picture_of_every_state(tmp_path: Path) -> None:
     result = run(["kiosk.cli", "tour", "--out", str(out), "--config", str(good), "--size", "1080x1920"])
     assert result.returncode == 0, result.stderr
     pictures = sorted(p.name for p in out.glob("*.png"))
-    for state in ("attract", "home", "step-form-choice", "review", "done", "idle-warning", "error", "services-device-down"):
+    for state in (
+        "attract",
+        "home",
+        "step-form-choice",
+        "review",
+        "done",
+        "idle-warning",
+        "error",
+        "services-device-down",
+    ):
         assert any(state in name for name in pictures), (state, pictures)
     from PIL import Image
 
     with Image.open(out / pictures[0]) as image:
         assert image.size == (1080, 1920)
-        assert len(image.convert("L").getcolors(maxcolors=100_000) or []) > 20  # something was drawn, not a blank frame
+        assert (
+            len(image.convert("L").getcolors(maxcolors=100_000) or []) > 20
+        )  # something was drawn, not a blank frame
