@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,9 +48,18 @@ class Runtime:
 
     @property
     def simulated(self) -> bool:
-        return any(getattr(dev, "simulated", False) for dev in self.devices.values()) or any(
-            self.config.devices[role].driver == "simulated" for role in self.failures
+        """Whether any device role runs a simulator (the screen then shows a SIMULATION badge)."""
+        return bool(self.config.simulated_roles) or any(
+            getattr(dev, "simulated", False) for dev in self.devices.values()
         )
+
+    def pending_roles(self) -> list[str]:
+        """Roles still being opened."""
+        return [
+            role
+            for role, section in self.config.devices.items()
+            if section.driver != NOT_INSTALLED and role not in self.devices and role not in self.failures
+        ]
 
     def device_health(self, role: str) -> DeviceHealth | None:
         """Current health of the device in ``role``; None when no such device is configured."""
@@ -57,6 +67,9 @@ class Runtime:
             return self.failures[role]
         device = self.devices.get(role)
         if device is None:
+            section = self.config.devices.get(role)
+            if section is not None and section.driver != NOT_INSTALLED:
+                return DeviceHealth(Health.UNKNOWN, "starting", "device is being opened")
             return None
         try:
             return device.health()
@@ -110,29 +123,51 @@ def setup_logging(config: KioskConfig, *, console: bool = True) -> Path:
     return path
 
 
-def open_devices(runtime: Runtime) -> None:
-    """Open every configured device; failures are recorded, never raised."""
+def open_devices(runtime: Runtime, on_opened: Callable[[str], None] | None = None) -> None:
+    """Open every configured device; failures are recorded, never raised. ``on_opened(role)`` is
+    called (on this thread) after each role is settled, opened or failed."""
     for role, section in runtime.config.devices.items():
         if section.driver == NOT_INSTALLED:
             continue
-        try:
-            runtime.devices[role] = open_device(role, runtime.config)
-            log.info("device %s: %s opened", role, section.driver)
-        except (DeviceError, KioskError, OSError) as exc:
-            runtime.failures[role] = DeviceHealth(Health.DOWN, "open_failed", str(exc))
-            log.error("device %s (%s) failed to open: %s", role, section.driver, exc)
-        except ImportError as exc:
-            missing = exc.name or str(exc)
-            runtime.failures[role] = DeviceHealth(
-                Health.DOWN, "missing_dependency", f"driver {section.driver!r} needs the package {missing}"
-            )
-            log.error("device %s: driver %s needs the package %s", role, section.driver, missing)
+        _open_one(runtime, role, section.driver)
+        if on_opened is not None:
+            on_opened(role)
+
+
+def open_devices_in_background(
+    runtime: Runtime, on_opened: Callable[[str], None] | None = None
+) -> threading.Thread:
+    """Open the devices on a worker thread: a serial port, a camera or a printer may take seconds
+    to answer, and the first frame must not wait for them. Until a role is settled its health is
+    ``unknown/starting`` and the services needing it show as starting."""
+    thread = threading.Thread(target=open_devices, args=(runtime, on_opened), name="device-open", daemon=True)
+    thread.start()
+    return thread
+
+
+def _open_one(runtime: Runtime, role: str, driver: str) -> None:
+    try:
+        runtime.devices[role] = open_device(role, runtime.config)
+        log.info("device %s: %s opened", role, driver)
+    except (DeviceError, KioskError, OSError) as exc:
+        runtime.failures[role] = DeviceHealth(Health.DOWN, "open_failed", str(exc))
+        log.error("device %s (%s) failed to open: %s", role, driver, exc)
+    except ImportError as exc:
+        missing = exc.name or str(exc)
+        runtime.failures[role] = DeviceHealth(
+            Health.DOWN, "missing_dependency", f"driver {driver!r} needs the package {missing}"
+        )
+        log.error("device %s: driver %s needs the package %s", role, driver, missing)
+    except Exception as exc:  # a driver bug must not take the kiosk down with it
+        runtime.failures[role] = DeviceHealth(Health.DOWN, "driver_error", f"{type(exc).__name__}: {exc}")
+        log.exception("device %s: driver %s failed unexpectedly", role, driver)
 
 
 def compose(
-    config: KioskConfig, *, clock: Callable[[], float] = time.monotonic, devices: bool = True
+    config: KioskConfig, *, clock: Callable[[], float] = time.monotonic, devices: bool = False
 ) -> Runtime:
-    """Build the runtime from a validated configuration."""
+    """Build the runtime from a validated configuration. ``devices=True`` opens them now, on this
+    thread (technician commands); the app opens them in the background after its first frame."""
     data_dir = config.data_dir
     try:
         data_dir.mkdir(parents=True, exist_ok=True)

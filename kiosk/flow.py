@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.base import DeviceHealth
+from drivers.base import DeviceHealth, Health
 from kiosk.catalogue import Service, Step
 from kiosk.errors import FlowError
 from kiosk.fields import FieldError, validate_field
@@ -51,6 +51,8 @@ def service_availability(
         health = device_health(role)
         if health is None:
             return Availability(False, f"service.unavailable.device.{role}", f"{role} not configured")
+        if health.state is Health.UNKNOWN and health.code == "starting":
+            return Availability(False, "service.unavailable.starting", f"{role} is being opened")
         if not health.usable:
             return Availability(
                 False, f"service.unavailable.device.{role}", f"{role}: {health.code} {health.detail}".strip()

@@ -98,19 +98,12 @@ class KioskApp(App):
     def build(self) -> KioskRoot:
         font = self.runtime.font
         LabelBase.register(DEFAULT_FONT, str(font.path), fn_bold=str(font.bold or font.path))
-        folder = screens_dir()
-        Builder.load_file(str(folder / "widgets.kv"))
-        from screens import steps
-
-        for kv in steps.KV_FILES:
-            Builder.load_file(str(folder / "steps" / kv))
+        Builder.load_file(str(screens_dir() / "widgets.kv"))
         self.manager = ScreenManager(transition=NoTransition())
-        import importlib
-
-        for name in SCREEN_MODULES:
-            Builder.load_file(str(folder / f"{name}.kv"))
-            module = importlib.import_module(f"screens.{name}")
-            self.manager.add_widget(module.SCREEN_CLASS(name=name))
+        for name in ("attract", "home"):  # what the first frames show; the rest follow frame by frame
+            self.screen(name)
+        self._unbuilt = [n for n in SCREEN_MODULES if not self.manager.has_screen(n)]
+        Clock.schedule_once(self._build_next_screen, 0.05)
         root = KioskRoot()
         root.add_widget(self.manager)
         self._apply_scale()
@@ -120,7 +113,35 @@ class KioskApp(App):
         Clock.schedule_interval(self._tick, 0.25)
         return root
 
+    def screen(self, name: str) -> Any:
+        """The screen called ``name``, built (kv loaded, widgets made) on first use."""
+        if not self.manager.has_screen(name):
+            import importlib
+
+            if name == "step":
+                from screens import steps
+
+                for kv in steps.KV_FILES:
+                    Builder.load_file(str(screens_dir() / "steps" / kv))
+            Builder.load_file(str(screens_dir() / f"{name}.kv"))
+            module = importlib.import_module(f"screens.{name}")
+            self.manager.add_widget(module.SCREEN_CLASS(name=name))
+        return self.manager.get_screen(name)
+
+    def _build_next_screen(self, _dt: float) -> None:
+        """Build one more screen per frame after start-up, so no resident waits for one later."""
+        while self._unbuilt:
+            name = self._unbuilt.pop(0)
+            if not self.manager.has_screen(name):
+                self.screen(name)
+                break
+        if self._unbuilt:
+            Clock.schedule_once(self._build_next_screen, 0)
+
     def on_start(self) -> None:
+        from kiosk.app import open_devices_in_background
+
+        open_devices_in_background(self.runtime, on_opened=lambda _role: self.post(self._devices_changed))
         self.show_attract()
         if self._on_started is not None:
             Clock.schedule_once(lambda _dt: self._on_started(self), 0)
@@ -165,8 +186,15 @@ class KioskApp(App):
         """Run ``fn`` on the UI thread at the next frame (what workers use to report back)."""
         Clock.schedule_once(lambda _dt: fn(), 0)
 
+    def _devices_changed(self) -> None:
+        """A device finished opening (or failed): availability of services may have changed."""
+        self.simulated = self.runtime.simulated
+        if self.manager.current == "services":
+            self.screen("services").refresh()
+
     # -- sessions and navigation ----------------------------------------------------------------
     def show(self, screen: str) -> None:
+        self.screen(screen)
         self.manager.current = screen
 
     def show_attract(self) -> None:
@@ -181,7 +209,7 @@ class KioskApp(App):
     def choose_category(self, category: str) -> None:
         if self.session is None:
             self._new_session()
-        self.manager.get_screen("services").category = category
+        self.screen("services").category = category
         self.show("services")
 
     def availability(self, service_id: str) -> Availability:
@@ -213,7 +241,7 @@ class KioskApp(App):
         route = self.flow.route
         timeout = route.step.timeout_s or self.runtime.config.session.idle_timeout_s
         self.idle.reset(timeout, self.runtime.config.session.idle_warning_s)
-        screen = self.manager.get_screen(route.screen)
+        screen = self.screen(route.screen)
         screen.load(self.flow)
         self.show(route.screen)
         if route.screen == "done":

@@ -44,6 +44,7 @@ def run_smoke(runtime: Runtime) -> int:
     try:
         pilot.app.begin()
         pilot.wait_until(lambda: pilot.screen == "home", what="the home screen")
+        pilot.wait_until(lambda: not runtime.pending_roles(), timeout_s=30, what="the devices to open")
         pilot.frames(2)
         lines, ok = device_lines(runtime)
         print(f"home screen drawn ({'simulated devices' if runtime.simulated else 'hardware'})")
@@ -71,6 +72,7 @@ def run_tour(runtime: Runtime, out: Path) -> int:
     runtime.clock = clock
     pilot = Pilot(runtime)
     app = pilot.app
+    pilot.wait_until(lambda: not runtime.pending_roles(), timeout_s=30, what="the devices to open")
     shots: list[Path] = []
     number = 0
 
