@@ -13,6 +13,10 @@ from screens.widgets import Tile
 class ServicesScreen(KioskScreen):
     category = StringProperty("household")
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._tiles: dict[str, Tile] = {}
+
     def on_pre_enter(self, *_args: Any) -> None:
         self.refresh()
 
@@ -21,23 +25,37 @@ class ServicesScreen(KioskScreen):
             self.refresh()
 
     def refresh(self, *_args: Any) -> None:
-        """Rebuild the tiles: availability may have changed since last shown (a device went down)."""
+        """Show the category's tiles with current availability (a device may have gone down).
+
+        Tiles are made once per service and then only updated, so switching areas re-renders no
+        text that did not change (keeps every frame short while residents move around)."""
         app = self.app
         grid = self.ids.grid
-        grid.clear_widgets()
-        for service in app.catalogue.in_category(self.category):
+        tiles = [self._tile(service) for service in app.catalogue.in_category(self.category)]
+        if list(reversed(grid.children)) != tiles:
+            grid.clear_widgets()
+            for tile in tiles:
+                grid.add_widget(tile)
+        for tile in tiles:
+            service = app.catalogue[tile.service_id]
             availability = app.availability(service.id)
-            tile = Tile(
-                title=service.title.get(app.lang),
-                help=service.help.get(app.lang),
-                available=availability.ok,
-                note=app.fee_text(service.fee_fen)
+            tile.title = service.title.get(app.lang)
+            tile.help = service.help.get(app.lang)
+            tile.available = availability.ok
+            tile.note = (
+                app.fee_text(service.fee_fen)
                 if availability.ok
-                else f"{app.tr('service.unavailable.title')}: {app.tr(availability.reason_key)}",
+                else f"{app.tr('service.unavailable.title')}: {app.tr(availability.reason_key)}"
             )
+
+    def _tile(self, service: Any) -> Tile:
+        tile = self._tiles.get(service.id)
+        if tile is None:
+            tile = Tile()
             tile.service_id = service.id
-            tile.bind(on_release=lambda t: app.start_service(t.service_id))
-            grid.add_widget(tile)
+            tile.bind(on_release=lambda t: self.app.start_service(t.service_id))
+            self._tiles[service.id] = tile
+        return tile
 
 
 SCREEN_CLASS = ServicesScreen
