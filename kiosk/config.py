@@ -87,12 +87,19 @@ class BackendSection(_Section):
     timeout_s: float = Field(default=10, gt=0, le=120)
 
 
+class MaintenanceSection(_Section):
+    pin_hash: str = Field(default="", pattern=r"^(scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+)?$")
+    lockout_after: int = Field(default=5, ge=1, le=20)
+    lockout_base_s: float = Field(default=30, ge=1, le=3600)
+
+
 class KioskConfig(_Section):
     kiosk: KioskSection
     display: DisplaySection = DisplaySection()
     session: SessionSection = SessionSection()
     devices: dict[str, DeviceSection] = Field(default_factory=dict)
     backend: BackendSection = BackendSection()
+    maintenance: MaintenanceSection = MaintenanceSection()
 
     # where the site file was (relative paths resolve against its folder); not a TOML key
     source: str = Field(default="", exclude=True)

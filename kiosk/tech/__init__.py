@@ -20,7 +20,10 @@ from drivers.errors import DeviceError
 from kiosk.errors import ConfigError, KioskError
 
 # name of the module under kiosk.tech -> it registers one or more sub-commands
-COMMAND_MODULES: tuple[str, ...] = ("config_cmd",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "config_cmd",
+    "maintenance_cmd",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
