@@ -181,6 +181,15 @@ def compose(
         font=font,
         clock=clock,
     )
+    from kiosk.maintenance import AuditLog, MaintenanceGate
+
+    runtime.services["maintenance"] = MaintenanceGate(
+        config.maintenance.pin_hash,
+        data_dir / "maintenance-gate.json",
+        AuditLog(data_dir / "audit.jsonl"),
+        lockout_after=config.maintenance.lockout_after,
+        base_delay_s=config.maintenance.lockout_base_s,
+    )
     if devices:
         open_devices(runtime)
     return runtime

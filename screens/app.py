@@ -32,7 +32,19 @@ from kiosk.session import Session
 log = logging.getLogger(__name__)
 
 LARGE_TEXT_SCALE = 1.35
-SCREEN_MODULES = ("attract", "home", "services", "step", "review", "done", "error")
+SCREEN_MODULES = (
+    "attract",
+    "home",
+    "services",
+    "step",
+    "review",
+    "done",
+    "error",
+    "maintenance_pin",
+    "maintenance",
+)
+MAINTENANCE_SCREENS = ("maintenance_pin", "maintenance")
+MAINTENANCE_IDLE_S = 300.0
 
 
 class KioskRoot(FloatLayout):
@@ -201,6 +213,22 @@ class KioskApp(App):
         self._cancel_return()
         self.show("attract")
 
+    def enter_maintenance(self) -> None:
+        """The hidden gesture was made on the attract screen: ask for the maintenance PIN."""
+        self.end_session("maintenance")
+        self.idle.reset(MAINTENANCE_IDLE_S, 30)
+        self.show("maintenance_pin")
+
+    def restart(self) -> None:
+        """Restart the kiosk process (maintenance action); systemd would do the same on exit."""
+        import os
+        import sys
+
+        log.warning("restart requested from maintenance mode")
+        self.end_session("restart")
+        self.runtime.close()
+        os.execv(sys.executable, [sys.executable, "-m", "kiosk.cli", *sys.argv[1:]])
+
     def begin(self) -> None:
         """A resident touched the attract screen: a new session starts at the home screen."""
         self._new_session()
@@ -306,10 +334,15 @@ class KioskApp(App):
 
     # -- idle handling ---------------------------------------------------------------------------
     def _on_any_touch(self, *_args: Any) -> None:
-        if self.session is not None and self._idle_view is None:
+        in_maintenance = self.manager.current in MAINTENANCE_SCREENS
+        if (self.session is not None or in_maintenance) and self._idle_view is None:
             self.idle.reset()
 
     def _tick(self, _dt: float) -> None:
+        if self.manager.current in MAINTENANCE_SCREENS:
+            if self.idle.status().state is IdleState.EXPIRED:  # a technician walked away
+                self.show_attract()
+            return
         if self.session is None or self.manager.current in ("attract", "done", "error"):
             return
         status = self.idle.status()

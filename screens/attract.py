@@ -16,6 +16,10 @@ class AttractScreen(KioskScreen):
     card_offset = NumericProperty(1.0)  # 1: card above the reader, 0: lying on it
     pulse = NumericProperty(1.0)
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._corner_taps: list[float] = []
+
     def on_enter(self, *_args: Any) -> None:
         self._anim = (
             Animation(card_offset=0.0, duration=1.2, t="out_quad")
@@ -38,12 +42,28 @@ class AttractScreen(KioskScreen):
         return SHORTCUTS
 
     def on_touch_down(self, touch: Any) -> bool:
+        if self._maintenance_gesture(touch):
+            return True
         if super().on_touch_down(touch):
             return True
         if self.collide_point(*touch.pos):
             self.app.begin()
             return True
         return False
+
+    def _maintenance_gesture(self, touch: Any) -> bool:
+        """Five taps within four seconds in the top-left corner (on the title, away from the
+        buttons) open the maintenance PIN pad. Taps there do not start a session."""
+        corner = self.app.u * 160
+        if not (touch.x < self.x + corner and touch.y > self.top - corner):
+            self._corner_taps.clear()
+            return False
+        now = self.app.runtime.clock()
+        self._corner_taps = [t for t in self._corner_taps if now - t < 4.0] + [now]
+        if len(self._corner_taps) >= 5:
+            self._corner_taps.clear()
+            self.app.enter_maintenance()
+        return True
 
 
 SCREEN_CLASS = AttractScreen

@@ -174,3 +174,36 @@ def test_plate_step_offers_provinces_then_checks_the_format(kiosk: Any) -> None:
     kiosk.tap("下一步")
     assert kiosk.screen == "review"
     assert kiosk.app.session.values["plate"] == "粤B12345"
+
+
+def test_maintenance_gesture_pin_lockout_and_dashboard(kiosk: Any) -> None:
+    from kiosk.maintenance import hash_pin
+
+    gate = kiosk.app.runtime.services["maintenance"]
+    gate.pin_hash = hash_pin("135790")
+    gate.lockout_after = 2
+    try:
+        from kivy.core.window import Window
+
+        for _ in range(5):
+            kiosk.tap_at(20, Window.height - 20)  # top-left corner
+        assert kiosk.screen == "maintenance_pin" and kiosk.app.session is None
+        for attempt in ("111111", "222222"):
+            for digit in attempt:
+                kiosk.tap(digit, exact=True)
+            kiosk.tap("确定")
+            kiosk.wait_until(lambda: not kiosk.app.screen("maintenance_pin").busy, what="the PIN check")
+        assert any("错误次数过多" in t for t in kiosk.visible_texts())
+        gate._state["locked_until"] = 0  # the technician waited out the lock
+        for digit in "135790":
+            kiosk.tap(digit, exact=True)
+        kiosk.tap("确定")
+        kiosk.wait_until(lambda: kiosk.screen == "maintenance", what="the maintenance screen")
+        assert any("card_reader" in t and "not installed" in t for t in kiosk.visible_texts())
+        kiosk.tap("维护记录")
+        assert any("maintenance.enter" in t and "granted" in t for t in kiosk.visible_texts())
+        kiosk.tap("退出维护")
+        assert kiosk.screen == "attract"
+    finally:
+        gate.pin_hash = ""
+        gate._state = {"failures": 0.0, "locked_until": 0.0}
