@@ -77,6 +77,19 @@ def find_cjk_font(configured: str, cache_dir: Path, *, config_file: str = "") ->
     )
 
 
+def find_mono_font() -> Path | None:
+    """A monospace font for technicians' tables (device dashboard, logs); None if there is none."""
+    if shutil.which("fc-match") is None:
+        return None
+    try:
+        out = subprocess.run(
+            ["fc-match", "-f", "%{file}", "monospace"], capture_output=True, text=True, timeout=5, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(out) if out and Path(out).is_file() and out.endswith((".ttf", ".otf")) else None
+
+
 def _fc_choice(pattern: str, cache_dir: Path, config_file: str) -> FontChoice:
     match = _fc_match(pattern)
     if match is None:

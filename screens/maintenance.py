@@ -17,6 +17,15 @@ LOG_LINES = 200
 class MaintenanceScreen(KioskScreen):
     tab = StringProperty("devices")
     text = StringProperty("")
+    mono_font = StringProperty("Roboto")  # aligned device table; CJK default font when none
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        from kiosk.fonts import find_mono_font
+
+        mono = find_mono_font()
+        if mono is not None:
+            self.mono_font = str(mono)
 
     def on_enter(self, *_args: Any) -> None:
         self.app.runtime.services["maintenance"].audit.record("maintenance.view", tab=self.tab)
