@@ -53,6 +53,7 @@ class DisplaySection(_Section):
     font: str = ""
     default_language: Literal["zh", "en"] = "zh"
     large_text: bool = False
+    high_contrast: bool = False
     show_cursor: bool = True
 
     @property

@@ -28,6 +28,7 @@ from kiosk.idle import IdleMonitor, IdleState
 from kiosk.paths import screens_dir
 from kiosk.privacy import MASKING_FILTER
 from kiosk.session import Session
+from screens.theme import HIGH_CONTRAST, STANDARD
 
 log = logging.getLogger(__name__)
 
@@ -73,19 +74,20 @@ class KioskApp(App):
     simulated = BooleanProperty(False)
     idle_seconds = NumericProperty(0)
     landscape = BooleanProperty(True)
-    # theme colours (a high-contrast theme swaps these)
-    c_bg = ListProperty([0.95, 0.96, 0.98, 1])
-    c_card = ListProperty([1, 1, 1, 1])
-    c_text = ListProperty([0.11, 0.13, 0.18, 1])
-    c_muted = ListProperty([0.38, 0.42, 0.50, 1])
-    c_primary = ListProperty([0.08, 0.25, 0.55, 1])
-    c_primary_down = ListProperty([0.05, 0.17, 0.40, 1])
-    c_on_primary = ListProperty([1, 1, 1, 1])
-    c_secondary = ListProperty([0.87, 0.90, 0.95, 1])
-    c_accent = ListProperty([0.93, 0.49, 0.10, 1])
-    c_danger = ListProperty([0.75, 0.15, 0.15, 1])
-    c_ok = ListProperty([0.10, 0.55, 0.30, 1])
-    c_disabled = ListProperty([0.80, 0.82, 0.86, 1])
+    high_contrast = BooleanProperty(False)
+    # theme colours (screens/theme.py); a theme switch repaints every screen
+    c_bg = ListProperty(STANDARD["c_bg"])
+    c_card = ListProperty(STANDARD["c_card"])
+    c_text = ListProperty(STANDARD["c_text"])
+    c_muted = ListProperty(STANDARD["c_muted"])
+    c_primary = ListProperty(STANDARD["c_primary"])
+    c_primary_down = ListProperty(STANDARD["c_primary_down"])
+    c_on_primary = ListProperty(STANDARD["c_on_primary"])
+    c_secondary = ListProperty(STANDARD["c_secondary"])
+    c_accent = ListProperty(STANDARD["c_accent"])
+    c_danger = ListProperty(STANDARD["c_danger"])
+    c_ok = ListProperty(STANDARD["c_ok"])
+    c_disabled = ListProperty(STANDARD["c_disabled"])
 
     def __init__(self, runtime: Runtime, *, on_started: Callable[[KioskApp], None] | None = None) -> None:
         super().__init__()
@@ -101,6 +103,7 @@ class KioskApp(App):
         self._return_event: Any = None
         self.lang = runtime.config.display.default_language
         self.large_text = runtime.config.display.large_text
+        self.high_contrast = runtime.config.display.high_contrast
         self.simulated = runtime.simulated
         from screens.steps import STEP_WIDGETS
 
@@ -186,6 +189,13 @@ class KioskApp(App):
 
     def toggle_large_text(self) -> None:
         self.large_text = not self.large_text
+
+    def toggle_contrast(self) -> None:
+        self.high_contrast = not self.high_contrast
+
+    def on_high_contrast(self, _instance: Any, value: bool) -> None:
+        for name, colour in (HIGH_CONTRAST if value else STANDARD).items():
+            setattr(self, name, list(colour))
 
     def fee_text(self, fee_fen: int) -> str:
         if fee_fen == 0:

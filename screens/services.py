@@ -7,7 +7,7 @@ from typing import Any
 from kivy.properties import StringProperty
 
 from screens.base import KioskScreen
-from screens.widgets import Tile
+from screens.widgets import ServiceTile, Tile
 
 
 class ServicesScreen(KioskScreen):
@@ -36,6 +36,7 @@ class ServicesScreen(KioskScreen):
             grid.clear_widgets()
             for tile in tiles:
                 grid.add_widget(tile)
+        self._equalise()
         for tile in tiles:
             service = app.catalogue[tile.service_id]
             availability = app.availability(service.id)
@@ -48,11 +49,20 @@ class ServicesScreen(KioskScreen):
                 else f"{app.tr('service.unavailable.title')}: {app.tr(availability.reason_key)}"
             )
 
+    def _equalise(self, *_args: Any) -> None:
+        """All tiles as tall as the tallest one's text, so the rows line up."""
+        tiles = list(self.ids.grid.children)
+        if tiles:
+            height = max(max(t.minimum_height for t in tiles), self.app.u * 250)
+            for tile in tiles:
+                tile.height = height
+
     def _tile(self, service: Any) -> Tile:
         tile = self._tiles.get(service.id)
         if tile is None:
-            tile = Tile()
+            tile = ServiceTile()
             tile.service_id = service.id
+            tile.bind(minimum_height=self._equalise)
             tile.bind(on_release=lambda t: self.app.start_service(t.service_id))
             self._tiles[service.id] = tile
         return tile

@@ -139,6 +139,12 @@ def run_tour(runtime: Runtime, out: Path) -> int:
         app.toggle_language()
         step(lambda: app.choose_category("household"), "services-large-text")
         app.toggle_large_text()
+        app.toggle_contrast()
+        step(app.begin, "home-high-contrast")
+        app.toggle_large_text()
+        step(lambda: app.choose_category("vehicle"), "services-high-contrast-large-text")
+        app.toggle_large_text()
+        app.toggle_contrast()
         runtime.failures["camera"] = DeviceHealth(Health.DOWN, "tour", "camera unplugged (tour)")
         step(lambda: app.choose_category("photo"), "services-device-down")
         del runtime.failures["camera"]

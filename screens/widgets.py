@@ -25,5 +25,9 @@ class Tile(ButtonBehavior, BoxLayout):
     accent = ListProperty([0.08, 0.25, 0.55, 1])
 
 
+class ServiceTile(Tile):
+    """A tile in a scrolling list: as tall as its text needs (large text never overflows)."""
+
+
 class IdleWarning(ModalView):
     """'Are you still there?' with a countdown; touching 'continue' gives the resident more time."""

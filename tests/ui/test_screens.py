@@ -207,3 +207,16 @@ def test_maintenance_gesture_pin_lockout_and_dashboard(kiosk: Any) -> None:
     finally:
         gate.pin_hash = ""
         gate._state = {"failures": 0.0, "locked_until": 0.0}
+
+
+def test_high_contrast_theme_repaints_every_screen(kiosk: Any) -> None:
+    from screens.theme import HIGH_CONTRAST, STANDARD
+
+    kiosk.tap("高对比")
+    try:
+        assert list(kiosk.app.c_bg) == HIGH_CONTRAST["c_bg"]
+        kiosk.tap_at(300, 300)
+        assert kiosk.screen == "home" and "标准色" in kiosk.visible_texts()
+    finally:
+        kiosk.app.high_contrast = False
+    assert list(kiosk.app.c_bg) == STANDARD["c_bg"]
