@@ -19,12 +19,21 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# this file is named queue.py: drop its own folder from the path so ``import queue`` (urllib3) finds
+# the standard library, and put the repository root there instead
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 
-from kiosk.outbox import Outbox  # noqa: E402
+from kiosk.outbox import Outbox
 
 PAYLOAD = {
-    "applicant": {"id_number": "99000019900101000X", "name": "张三丰", "identified_by": "card", "sex": "male"},
+    "applicant": {
+        "id_number": "99000019900101000X",
+        "name": "张三丰",
+        "identified_by": "card",
+        "sex": "male",
+    },
     "fields": {"purpose": "school", "copies": 2, "phone": "13800000000"},
 }
 
@@ -54,16 +63,18 @@ def bench_enqueue(folder: Path, n: int, rounds: int) -> tuple[float, float]:
 
 
 def bench_delivery(folder: Path, n: int) -> float:
-    from kiosk.delivery import HttpSender, deliver_until_empty
     from kiosk.local_backend import LocalBackend
-    from kiosk.signing import SigningKey, new_secret
+
+    from kiosk.delivery import HttpSender, deliver_until_empty
+    from kiosk.signing import SigningKey, new_secret, write_key_file
 
     secret = new_secret()
     key = SigningKey("BENCH-2", bytes.fromhex(secret))
+    write_key_file(folder / "hmac.key", secret)
     outbox = Outbox(folder / "deliver.db", "BENCH-2")
     for _ in range(n):
         outbox.submit("household.household_certificate", 1, PAYLOAD)
-    with LocalBackend(folder / "backend", {"BENCH-2": secret}) as backend:
+    with LocalBackend(folder / "backend", {"BENCH-2": folder / "hmac.key"}) as backend:
         sender = HttpSender(backend.url, key)
         t0 = time.perf_counter()
         delivered = deliver_until_empty(outbox, sender, max_wait_s=60)
@@ -74,7 +85,9 @@ def bench_delivery(folder: Path, n: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=1000, help="submissions per enqueue round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--deliver", type=int, default=1000, help="requests to deliver")
@@ -82,7 +95,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         ours, bare = bench_enqueue(folder, args.n, args.rounds)
-        print(f"enqueue: outbox {ours:,.0f}/s, bare sqlite3 WAL FULL {bare:,.0f}/s, ratio {ours / bare:.2f} (target >= 0.9)")
+        print(
+            f"enqueue: outbox {ours:,.0f}/s, bare sqlite3 WAL FULL {bare:,.0f}/s, ratio {ours / bare:.2f} (target >= 0.9)"
+        )
         if args.deliver:
             rate = bench_delivery(folder, args.deliver)
             print(f"delivery: {rate:,.0f} requests/s signed, to the local backend (target >= 300)")

@@ -23,7 +23,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
@@ -58,7 +58,7 @@ class Backoff:
 
     base_s: float = 0.5
     cap_s: float = 300.0
-    rng: random.Random = random.Random()
+    rng: random.Random = field(default_factory=random.Random)
 
     def delay(self, attempts: int, retry_after_s: float | None = None) -> float:
         ceiling = min(self.cap_s, self.base_s * (2 ** min(attempts, 30)))

@@ -36,7 +36,7 @@ from kiosk.schemas import ENVELOPE_VERSION, validate_payload
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
     seq             INTEGER PRIMARY KEY,   -- the per-kiosk sequence number (rows are never deleted)
-    request_id      TEXT NOT NULL,         -- unique by construction (UUIDv7); no index: one page per commit
+    request_id      TEXT NOT NULL UNIQUE,  -- the receipt number (UUIDv7)
     request_type    TEXT NOT NULL,
     request_version INTEGER NOT NULL,
     created_at      TEXT NOT NULL,
@@ -51,6 +51,8 @@ CREATE TABLE IF NOT EXISTS requests (
     answer          TEXT,                                -- receipt (acknowledged) or refusal (dead)
     settled_ts      REAL
 );
+-- the queue's head without scanning acknowledged history (a partial index stays small)
+CREATE INDEX IF NOT EXISTS requests_pending ON requests (seq) WHERE status = 'pending';
 """
 
 
@@ -264,13 +266,16 @@ class Outbox:
                 for state, n in self._db.execute("SELECT status, count(*) FROM requests GROUP BY status"):
                     counts[state] = n
                 head = self._db.execute(
-                    "SELECT created_ts, last_error FROM requests WHERE status = 'pending' ORDER BY seq LIMIT 1"
+                    "SELECT created_ts, last_error FROM requests WHERE status = 'pending'"
+                    " ORDER BY seq LIMIT 1"
                 ).fetchone()
             except sqlite3.Error as exc:
                 raise _storage_error(self.path, exc) from exc
         current = time.time() if now is None else now
         age = max(0.0, current - head[0]) if head else None
-        return QueueStatus(counts["pending"], counts["acknowledged"], counts["dead"], age, head[1] if head else "")
+        return QueueStatus(
+            counts["pending"], counts["acknowledged"], counts["dead"], age, head[1] if head else ""
+        )
 
     def record(self, request_id: str) -> dict[str, Any] | None:
         """One request's metadata (no body) for technicians and tests."""

@@ -82,11 +82,12 @@ def verify(
     """Check a request's signature; return (key_id, nonce, timestamp) or raise SignatureError.
 
     Replay checking (has this nonce been seen?) is the caller's, since it needs shared storage.
-    ``headers`` must be case-insensitive or use the canonical spellings above.
+    Header names are matched without regard to case.
     """
+    lower = {k.lower(): v for k, v in headers.items()}
     try:
-        key_id, ts, nonce = headers[H_KEY_ID], headers[H_TIMESTAMP], headers[H_NONCE]
-        digest, signature = headers[H_DIGEST], headers[H_SIGNATURE]
+        key_id, ts, nonce = lower[H_KEY_ID.lower()], lower[H_TIMESTAMP.lower()], lower[H_NONCE.lower()]
+        digest, signature = lower[H_DIGEST.lower()], lower[H_SIGNATURE.lower()]
     except KeyError as exc:
         raise SignatureError("missing_header", f"missing header {exc.args[0]}") from exc
     secret = keys.get(key_id)

@@ -1,0 +1,260 @@
+"""The reference backend's HTTP ingest (stdlib ``http.server``, threaded, HTTP/1.1 keep-alive).
+
+Routes (the OpenAPI document is served at ``/openapi.json``, see :mod:`backend.openapi`):
+
+    POST /v1/requests                 signed; 201 new, 200 duplicate (same receipt), 422 id reused
+    GET  /v1/requests/{id}            signed; the request's status as JSON
+    GET  /status/{id}                 public HTML status page (the receipt's QR points here)
+    POST /v1/lookup/...  /v1/payments signed look-ups, see :mod:`backend.lookups`
+    POST /v1/jobs/take, /v1/jobs/{id}/complete|reject   staff API, bearer token (off without one)
+    GET  /healthz
+
+A stdlib server rather than a framework keeps the extra small and the ingest path visible: verify
+signature → refuse stale/replayed → validate schema → one transaction → answer.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from backend.lookups import Lookups
+from backend.openapi import openapi_document
+from backend.store import Store
+from kiosk.schemas import SchemaViolation, validate_envelope
+from kiosk.signing import MAX_SKEW_S, SignatureError, verify
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 8 * 1024 * 1024
+_STATUS_RE = re.compile(r"^/status/([0-9a-f-]{36})$")
+_REQ_RE = re.compile(r"^/v1/requests/([0-9a-f-]{36})$")
+_JOB_RE = re.compile(r"^/v1/jobs/([0-9a-f-]{36})/(complete|reject)$")
+
+_STATUS_TEXT = {
+    "received": ("已受理", "Received"),
+    "in_progress": ("办理中", "In progress"),
+    "done": ("已办结", "Done"),
+    "rejected": ("未通过", "Rejected"),
+}
+
+
+class Backend:
+    """Everything a request handler needs; shared by the server's threads."""
+
+    def __init__(
+        self,
+        store: Store,
+        keys: Mapping[str, bytes],
+        *,
+        staff_token: str = "",
+        lookups: Lookups | None = None,
+        max_skew_s: int = MAX_SKEW_S,
+    ) -> None:
+        self.store = store
+        self.keys = dict(keys)
+        self.staff_token = staff_token
+        self.lookups = lookups or Lookups()
+        self.max_skew_s = max_skew_s
+        self._last_purge = 0.0
+        self._purge_lock = threading.Lock()
+
+    def maybe_purge_nonces(self) -> None:
+        """Nonces older than twice the skew window can no longer be replayed (they are stale)."""
+        now = time.time()
+        with self._purge_lock:
+            if now - self._last_purge < 60:
+                return
+            self._last_purge = now
+        self.store.purge_nonces(int(now) - 2 * self.max_skew_s)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "kiosk-backend"
+    backend: Backend  # set on the subclass made by make_server
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in two writes: without NODELAY, Nagle + delayed ACK add ~40 ms
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _send(
+        self,
+        status: int,
+        body: str | bytes,
+        content_type: str = "application/json",
+        extra: Mapping[str, str] | None = None,
+    ) -> None:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, error: str, detail: str = "") -> None:
+        self._send(status, json.dumps({"error": error, "detail": detail}, ensure_ascii=False))
+
+    def _body(self) -> bytes | None:
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            self._error(413 if length > 0 else 400, "bad_length")
+            self.close_connection = True
+            return None
+        return self.rfile.read(length)
+
+    def _verified(self, body: bytes) -> tuple[str, str, int] | None:
+        try:
+            return verify(
+                dict(self.headers.items()),
+                self.command,
+                self.path,
+                body,
+                self.backend.keys,
+                max_skew_s=self.backend.max_skew_s,
+            )
+        except SignatureError as exc:
+            self._error(401, exc.reason, str(exc))
+            return None
+
+    # -- routes --------------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/healthz":
+            self._send(200, '{"ok":true}')
+        elif path == "/openapi.json":
+            self._send(200, json.dumps(openapi_document(), ensure_ascii=False))
+        elif m := _STATUS_RE.match(path):
+            self._status_page(m.group(1))
+        elif m := _REQ_RE.match(path):
+            if self._verified(b"") is None:
+                return
+            found = self.backend.store.status(m.group(1))
+            self._send(200, json.dumps(found)) if found else self._error(404, "unknown_request")
+        elif path.startswith("/v1/"):
+            self._lookup(b"")
+        else:
+            self._error(404, "not_found")
+
+    def do_POST(self) -> None:
+        body = self._body()
+        if body is None:
+            return
+        path = self.path.split("?", 1)[0]
+        if path == "/v1/requests":
+            self._ingest(body)
+        elif path.startswith("/v1/jobs/"):
+            self._jobs(path, body)
+        elif path.startswith("/v1/"):
+            self._lookup(body)
+        else:
+            self._error(404, "not_found")
+
+    def _ingest(self, body: bytes) -> None:
+        verified = self._verified(body)
+        if verified is None:
+            return
+        key_id, nonce, ts = verified
+        try:
+            envelope = json.loads(body)
+            validate_envelope(envelope)
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+        ) as exc:  # JSONDecodeError and SchemaViolation are ValueErrors
+            detail = "; ".join(exc.problems) if isinstance(exc, SchemaViolation) else str(exc)
+            self._error(400, "invalid_body", detail)
+            return
+        if envelope["kiosk_id"] != key_id:
+            self._error(400, "kiosk_mismatch", "kiosk_id does not belong to the signing key")
+            return
+        if self.headers.get("Idempotency-Key") != envelope["request_id"]:
+            self._error(400, "idempotency_key_mismatch")
+            return
+        result = self.backend.store.ingest(key_id, nonce, ts, envelope, body)
+        self._send(result.status, result.body)
+        self.backend.maybe_purge_nonces()
+
+    def _lookup(self, body: bytes) -> None:
+        if self._verified(body) is None:
+            return
+        try:
+            data = json.loads(body) if body else {}
+        except ValueError:
+            self._error(400, "invalid_body")
+            return
+        status, answer = self.backend.lookups.handle(self.command, self.path, data)
+        self._send(status, json.dumps(answer, ensure_ascii=False))
+
+    def _jobs(self, path: str, body: bytes) -> None:
+        token = self.backend.staff_token
+        if not token or self.headers.get("Authorization") != f"Bearer {token}":
+            self._error(401 if token else 404, "staff_token_required")
+            return
+        try:
+            data = json.loads(body) if body else {}
+        except ValueError:
+            self._error(400, "invalid_body")
+            return
+        store = self.backend.store
+        if path == "/v1/jobs/take":
+            job = store.take(str(data.get("worker", "http")))
+            self._send(200, json.dumps(job, ensure_ascii=False)) if job else self._send(204, b"")
+        elif m := _JOB_RE.match(path):
+            status = "done" if m.group(2) == "complete" else "rejected"
+            ok = store.finish(m.group(1), status, str(data.get("reason", "")))
+            self._send(200, '{"ok":true}') if ok else self._error(409, "not_open")
+        else:
+            self._error(404, "not_found")
+
+    def _status_page(self, request_id: str) -> None:
+        found = self.backend.store.status(request_id)
+        if found is None:
+            zh, en, reason = "未找到该申请", "No such request", ""
+            code = 404
+        else:
+            zh, en = _STATUS_TEXT.get(found["status"], (found["status"], found["status"]))
+            reason = found["reason"]
+            code = 200
+        page = (
+            "<!doctype html><html lang='zh'><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width'><title>申请状态 Request status</title>"
+            "<body style='font-family:sans-serif;max-width:32em;margin:2em auto'>"
+            f"<h1>{html.escape(zh)} · {html.escape(en)}</h1>"
+            f"<p>申请编号 Request number: <code>{html.escape(request_id)}</code></p>"
+            + (f"<p>原因 Reason: {html.escape(reason)}</p>" if reason else "")
+            + "</body></html>"
+        )
+        self._send(code, page, "text/html; charset=utf-8")
+
+
+def make_server(backend: Backend, host: str, port: int) -> ThreadingHTTPServer:
+    handler = type("BoundHandler", (Handler,), {"backend": backend})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server
+
+
+__all__ = ["Backend", "HTTPStatus", "make_server"]

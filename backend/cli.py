@@ -1,0 +1,187 @@
+"""``kiosk-backend``: serve the ingest, show stats, and work the queue from a shell.
+
+    kiosk-backend serve --store URL --host H --port P [--trust DIR] [--trust-key ID=FILE] [--staff-token T]
+    kiosk-backend stats --store URL [--json]
+    kiosk-backend jobs take|complete|reject|list --store URL ...
+
+Errors are one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from backend.store import StoreError, open_store
+
+
+class CliError(Exception):
+    """A usage or set-up problem, printed as one line."""
+
+
+def load_trust(folders: Sequence[str], pairs: Sequence[str]) -> dict[str, bytes]:
+    """Kiosk keys: every ``kiosk.toml`` made by ``kiosk-tech config init`` in each folder (and one
+    level below), plus explicit ``KEY_ID=FILE`` pairs."""
+    keys: dict[str, bytes] = {}
+    for folder in folders:
+        base = Path(folder)
+        files = [base / "kiosk.toml", *sorted(base.glob("*/kiosk.toml"))]
+        found = 0
+        for path in files:
+            if not path.is_file():
+                continue
+            try:
+                section = tomllib.loads(path.read_text(encoding="utf-8")).get("backend", {})
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise CliError(f"cannot read {path}: {exc}") from exc
+            key_id, secret_file = section.get("key_id"), section.get("secret_file")
+            if key_id and secret_file:
+                keys[key_id] = _read_key(path.parent / secret_file)
+                found += 1
+        if not found:
+            raise CliError(f"--trust {folder}: no kiosk.toml with backend.key_id and backend.secret_file")
+    for pair in pairs:
+        key_id, sep, file = pair.partition("=")
+        if not sep or not key_id:
+            raise CliError(f"--trust-key expects KEY_ID=FILE, got {pair!r}")
+        keys[key_id] = _read_key(Path(file))
+    return keys
+
+
+def _read_key(path: Path) -> bytes:
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read key file {path}: {exc}") from exc
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from backend.app import Backend, make_server
+    from backend.lookups import Lookups
+
+    keys = load_trust(args.trust, args.trust_key)
+    if not keys:
+        print(
+            "warning: no kiosk keys enrolled (--trust DIR or --trust-key); every request will be refused",
+            file=sys.stderr,
+        )
+    store = open_store(args.store)
+    backend = Backend(
+        store, keys, staff_token=args.staff_token, lookups=Lookups(paid_after_polls=args.paid_after_polls)
+    )
+    try:
+        server = make_server(backend, args.host, args.port)
+    except OSError as exc:
+        store.close()
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _terminate)
+    print(f"listening on http://{args.host}:{server.server_port}", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.server_close()
+        store.close()
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    store = open_store(args.store)
+    try:
+        stats = store.stats()
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(stats))
+    else:
+        by = ", ".join(f"{k} {v}" for k, v in stats["by_status"].items())
+        print(f"requests {stats['requests']}, duplicates {stats['duplicates']} ({by})")
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    store = open_store(args.store)
+    try:
+        result: Any
+        if args.action == "take":
+            result = store.take(args.worker)
+            if result is None:
+                print("no request waiting", file=sys.stderr)
+                return 3
+        elif args.action == "list":
+            result = store.list(args.status, args.limit)
+        else:
+            status = "done" if args.action == "complete" else "rejected"
+            if args.action == "reject" and not args.reason:
+                raise CliError("reject needs --reason (residents see it on the status page)")
+            if not store.finish(args.request_id, status, args.reason or ""):
+                raise CliError(f"request {args.request_id} is unknown or already finished")
+            result = {"request_id": args.request_id, "status": status}
+    finally:
+        store.close()
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kiosk-backend", description="Reference backend of the police kiosk."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP ingest")
+    serve.add_argument("--store", required=True, help="sqlite:///PATH or postgresql://...")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8700, help="0 picks a free port (printed)")
+    serve.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="enrol the kiosks whose config `kiosk-tech config init` wrote in DIR",
+    )
+    serve.add_argument("--trust-key", action="append", default=[], metavar="ID=FILE")
+    serve.add_argument("--staff-token", default="", help="bearer token for the /v1/jobs API (off if empty)")
+    serve.add_argument("--paid-after-polls", type=int, default=3, help="simulated payments: polls until paid")
+    serve.set_defaults(func=cmd_serve)
+    stats = sub.add_parser("stats", help="counts of stored requests and absorbed duplicates")
+    stats.add_argument("--store", required=True)
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(func=cmd_stats)
+    jobs = sub.add_parser("jobs", help="take, complete or reject requests")
+    jobs.add_argument("action", choices=["take", "complete", "reject", "list"])
+    jobs.add_argument("request_id", nargs="?", default="")
+    jobs.add_argument("--store", required=True)
+    jobs.add_argument("--worker", default="cli")
+    jobs.add_argument("--reason", default="")
+    jobs.add_argument("--status", choices=["received", "in_progress", "done", "rejected"])
+    jobs.add_argument("--limit", type=int, default=50)
+    jobs.set_defaults(func=cmd_jobs)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    if getattr(args, "action", None) in ("complete", "reject") and not args.request_id:
+        print("error: complete/reject need a request id", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(args))
+    except (CliError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,160 @@
+"""Look-ups the services need, with simulated data: the seam where a real police system plugs in.
+
+Each adapter method takes the decoded JSON of a signed request and returns (HTTP status, answer).
+A deployment replaces :class:`Lookups` with one that calls the real traffic-management, vehicle
+registry, payment and identity systems; the routes and answer shapes stay the same.
+
+    POST /v1/lookup/violations   {"id_number"} or {"plate"} -> {"violations": [...]}
+    POST /v1/lookup/vehicle      {"plate"}                  -> {"vehicle": {...}} or 404
+    POST /v1/payments            {"amount_fen", "purpose"}  -> {"payment_id", "qr_text", "status"}
+    GET  /v1/payments/{id}                                  -> {"status": pending|paid|cancelled}
+    POST /v1/payments/{id}/cancel                           -> {"status": "cancelled"}
+    POST /v1/payments/{id}/simulate-paid   (test hook)      -> {"status": "paid"}
+    POST /v1/identity/verify     {"id_number", "name", "photo_sha256"}
+                                 -> {"verification_id", "verified", "reason"}
+
+Simulated data is derived from a hash of the input, so the same plate always has the same
+violations. Payments are "paid" after ``paid_after_polls`` status polls. Identity verification
+passes when the ID number's GB 11643 check digit is right and a photo digest is present; a photo
+digest of 64 zeros is the test path for a refusal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import uuid
+from typing import Any
+
+_PAY_RE = re.compile(r"^/v1/payments/([0-9a-f]{32})(/cancel|/simulate-paid)?$")
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
+
+_OFFENCES = [
+    ("闯红灯", "Running a red light", 20000, 6),
+    ("超速行驶未超过20%", "Speeding under 20%", 20000, 3),
+    ("违反禁止标线指示", "Ignoring road markings", 10000, 1),
+    ("违法停车", "Illegal parking", 15000, 0),
+]
+
+
+def id_check_ok(number: str) -> bool:
+    """GB 11643: the 18th character is the weighted-sum check of the first 17 digits."""
+    if len(number) != 18 or not number[:17].isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(number[:17], _WEIGHTS, strict=True))
+    return _CHECK[total % 11] == number[17].upper()
+
+
+def _seed(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+class Lookups:
+    """Simulated adapters; thread-safe (payments live in memory)."""
+
+    def __init__(self, paid_after_polls: int = 3) -> None:
+        self.paid_after_polls = paid_after_polls
+        self._payments: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def handle(self, method: str, path: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        path = path.split("?", 1)[0]
+        if method == "POST" and path == "/v1/lookup/violations":
+            return self.violations(data)
+        if method == "POST" and path == "/v1/lookup/vehicle":
+            return self.vehicle(data)
+        if method == "POST" and path == "/v1/payments":
+            return self.create_payment(data)
+        if method == "POST" and path == "/v1/identity/verify":
+            return self.verify_identity(data)
+        m = _PAY_RE.match(path)
+        if m:
+            return self.payment(m.group(1), method, m.group(2) or "")
+        return 404, {"error": "not_found"}
+
+    def violations(self, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        subject = str(data.get("plate") or data.get("id_number") or "")
+        if not subject:
+            return 400, {"error": "plate_or_id_number_required"}
+        seed = _seed(subject)
+        found = []
+        for i in range(seed[0] % 4):
+            zh, en, fen, points = _OFFENCES[seed[i + 1] % len(_OFFENCES)]
+            found.append(
+                {
+                    "violation_id": f"V{seed[i + 5]:03d}{seed[i + 9]:03d}{i}",
+                    "date": f"2026-{1 + seed[i + 2] % 9:02d}-{1 + seed[i + 3] % 28:02d}",
+                    "place_zh": "示例路与测试街交叉口",
+                    "place_en": "Example Rd at Test St",
+                    "description_zh": zh,
+                    "description_en": en,
+                    "amount_fen": fen,
+                    "points": points,
+                }
+            )
+        return 200, {"violations": found}
+
+    def vehicle(self, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        plate = str(data.get("plate", ""))
+        if not plate:
+            return 400, {"error": "plate_required"}
+        seed = _seed(plate)
+        if seed[0] % 10 == 0:
+            return 404, {"error": "unknown_plate"}
+        return 200, {
+            "vehicle": {
+                "plate": plate,
+                "plate_type": "new_energy_small" if len(plate) == 8 else "small",
+                "brand": ["示例牌", "测试牌"][seed[1] % 2],
+                "colour": ["白", "黑", "蓝"][seed[2] % 3],
+                "registered": f"20{10 + seed[3] % 15}-0{1 + seed[4] % 9}-15",
+                "status": "normal",
+            }
+        }
+
+    def create_payment(self, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        amount = data.get("amount_fen")
+        if not isinstance(amount, int) or amount <= 0:
+            return 400, {"error": "amount_fen_must_be_positive"}
+        payment_id = uuid.uuid4().hex
+        with self._lock:
+            self._payments[payment_id] = {"status": "pending", "polls": 0, "amount_fen": amount}
+        return 201, {
+            "payment_id": payment_id,
+            "status": "pending",
+            "amount_fen": amount,
+            "qr_text": f"https://pay.example.invalid/p/{payment_id}",
+        }
+
+    def payment(self, payment_id: str, method: str, action: str) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            p = self._payments.get(payment_id)
+            if p is None:
+                return 404, {"error": "unknown_payment"}
+            if action == "/cancel" and method == "POST":
+                if p["status"] == "pending":
+                    p["status"] = "cancelled"
+            elif action == "/simulate-paid" and method == "POST":
+                if p["status"] == "pending":
+                    p["status"] = "paid"
+            elif not action and method == "GET":
+                p["polls"] += 1
+                if p["status"] == "pending" and p["polls"] >= self.paid_after_polls:
+                    p["status"] = "paid"
+            else:
+                return 405, {"error": "method_not_allowed"}
+            return 200, {"payment_id": payment_id, "status": p["status"], "amount_fen": p["amount_fen"]}
+
+    def verify_identity(self, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        number = str(data.get("id_number", ""))
+        photo = str(data.get("photo_sha256", ""))
+        verification_id = uuid.uuid4().hex
+        if not id_check_ok(number):
+            return 200, {"verification_id": verification_id, "verified": False, "reason": "id_number_invalid"}
+        if not re.fullmatch(r"[0-9a-f]{64}", photo):
+            return 200, {"verification_id": verification_id, "verified": False, "reason": "photo_missing"}
+        if photo == "0" * 64:
+            return 200, {"verification_id": verification_id, "verified": False, "reason": "photo_mismatch"}
+        return 200, {"verification_id": verification_id, "verified": True, "reason": ""}

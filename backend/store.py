@@ -1,0 +1,304 @@
+"""The backend's durable queue: ``sqlite:///PATH`` (embedded, one process) or ``postgresql://...``
+(production; several ingest processes share it, workers take jobs with ``FOR UPDATE SKIP LOCKED``).
+
+Both stores run the same SQL (placeholders aside) and so behave identically: ``request_id`` is
+the primary key, so a request is stored once forever; a nonce is stored with the request in the
+same transaction, so a replayed signature is refused even after a restart; every answer is given
+only after the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+_TABLES = [
+    """CREATE TABLE IF NOT EXISTS requests (
+        request_id      TEXT PRIMARY KEY,
+        kiosk_id        TEXT NOT NULL,
+        sequence        BIGINT NOT NULL,
+        request_type    TEXT NOT NULL,
+        request_version INTEGER NOT NULL,
+        test            BOOLEAN NOT NULL,
+        body_sha256     TEXT NOT NULL,
+        envelope        TEXT NOT NULL,
+        receipt         TEXT NOT NULL,
+        received_at     TEXT NOT NULL,
+        status          TEXT NOT NULL,   -- received | in_progress | done | rejected
+        reason          TEXT NOT NULL DEFAULT '',
+        worker          TEXT NOT NULL DEFAULT '',
+        updated_at      TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS requests_status ON requests (status, received_at)",
+    """CREATE TABLE IF NOT EXISTS nonces (
+        key_id TEXT NOT NULL, nonce TEXT NOT NULL, ts BIGINT NOT NULL, PRIMARY KEY (key_id, nonce))""",
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+]
+
+STATUSES = ("received", "in_progress", "done", "rejected")
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """201 (stored), 200 (duplicate, same receipt), 422 (same id, other body), 401 (replayed nonce)."""
+
+    status: int
+    body: str
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used."""
+
+
+class Store:
+    """Shared logic; subclasses supply a connection and the placeholder style."""
+
+    placeholder = "?"
+    skip_locked = ""
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:  # pragma: no cover - overridden
+        raise NotImplementedError
+        yield
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", self.placeholder)
+
+    def _exec(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+        cur.execute(self._sql(sql), tuple(params))
+        return cur
+
+    def init_schema(self) -> None:
+        with self.transaction() as cur:
+            for ddl in _TABLES:
+                cur.execute(ddl)
+            self._exec(
+                cur, "INSERT INTO counters (name, value) VALUES ('duplicates', 0) ON CONFLICT DO NOTHING"
+            )
+
+    # -- ingest -----------------------------------------------------------------------------------
+
+    def ingest(self, key_id: str, nonce: str, ts: int, envelope: dict[str, Any], body: bytes) -> IngestResult:
+        """Store one verified, schema-valid request (and its nonce) and answer with the receipt."""
+        request_id = envelope["request_id"]
+        sha = hashlib.sha256(body).hexdigest()
+        now = utc_now()
+        receipt = json.dumps(
+            {
+                "request_id": request_id,
+                "kiosk_id": envelope["kiosk_id"],
+                "sequence": envelope["sequence"],
+                "received_at": now,
+                "status_path": f"/status/{request_id}",
+            },
+            separators=(",", ":"),
+        )
+        with self.transaction() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO nonces (key_id, nonce, ts) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (key_id, nonce, ts),
+            )
+            if cur.rowcount == 0:
+                return IngestResult(401, json.dumps({"error": "replayed_nonce"}))
+            self._exec(
+                cur,
+                "INSERT INTO requests (request_id, kiosk_id, sequence, request_type, request_version, test,"
+                " body_sha256, envelope, receipt, received_at, status, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?) ON CONFLICT DO NOTHING",
+                (
+                    request_id,
+                    envelope["kiosk_id"],
+                    envelope["sequence"],
+                    envelope["request_type"],
+                    envelope["request_version"],
+                    bool(envelope["test"]),
+                    sha,
+                    body.decode("utf-8"),
+                    receipt,
+                    now,
+                    now,
+                ),
+            )
+            if cur.rowcount == 1:
+                return IngestResult(201, receipt)
+            row = self._exec(
+                cur, "SELECT body_sha256, receipt FROM requests WHERE request_id = ?", (request_id,)
+            ).fetchone()
+            if row[0] != sha:
+                return IngestResult(422, json.dumps({"error": "request_id_reused_with_other_body"}))
+            self._exec(cur, "UPDATE counters SET value = value + 1 WHERE name = 'duplicates'")
+            return IngestResult(200, row[1])
+
+    def purge_nonces(self, older_than_ts: int) -> None:
+        with self.transaction() as cur:
+            self._exec(cur, "DELETE FROM nonces WHERE ts < ?", (older_than_ts,))
+
+    # -- look-ups and workers --------------------------------------------------------------------
+
+    def status(self, request_id: str) -> dict[str, Any] | None:
+        with self.transaction() as cur:
+            row = self._exec(
+                cur,
+                "SELECT request_id, request_type, status, reason, received_at, updated_at FROM requests"
+                " WHERE request_id = ?",
+                (request_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        keys = ("request_id", "request_type", "status", "reason", "received_at", "updated_at")
+        return dict(zip(keys, row, strict=True))
+
+    def stats(self) -> dict[str, Any]:
+        with self.transaction() as cur:
+            by_status = dict(
+                self._exec(cur, "SELECT status, count(*) FROM requests GROUP BY status").fetchall()
+            )
+            dups = self._exec(cur, "SELECT value FROM counters WHERE name = 'duplicates'").fetchone()
+        return {
+            "requests": sum(by_status.values()),
+            "duplicates": dups[0] if dups else 0,
+            "by_status": {s: by_status.get(s, 0) for s in STATUSES},
+        }
+
+    def take(self, worker: str) -> dict[str, Any] | None:
+        """Claim the oldest received request for ``worker`` (skipping rows others hold locked)."""
+        with self.transaction() as cur:
+            row = self._exec(
+                cur,
+                "SELECT request_id FROM requests WHERE status = 'received' ORDER BY received_at, request_id"
+                f" LIMIT 1{self.skip_locked}",
+            ).fetchone()
+            if row is None:
+                return None
+            self._exec(
+                cur,
+                "UPDATE requests SET status = 'in_progress', worker = ?, updated_at = ? WHERE request_id = ?",
+                (worker, utc_now(), row[0]),
+            )
+            env = self._exec(cur, "SELECT envelope FROM requests WHERE request_id = ?", (row[0],)).fetchone()
+        job: dict[str, Any] = json.loads(env[0])
+        return job
+
+    def finish(self, request_id: str, status: str, reason: str = "") -> bool:
+        """Complete (``done``) or reject (with a reason) a request a worker holds."""
+        if status not in ("done", "rejected"):
+            raise ValueError(status)
+        with self.transaction() as cur:
+            self._exec(
+                cur,
+                "UPDATE requests SET status = ?, reason = ?, updated_at = ?"
+                " WHERE request_id = ? AND status IN ('received', 'in_progress')",
+                (status, reason, utc_now(), request_id),
+            )
+            return bool(cur.rowcount == 1)
+
+    def list(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        with self.transaction() as cur:
+            where, params = ("WHERE status = ?", (status,)) if status else ("", ())
+            rows = self._exec(
+                cur,
+                f"SELECT request_id, kiosk_id, sequence, request_type, status, received_at"
+                f" FROM requests {where} ORDER BY received_at LIMIT {int(limit)}",
+                params,
+            ).fetchall()
+        keys = ("request_id", "kiosk_id", "sequence", "request_type", "status", "received_at")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+class SqliteStore(Store):
+    """One file, WAL, synchronous=FULL; one connection serialised by a lock (one process)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {path}: {exc}") from exc
+        self._lock = threading.Lock()
+        self.init_schema()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class PostgresStore(Store):
+    """psycopg 3; one connection per store object (use one per process), serialisable writes not
+    needed: the primary keys and SKIP LOCKED carry the guarantees."""
+
+    placeholder = "%s"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise StoreError(
+                "postgresql store needs the 'psycopg' package (install extra 'backend')"
+            ) from exc
+        self._psycopg = psycopg
+        try:
+            self._db = psycopg.connect(url, autocommit=False)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
+        self._lock = threading.Lock()
+        with self._lock, self._db.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(60606)")  # several processes may init at once
+            for ddl in _TABLES:
+                cur.execute(ddl)
+            cur.execute("INSERT INTO counters (name, value) VALUES ('duplicates', 0) ON CONFLICT DO NOTHING")
+            self._db.commit()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self._lock:
+            try:
+                with self._db.cursor() as cur:
+                    yield cur
+                self._db.commit()
+            except BaseException:
+                self._db.rollback()
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def open_store(url: str) -> Store:
+    """``sqlite:///relative/or//absolute/path`` or ``postgresql://...``."""
+    if url.startswith("sqlite:///"):
+        return SqliteStore(Path(url[len("sqlite:///") :]))
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresStore(url)
+    raise StoreError(f"unknown store URL {url!r} (expected sqlite:///PATH or postgresql://...)")
