@@ -84,8 +84,28 @@ class DeviceSection(BaseModel):
 
 
 class BackendSection(_Section):
-    url: str = ""  # empty: start the reference receiver locally (demo)
-    timeout_s: float = Field(default=10, gt=0, le=120)
+    """Where and how requests are delivered (kiosk/delivery.py) and look-ups made."""
+
+    url: str = Field(default="", pattern=r"^(https://\S+|http://(127\.0\.0\.1|localhost)(:\d+)?/?\S*)?$")
+    # empty url: start the reference receiver locally (demo)
+    key_id: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,64}$")  # empty: the kiosk id
+    secret_file: str = ""  # HMAC-SHA256 key, hex, made by `kiosk-tech config init`
+    signing_key_file: str = ""  # Ed25519 seed (hex) for signed receipt QR codes
+    ca_file: str = ""  # CA bundle to verify the backend with; empty: the system store
+    client_cert: str = ""  # client certificate (PEM) for mutual TLS, optional
+    client_key: str = ""
+    connect_timeout_s: float = Field(default=5, gt=0, le=60)
+    timeout_s: float = Field(default=10, gt=0, le=120)  # read timeout
+    retry_base_s: float = Field(default=0.5, gt=0, le=60)
+    retry_cap_s: float = Field(default=300, ge=1, le=3600)
+    stuck_after_s: float = Field(default=600, ge=10, le=86400)  # technicians' banner after this
+
+
+class OutboxSection(_Section):
+    """The durable outbox (kiosk/outbox.py)."""
+
+    path: str = ""  # empty: <data_dir>/outbox.db
+    min_free_mb: int = Field(default=50, ge=0, le=100_000)  # refuse submissions below this free space
 
 
 class MaintenanceSection(_Section):
@@ -100,6 +120,7 @@ class KioskConfig(_Section):
     session: SessionSection = SessionSection()
     devices: dict[str, DeviceSection] = Field(default_factory=dict)
     backend: BackendSection = BackendSection()
+    outbox: OutboxSection = OutboxSection()
     maintenance: MaintenanceSection = MaintenanceSection()
 
     # where the site file was (relative paths resolve against its folder); not a TOML key

@@ -30,9 +30,10 @@ from urllib.parse import urlsplit
 
 import requests
 
+from kiosk.config import KioskConfig
 from kiosk.errors import ConfigError, ConfigProblem
 from kiosk.outbox import Outbox, PendingRequest, QueueStatus
-from kiosk.signing import SigningKey
+from kiosk.signing import SigningKey, load_secret
 
 log = logging.getLogger(__name__)
 
@@ -275,3 +276,48 @@ class DeliveryWorker:
             # a wake-up during a backoff re-checks the head, whose next_attempt_ts still stands
             self._wake.wait(timeout)
             self._wake.clear()
+
+
+# -- wiring from the configuration (used by the app and kiosk-tech) ------------------------------
+
+
+def open_outbox(config: KioskConfig) -> Outbox:
+    """The kiosk's outbox as configured (StorageError when damaged or unusable)."""
+    path = config.resolve(config.outbox.path) if config.outbox.path else config.data_dir / "outbox.db"
+    return Outbox(path, config.kiosk.id, min_free_bytes=config.outbox.min_free_mb * 1_000_000)
+
+
+def signing_key(config: KioskConfig) -> SigningKey:
+    """The kiosk's HMAC key; ConfigError when ``backend.secret_file`` is unset or unreadable."""
+    if not config.backend.secret_file:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    config.source,
+                    "backend.secret_file",
+                    "no key file configured (`kiosk-tech config init` makes one)",
+                )
+            ]
+        )
+    secret = load_secret(config.resolve(config.backend.secret_file))
+    return SigningKey(config.backend.key_id or config.kiosk.id, secret)
+
+
+def sender_from_config(config: KioskConfig, url: str | None = None) -> HttpSender:
+    """An HttpSender for ``url`` (default ``backend.url``) with the configured TLS and timeouts."""
+    b = config.backend
+    cert = None
+    if b.client_cert:
+        cert = (str(config.resolve(b.client_cert)), str(config.resolve(b.client_key or b.client_cert)))
+    return HttpSender(
+        url or b.url,
+        signing_key(config),
+        ca_file=str(config.resolve(b.ca_file)) if b.ca_file else None,
+        client_cert=cert,
+        connect_timeout_s=b.connect_timeout_s,
+        read_timeout_s=b.timeout_s,
+    )
+
+
+def backoff_from_config(config: KioskConfig) -> Backoff:
+    return Backoff(base_s=config.backend.retry_base_s, cap_s=config.backend.retry_cap_s)

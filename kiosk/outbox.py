@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import shutil
 import sqlite3
 import threading
 import time
@@ -121,9 +122,10 @@ def _storage_error(path: Path, exc: sqlite3.Error) -> StorageError:
 class Outbox:
     """The kiosk's queue of submitted requests. Thread-safe; one instance per process."""
 
-    def __init__(self, path: Path, kiosk_id: str, *, check: bool = True) -> None:
+    def __init__(self, path: Path, kiosk_id: str, *, min_free_bytes: int = 0, check: bool = True) -> None:
         self.path = Path(path)
         self.kiosk_id = kiosk_id
+        self.min_free_bytes = min_free_bytes
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,6 +171,16 @@ class Outbox:
         StorageError when the disk is full or the file unusable (the screen says so calmly).
         """
         validate_payload(request_type, version, payload)
+        if self.min_free_bytes:
+            try:
+                free = shutil.disk_usage(self.path.parent).free
+            except OSError as exc:
+                raise StorageError(f"outbox {self.path}: cannot check free space ({exc})") from exc
+            if free < self.min_free_bytes:
+                raise StorageError(
+                    f"outbox {self.path}: disk full ({free // 1_000_000} MB free, "
+                    f"{self.min_free_bytes // 1_000_000} MB required), new submissions refused"
+                )
         request_id = str(uuid7())
         now = time.time()
         created_at = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

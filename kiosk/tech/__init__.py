@@ -23,6 +23,7 @@ from kiosk.errors import ConfigError, KioskError
 COMMAND_MODULES: tuple[str, ...] = (
     "config_cmd",
     "maintenance_cmd",
+    "queue_cmd",
 )
 
 

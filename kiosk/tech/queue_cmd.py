@@ -1,0 +1,129 @@
+"""``kiosk-tech queue ...``: look at and drive the outbox (commissioning, stuck delivery).
+
+    queue status [--json]          counts: pending, acknowledged, dead, oldest pending age
+    queue deliver [--until-empty]  deliver now (no backend configured: a local one is started)
+    queue enqueue-test --count N   synthetic requests marked as tests, to commission a terminal
+    queue retry-dead               put dead-lettered requests back in the queue
+
+Exit codes: 0 done, 1 requests still pending after ``deliver`` (or storage trouble), 2 bad config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from kiosk.config import KioskConfig, load_config
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    queue = sub.add_parser("queue", help="the outbox of submitted requests")
+    actions = queue.add_subparsers(dest="queue_command", metavar="ACTION")
+    actions.required = True
+    status = actions.add_parser("status", help="counts and the oldest pending age")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=run_status)
+    deliver = actions.add_parser("deliver", help="deliver pending requests now")
+    deliver.add_argument(
+        "--until-empty", action="store_true", help="keep retrying (with backoff) until empty"
+    )
+    deliver.add_argument("--max-wait", type=float, default=300, metavar="S", help="give up on a longer wait")
+    deliver.set_defaults(func=run_deliver)
+    enqueue = actions.add_parser("enqueue-test", help="add synthetic test requests")
+    enqueue.add_argument("--count", type=int, required=True, metavar="N")
+    enqueue.set_defaults(func=run_enqueue_test)
+    retry = actions.add_parser("retry-dead", help="queue dead-lettered requests again")
+    retry.set_defaults(func=run_retry_dead)
+    for parser in (status, deliver, enqueue, retry):
+        parser.add_argument(
+            "--config", metavar="FILE", help="site file (default: $KIOSK_CONFIG or /etc/kiosk)"
+        )
+
+
+def _config(args: argparse.Namespace) -> KioskConfig:
+    return load_config(args.config, validate_devices=False)  # the queue needs no devices
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from kiosk.delivery import open_outbox
+
+    with open_outbox(_config(args)) as outbox:
+        status = outbox.status()
+    if args.json:
+        print(json.dumps(status.as_dict()))
+    else:
+        age = "none" if status.oldest_pending_age_s is None else f"{status.oldest_pending_age_s:.0f} s"
+        counts = f"pending {status.pending}, acknowledged {status.acknowledged}, dead {status.dead}"
+        line = f"{counts}, oldest pending {age}"
+        print(line + (f" (last error: {status.last_error})" if status.last_error else ""))
+    return 0
+
+
+def run_deliver(args: argparse.Namespace) -> int:
+    from kiosk.delivery import (
+        Backoff,
+        backoff_from_config,
+        deliver_one,
+        deliver_until_empty,
+        open_outbox,
+        sender_from_config,
+        signing_key,
+    )
+    from kiosk.local_backend import LocalBackend
+
+    config = _config(args)
+    local = None
+    url = config.backend.url
+    if not url:
+        key = config.resolve(config.backend.secret_file)
+        local = LocalBackend(config.data_dir / "backend", {signing_key(config).key_id: Path(key)})
+        url = local.start()
+    try:
+        with open_outbox(config) as outbox:
+            sender = sender_from_config(config, url)
+            try:
+                if args.until_empty:
+                    backoff = backoff_from_config(config)
+                    backoff = Backoff(base_s=backoff.base_s, cap_s=min(backoff.cap_s, args.max_wait))
+                    settled = deliver_until_empty(outbox, sender, backoff=backoff, max_wait_s=args.max_wait)
+                else:
+                    settled = 0
+                    backoff = Backoff(base_s=config.backend.retry_base_s, cap_s=config.backend.retry_cap_s)
+                    while deliver_one(outbox, sender, backoff, now=float("inf")) == 0.0:
+                        settled += 1  # one pass: stop at the first request that has to wait
+            finally:
+                sender.close()
+            status = outbox.status()
+    finally:
+        if local is not None:
+            local.stop()
+    print(
+        f"settled {settled}; pending {status.pending}, acknowledged {status.acknowledged}, dead {status.dead}"
+        + (f" (last error: {status.last_error})" if status.pending and status.last_error else "")
+    )
+    return 0 if status.pending == 0 else 1
+
+
+def run_enqueue_test(args: argparse.Namespace) -> int:
+    from kiosk.delivery import open_outbox
+
+    if args.count < 1:
+        raise SystemExit("kiosk-tech: --count must be at least 1")
+    with open_outbox(_config(args)) as outbox:
+        for i in range(args.count):
+            outbox.submit(
+                "system.test", 1, {"fields": {"note": f"commissioning test {i + 1}/{args.count}"}}, test=True
+            )
+        status = outbox.status()
+    print(f"enqueued {args.count} test requests; pending {status.pending}")
+    return 0
+
+
+def run_retry_dead(args: argparse.Namespace) -> int:
+    from kiosk.delivery import open_outbox
+
+    with open_outbox(_config(args)) as outbox:
+        n = outbox.retry_dead()
+    print(f"{n} dead-lettered requests queued again")
+    return 0
