@@ -1,0 +1,153 @@
+"""Delivery decisions (ack / retry / dead), backoff, Retry-After, and the worker thread with a fake
+sender: FIFO, wake-up on submit, status through ``post``."""
+
+from __future__ import annotations
+
+import queue
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from kiosk.delivery import (
+    Backoff,
+    DeliveryWorker,
+    HttpSender,
+    Outcome,
+    classify,
+    deliver_one,
+    parse_retry_after,
+)
+from kiosk.errors import ConfigError
+from kiosk.outbox import Outbox, PendingRequest, QueueStatus
+from kiosk.signing import SigningKey
+
+TEST = {"fields": {"note": "t"}}
+
+
+@pytest.mark.parametrize(
+    ("status", "verdict"),
+    [
+        (201, "ack"),
+        (200, "ack"),
+        (409, "retry"),
+        (429, "retry"),
+        (500, "retry"),
+        (503, "retry"),
+        (401, "retry"),
+        (403, "retry"),
+        (400, "dead"),
+        (404, "dead"),
+        (413, "dead"),
+        (422, "dead"),
+    ],
+)
+def test_answers_are_classified_as_the_wire_contract_says(status: int, verdict: str) -> None:
+    assert classify(status, "{}").verdict == verdict
+
+
+def test_retry_after_in_seconds_and_as_a_date() -> None:
+    assert parse_retry_after("120") == 120.0
+    when = datetime(2065, 10, 21, 7, 28, tzinfo=UTC).timestamp()
+    assert parse_retry_after("Wed, 21 Oct 2065 07:28:00 GMT", now=when - 80) == 80.0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+    assert classify(503, "", "7").retry_after_s == 7.0
+
+
+def test_backoff_is_full_jitter_under_a_growing_capped_ceiling() -> None:
+    b = Backoff(base_s=1, cap_s=60, rng=random.Random(4))
+    for attempts, ceiling in [(0, 1), (3, 8), (10, 60), (100, 60)]:
+        delays = [b.delay(attempts) for _ in range(300)]
+        assert max(delays) <= ceiling and min(delays) >= 0
+        assert max(delays) > ceiling * 0.8  # spread over the whole range, not clustered
+    assert b.delay(0, retry_after_s=30) >= 30  # Retry-After is a floor
+    assert b.delay(0, retry_after_s=600) == 600  # even above the cap: the server asked
+
+
+def test_plain_http_is_refused_except_to_loopback() -> None:
+    key = SigningKey("K", b"k" * 32)
+    with pytest.raises(ConfigError, match="only allowed to 127.0.0.1"):
+        HttpSender("http://backend.example.org", key)
+    sender = HttpSender("http://127.0.0.1:9", key)
+    assert sender.session.trust_env is False and sender.session.verify is True
+    sender.close()
+
+
+class FakeSender:
+    """Answers from a script; records what was sent."""
+
+    def __init__(self, script: list[Outcome]) -> None:
+        self.script = script
+        self.sent: list[int] = []
+
+    def send(self, item: PendingRequest) -> Outcome:
+        self.sent.append(item.sequence)
+        return self.script.pop(0) if self.script else Outcome("ack", 201, '{"ok":1}')
+
+
+def test_deliver_one_retries_the_head_and_never_overtakes_it(tmp_path: Path) -> None:
+    with Outbox(tmp_path / "o.db", "K") as box:
+        a = box.submit("system.test", 1, TEST)
+        box.submit("system.test", 1, TEST)
+        sender = FakeSender([Outcome("retry", 503, "HTTP 503"), Outcome("dead", 400, "bad")])
+        backoff = Backoff(base_s=10, cap_s=10, rng=random.Random(1))
+        wait = deliver_one(box, sender, backoff, time.time())
+        assert wait is not None and 0 < wait <= 10
+        assert deliver_one(box, sender, backoff, time.time()) > 0  # type: ignore[operator]
+        assert sender.sent == [1]  # not due yet: nothing sent, the second request waits behind
+        assert deliver_one(box, sender, backoff, time.time() + 11) == 0.0  # due: dead-lettered
+        assert deliver_one(box, sender, backoff, time.time() + 11) == 0.0  # then the second is acked
+        assert deliver_one(box, sender, backoff, time.time()) is None
+        assert sender.sent == [1, 1, 2]
+        record = box.record(a.request_id)
+        assert record is not None and record["status"] == "dead" and record["attempts"] == 2
+
+
+def _wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
+def test_worker_delivers_on_wake_and_publishes_status_through_post(tmp_path: Path) -> None:
+    posted: queue.Queue[Callable[[], None]] = queue.Queue()
+    seen: list[QueueStatus] = []
+    with Outbox(tmp_path / "o.db", "K") as box:
+        sender = FakeSender([])
+        worker = DeliveryWorker(box, sender, post=posted.put, on_status=seen.append, status_every_s=30)
+        worker.start()
+        try:
+            for _ in range(3):
+                box.submit("system.test", 1, TEST)
+            worker.wake()
+            _wait_for(lambda: box.status().acknowledged == 3)
+            _wait_for(lambda: not posted.empty())
+            while not posted.empty():
+                posted.get()()  # the "UI thread" runs the callbacks
+        finally:
+            worker.stop()
+        assert sender.sent == [1, 2, 3]
+        assert seen and seen[-1].pending == 0 and seen[-1].acknowledged == 3
+        assert worker.status().acknowledged == 3
+
+
+def test_worker_survives_a_sender_that_raises(tmp_path: Path) -> None:
+    class Exploding:
+        calls = 0
+
+        def send(self, item: PendingRequest) -> Outcome:
+            Exploding.calls += 1
+            raise RuntimeError("bug")
+
+    with Outbox(tmp_path / "o.db", "K") as box:
+        box.submit("system.test", 1, TEST)
+        worker = DeliveryWorker(box, Exploding())
+        worker.start()
+        _wait_for(lambda: Exploding.calls >= 1)
+        worker.stop()
+        assert box.status().pending == 1
