@@ -69,7 +69,7 @@ def test_backoff_is_full_jitter_under_a_growing_capped_ceiling() -> None:
 
 def test_plain_http_is_refused_except_to_loopback() -> None:
     key = SigningKey("K", b"k" * 32)
-    with pytest.raises(ConfigError, match="only allowed to 127.0.0.1"):
+    with pytest.raises(ConfigError, match=r"only allowed to 127\.0\.0\.1"):
         HttpSender("http://backend.example.org", key)
     sender = HttpSender("http://127.0.0.1:9", key)
     assert sender.session.trust_env is False and sender.session.verify is True
