@@ -29,7 +29,7 @@ from kiosk.outbox import Outbox  # noqa: E402
 
 PAYLOAD = {
     "applicant": {
-        "id_number": "99000019900101000X",
+        "id_number": "990000199001010009",
         "name": "张三丰",
         "identified_by": "card",
         "sex": "male",

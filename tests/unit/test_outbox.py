@@ -12,7 +12,7 @@ from kiosk.errors import StorageError
 from kiosk.outbox import Attachment, Outbox
 from kiosk.schemas import SchemaViolation
 
-APPLICANT = {"id_number": "99000019900101000X", "name": "张三丰", "identified_by": "card", "sex": "male"}
+APPLICANT = {"id_number": "990000199001010009", "name": "张三丰", "identified_by": "card", "sex": "male"}
 CERT = {"applicant": APPLICANT, "fields": {"purpose": "school", "copies": 2, "phone": "13800000000"}}
 
 
