@@ -59,8 +59,10 @@ class Backend:
         staff_token: str = "",
         lookups: Lookups | None = None,
         max_skew_s: int = MAX_SKEW_S,
+        answer_delay_s: float = 0.0,
     ) -> None:
         self.store = store
+        self.answer_delay_s = answer_delay_s  # a slow backend, for tests: stored, answer not yet sent
         self.keys = dict(keys)
         self.staff_token = staff_token
         self.lookups = lookups or Lookups()
@@ -194,6 +196,8 @@ class Handler(BaseHTTPRequestHandler):
             self._error(400, "idempotency_key_mismatch")
             return
         result = self.backend.store.ingest(key_id, nonce, ts, envelope, body)
+        if self.backend.answer_delay_s:
+            time.sleep(self.backend.answer_delay_s)
         self._send(result.status, result.body)
         self.backend.maybe_purge_nonces()
 

@@ -155,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--trust-key", action="append", default=[], metavar="ID=FILE")
     serve.add_argument("--staff-token", default="", help="bearer token for the /v1/jobs API (off if empty)")
     serve.add_argument("--paid-after-polls", type=int, default=3, help="simulated payments: polls until paid")
+    serve.add_argument(
+        "--answer-delay-ms",
+        type=float,
+        default=0,
+        metavar="MS",
+        help="testing: wait this long between storing a request and answering",
+    )
     serve.set_defaults(func=cmd_serve)
     stats = sub.add_parser("stats", help="counts of stored requests and absorbed duplicates")
     stats.add_argument("--store", required=True)
