@@ -83,6 +83,27 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when - (time.time() if now is None else now))
 
 
+def check_url(base_url: str) -> None:
+    """ConfigError unless ``base_url`` is https, or http to the loopback address."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError([ConfigProblem("", "backend.url", f"not an http(s) URL: {base_url!r}")])
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        raise ConfigError([ConfigProblem("", "backend.url", "plain http is only allowed to 127.0.0.1")])
+
+
+def secure_session(
+    ca_file: str | None = None, client_cert: tuple[str, str] | None = None
+) -> requests.Session:
+    """A requests session that always verifies TLS and ignores proxy variables and netrc."""
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = ca_file or True
+    if client_cert:
+        session.cert = client_cert
+    return session
+
+
 class HttpSender:
     """Signed HTTP delivery of envelopes to ``<base_url>/v1/requests``.
 
@@ -101,20 +122,12 @@ class HttpSender:
         connect_timeout_s: float = 5.0,
         read_timeout_s: float = 15.0,
     ) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ConfigError([ConfigProblem("", "backend.url", f"not an http(s) URL: {base_url!r}")])
-        if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
-            raise ConfigError([ConfigProblem("", "backend.url", "plain http is only allowed to 127.0.0.1")])
+        check_url(base_url)
         self.url = base_url.rstrip("/") + "/v1/requests"
         self.path = urlsplit(self.url).path
         self.key = key
         self.timeout = (connect_timeout_s, read_timeout_s)
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.verify = ca_file or True
-        if client_cert:
-            self.session.cert = client_cert
+        self.session = secure_session(ca_file, client_cert)
 
     def close(self) -> None:
         self.session.close()

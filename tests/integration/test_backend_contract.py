@@ -251,3 +251,29 @@ def test_openapi_document_lists_the_routes_and_schemas(server: Running) -> None:
     doc = requests.get(server.url + "/openapi.json", timeout=5).json()
     assert doc["openapi"].startswith("3.")
     assert "/v1/requests" in doc["paths"] and "vehicle.plate_reissue.v1" in doc["components"]["schemas"]
+
+
+def test_backend_client_lookups_and_its_errors(server: Running, outbox: Outbox) -> None:
+    from kiosk.backend_client import BackendClient
+    from kiosk.errors import BackendRejected, BackendUnavailable
+
+    client = BackendClient(server.url, KEY)
+    try:
+        assert client.violations(plate="京A12345") == client.violations(plate="京A12345")
+        order = client.create_payment(5000, "fine")
+        assert [client.payment_status(order["payment_id"])["status"] for _ in range(3)][-1] == "paid"
+        assert client.verify_identity("990000199001010009", "李四", "b" * 64)["verified"] is True
+        sub = outbox.submit("system.test", 1, {"fields": {"note": "t"}}, test=True)
+        assert client.request_status(sub.request_id) is None  # not delivered yet
+        with pytest.raises(BackendRejected, match="HTTP 400"):
+            client.create_payment(0, "nothing")
+    finally:
+        client.close()
+    wrong = BackendClient(server.url, SigningKey(KEY.key_id, b"q" * 32))
+    with pytest.raises(BackendRejected, match="HTTP 401"):
+        wrong.violations(plate="京A12345")
+    wrong.close()
+    down = BackendClient("http://127.0.0.1:9", KEY, connect_timeout_s=1)
+    with pytest.raises(BackendUnavailable, match="unreachable"):
+        down.vehicle("京A12345")
+    down.close()
