@@ -26,7 +26,6 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +54,12 @@ CREATE TABLE IF NOT EXISTS requests (
 -- the queue's head without scanning acknowledged history (a partial index stays small)
 CREATE INDEX IF NOT EXISTS requests_pending ON requests (seq) WHERE status = 'pending';
 """
+
+
+_INSERT = (
+    "INSERT INTO requests (seq, request_id, request_type, request_version, created_at, created_ts, test,"
+    " status, body) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)"
+)
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,7 @@ class Outbox:
                 if result != "ok":
                     raise sqlite3.DatabaseError(f"malformed: quick_check says {result}")
             self._db.executescript(_SCHEMA)
+            self._next_seq = self._db.execute("SELECT coalesce(max(seq), 0) + 1 FROM requests").fetchone()[0]
         except sqlite3.Error as exc:
             self._db.close()
             raise _storage_error(self.path, exc) from exc
@@ -183,7 +189,7 @@ class Outbox:
                 )
         request_id = str(uuid7())
         now = time.time()
-        created_at = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        created_at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
         files = [
             {
                 "name": a.name,
@@ -194,30 +200,37 @@ class Outbox:
             }
             for a in attachments
         ]
+        envelope: dict[str, Any] = {
+            "envelope_version": ENVELOPE_VERSION,
+            "request_id": request_id,
+            "kiosk_id": self.kiosk_id,
+            "sequence": 0,
+            "created_at": created_at,
+            "request_type": request_type,
+            "request_version": version,
+            "test": test,
+            "payload": payload,
+            "attachments": files,
+        }
         with self._lock:
+            seq = self._next_seq
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    row = self._db.execute("SELECT max(seq) FROM requests").fetchone()
-                    seq = (row[0] or 0) + 1
-                    envelope = {
-                        "envelope_version": ENVELOPE_VERSION,
-                        "request_id": request_id,
-                        "kiosk_id": self.kiosk_id,
-                        "sequence": seq,
-                        "created_at": created_at,
-                        "request_type": request_type,
-                        "request_version": version,
-                        "test": test,
-                        "payload": payload,
-                        "attachments": files,
-                    }
-                    body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-                    self._db.execute(
-                        "INSERT INTO requests (seq, request_id, request_type, request_version, created_at,"
-                        " created_ts, test, status, body) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-                        (seq, request_id, request_type, version, created_at, now, int(test), body),
-                    )
+                    while True:
+                        envelope["sequence"] = seq
+                        body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+                        try:
+                            self._db.execute(
+                                _INSERT,
+                                (seq, request_id, request_type, version, created_at, now, int(test), body),
+                            )
+                            break
+                        except sqlite3.IntegrityError:
+                            # another process (kiosk-tech) took this number: read the real next one
+                            seq = self._db.execute(
+                                "SELECT coalesce(max(seq), 0) + 1 FROM requests"
+                            ).fetchone()[0]
                     self._db.execute("COMMIT")
                 except BaseException:
                     if self._db.in_transaction:
@@ -225,6 +238,7 @@ class Outbox:
                     raise
             except sqlite3.Error as exc:
                 raise _storage_error(self.path, exc) from exc
+            self._next_seq = seq + 1
         return SubmittedRequest(request_id, seq, created_at)
 
     # -- delivering ---------------------------------------------------------------------------

@@ -152,3 +152,20 @@ def test_a_file_that_is_not_a_database_is_reported_not_replaced(tmp_path: Path) 
     with pytest.raises(StorageError, match="damaged"):
         Outbox(path, "K")
     assert path.read_bytes() == b"this is not sqlite" * 100
+
+
+def test_two_processes_writing_the_same_outbox_never_share_a_sequence_number(tmp_path: Path) -> None:
+    # the app and `kiosk-tech queue enqueue-test` may both hold the file open
+    app = Outbox(tmp_path / "o.db", "K")
+    tech = Outbox(tmp_path / "o.db", "K")
+    numbers = [
+        box.submit("household.household_certificate", 1, CERT).sequence for box in (app, tech, app, tech, app)
+    ]
+    assert numbers == [1, 2, 3, 4, 5]
+    bodies = []
+    while (head := app.head()) is not None:
+        bodies.append(json.loads(head.body)["sequence"])
+        app.acknowledge(head.request_id, 201, "{}")
+    assert bodies == [1, 2, 3, 4, 5]
+    app.close()
+    tech.close()
