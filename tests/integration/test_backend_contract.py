@@ -50,16 +50,18 @@ class Running:
     url: str
     store: Store
     store_url: str
+    backend: Backend
 
 
 @pytest.fixture
 def server(store_url: str) -> Iterator[Running]:
     store = open_store(store_url)
-    httpd = make_server(Backend(store, {KEY.key_id: KEY.secret}, staff_token="staff-t"), "127.0.0.1", 0)
+    backend = Backend(store, {KEY.key_id: KEY.secret}, staff_token="staff-t")
+    httpd = make_server(backend, "127.0.0.1", 0)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield Running(f"http://127.0.0.1:{httpd.server_port}", store, store_url)
+        yield Running(f"http://127.0.0.1:{httpd.server_port}", store, store_url, backend)
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -277,3 +279,21 @@ def test_backend_client_lookups_and_its_errors(server: Running, outbox: Outbox) 
     with pytest.raises(BackendUnavailable, match="unreachable"):
         down.vehicle("京A12345")
     down.close()
+
+
+def test_a_slow_backend_times_out_then_the_retry_is_a_duplicate(server: Running, outbox: Outbox) -> None:
+    outbox.submit("system.test", 1, {"fields": {"note": "t"}}, test=True)
+    head = outbox.head()
+    assert head is not None
+    server.backend.answer_delay_s = 1.0  # stored, but the answer comes after the kiosk gave up
+    sender = HttpSender(server.url, KEY, read_timeout_s=0.2)
+    try:
+        first = sender.send(head)
+        assert first.verdict == "retry" and "timed out" in first.text
+        server.backend.answer_delay_s = 0.0
+        second = sender.send(head)
+    finally:
+        sender.close()
+    assert second.verdict == "ack" and second.http_status == 200
+    stats = server.store.stats()
+    assert stats["requests"] == 1 and stats["duplicates"] == 1
