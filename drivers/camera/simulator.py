@@ -1,0 +1,149 @@
+"""``SimulatedCamera``: plays image files or a video from a folder in a loop, with fault injection.
+
+With no folder it shows the built-in demo portrait (see :mod:`drivers.camera.samples`). Like a real
+sensor, every frame carries a little noise, so a working simulated camera is never "frozen";
+the ``FROZEN`` fault turns the noise off. Faults are driven by tests and the maintenance screen.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from drivers.camera.base import Image
+from drivers.camera.samples import portrait
+from drivers.camera.threaded import ThreadedCamera
+from drivers.errors import DeviceNotFound
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov"}
+
+
+class Fault(enum.Enum):
+    """Faults the simulator can fake."""
+
+    GONE = "gone"  # unplugged: reads fail and reopening fails until cleared
+    BLACK = "black"  # frames are all black
+    FROZEN = "frozen"  # the same frame again and again
+
+
+def _fit(image: Image, width: int, height: int) -> Image:
+    if image.shape[1::-1] == (width, height):
+        return image
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)  # type: ignore[return-value]
+
+
+def load_folder(folder: Path, width: int, height: int) -> list[Image]:
+    """All images in ``folder`` (sorted by name), and every frame of its videos, scaled to the frame size."""
+    if not folder.is_dir():
+        raise DeviceNotFound(f"simulator folder {folder} does not exist", device="camera", port="simulated")
+    frames: list[Image] = []
+    for path in sorted(folder.iterdir()):
+        suffix = path.suffix.lower()
+        if suffix in IMAGE_SUFFIXES:
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is not None:
+                frames.append(_fit(image, width, height))
+        elif suffix in VIDEO_SUFFIXES:
+            cap = cv2.VideoCapture(str(path))
+            try:
+                while True:
+                    ok, image = cap.read()
+                    if not ok:
+                        break
+                    frames.append(_fit(image, width, height))
+            finally:
+                cap.release()
+    if not frames:
+        raise DeviceNotFound(f"no readable images or videos in {folder}", device="camera", port="simulated")
+    return frames
+
+
+class SimulatedSource:
+    """The frame source behind :class:`SimulatedCamera`."""
+
+    def __init__(self, frames: list[Image], *, noise: int = 2, seed: int = 0) -> None:
+        self.name = "simulated"
+        self._frames = frames
+        self._cycle: Iterator[Image] = itertools.cycle(frames)
+        rng = np.random.default_rng(seed)
+        shape = frames[0].shape
+        # A few precomputed noise fields: cheap per frame, and enough to make frames differ.
+        self._noise = [rng.integers(-noise, noise + 1, shape, dtype=np.int16) for _ in range(4)] if noise else []
+        self._noise_index = 0
+        self._lock = threading.Lock()
+        self._fault: Fault | None = None
+        self._last: Image | None = None
+        self._open = False
+
+    def set_fault(self, fault: Fault | None) -> None:
+        with self._lock:
+            self._fault = fault
+
+    def open(self) -> None:
+        with self._lock:
+            if self._fault is Fault.GONE:
+                raise DeviceNotFound("simulated camera unplugged", device="camera", port="simulated")
+            self._open = True
+
+    def read(self) -> Image | None:
+        with self._lock:
+            fault = self._fault
+            if fault is Fault.GONE or not self._open:
+                return None
+        if fault is Fault.FROZEN and self._last is not None:
+            return self._last.copy()
+        base = next(self._cycle)
+        if fault is Fault.BLACK:
+            return np.zeros_like(base)
+        if self._noise:
+            noise = self._noise[self._noise_index]
+            self._noise_index = (self._noise_index + 1) % len(self._noise)
+            image: Image = np.clip(base.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+        else:
+            image = base.copy()
+        self._last = image
+        return image
+
+    def release(self) -> None:
+        with self._lock:
+            self._open = False
+
+
+class SimulatedCamera(ThreadedCamera):
+    """A camera that plays ``folder`` (images and videos) or, without one, the demo portrait."""
+
+    simulated = True
+
+    def __init__(
+        self,
+        folder: Path | None = None,
+        *,
+        width: int = 640,
+        height: int = 480,
+        fps: float = 15.0,
+        frames: list[Image] | None = None,
+        reconnect_interval: float = 0.5,
+        frozen_after: float = 2.0,
+        black_after: float = 1.0,
+    ) -> None:
+        if frames is None:
+            frames = load_folder(folder, width, height) if folder else [portrait(width, height)]
+        self.source = SimulatedSource(frames)
+        super().__init__(
+            self.source,
+            fps=fps,
+            reconnect_interval=reconnect_interval,
+            frozen_after=frozen_after,
+            black_after=black_after,
+        )
+
+    def inject(self, fault: Fault | None) -> None:
+        """Start faking ``fault`` (None clears it); the capture thread reacts within one frame."""
+        self.source.set_fault(fault)
