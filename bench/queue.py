@@ -76,7 +76,7 @@ def bench_delivery(folder: Path, n: int) -> float:
     with LocalBackend(folder / "backend", {"BENCH-2": folder / "hmac.key"}) as backend:
         sender = HttpSender(backend.url, key)
         t0 = time.perf_counter()
-        delivered = deliver_until_empty(outbox, sender, max_wait_s=60)
+        delivered = deliver_until_empty(outbox, sender, timeout_s=120)
         rate = delivered / (time.perf_counter() - t0)
         sender.close()
     outbox.close()

@@ -189,14 +189,13 @@ def deliver_one(outbox: Outbox, sender: Sender, backoff: Backoff, now: float) ->
 
 
 def deliver_until_empty(
-    outbox: Outbox, sender: Sender, *, backoff: Backoff | None = None, max_wait_s: float = 60.0
+    outbox: Outbox, sender: Sender, *, backoff: Backoff | None = None, timeout_s: float | None = None
 ) -> int:
-    """Deliver in the calling thread until nothing is pending (``queue deliver --until-empty``).
-
-    Stops when a single wait would exceed ``max_wait_s`` (the backend stays down). Returns the number
-    of requests settled (acknowledged or dead-lettered).
-    """
-    backoff = backoff or Backoff(cap_s=max_wait_s)
+    """Deliver in the calling thread until nothing is pending (``queue deliver --until-empty``),
+    retrying with backoff; gives up when ``timeout_s`` (if given) has passed. Returns the number of
+    requests settled (acknowledged or dead-lettered)."""
+    backoff = backoff or Backoff()
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
     settled = 0
     while True:
         wait = deliver_one(outbox, sender, backoff, time.time())
@@ -204,10 +203,13 @@ def deliver_until_empty(
             return settled
         if wait == 0.0:
             settled += 1
-        elif wait > max_wait_s:
-            return settled
-        else:
-            time.sleep(wait)
+            continue
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return settled
+            wait = min(wait, left)
+        time.sleep(wait)
 
 
 class DeliveryWorker:

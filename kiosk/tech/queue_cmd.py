@@ -28,7 +28,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     deliver.add_argument(
         "--until-empty", action="store_true", help="keep retrying (with backoff) until empty"
     )
-    deliver.add_argument("--max-wait", type=float, default=300, metavar="S", help="give up on a longer wait")
+    deliver.add_argument(
+        "--timeout",
+        type=float,
+        default=0,
+        metavar="S",
+        help="with --until-empty: give up after S seconds (0: never)",
+    )
     deliver.set_defaults(func=run_deliver)
     enqueue = actions.add_parser("enqueue-test", help="add synthetic test requests")
     enqueue.add_argument("--count", type=int, required=True, metavar="N")
@@ -62,7 +68,6 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_deliver(args: argparse.Namespace) -> int:
     from kiosk.delivery import (
-        Backoff,
         backoff_from_config,
         deliver_one,
         deliver_until_empty,
@@ -84,12 +89,12 @@ def run_deliver(args: argparse.Namespace) -> int:
             sender = sender_from_config(config, url)
             try:
                 if args.until_empty:
-                    backoff = backoff_from_config(config)
-                    backoff = Backoff(base_s=backoff.base_s, cap_s=min(backoff.cap_s, args.max_wait))
-                    settled = deliver_until_empty(outbox, sender, backoff=backoff, max_wait_s=args.max_wait)
+                    settled = deliver_until_empty(
+                        outbox, sender, backoff=backoff_from_config(config), timeout_s=args.timeout or None
+                    )
                 else:
                     settled = 0
-                    backoff = Backoff(base_s=config.backend.retry_base_s, cap_s=config.backend.retry_cap_s)
+                    backoff = backoff_from_config(config)
                     while deliver_one(outbox, sender, backoff, now=float("inf")) == 0.0:
                         settled += 1  # one pass: stop at the first request that has to wait
             finally:

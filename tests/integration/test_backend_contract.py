@@ -142,7 +142,7 @@ def test_sender_and_outbox_against_the_backend(server: Running, outbox: Outbox) 
         outbox.submit("system.test", 1, {"fields": {"note": "t"}}, test=True)
     sender = HttpSender(server.url, KEY)
     try:
-        assert deliver_until_empty(outbox, sender, max_wait_s=5) == 5
+        assert deliver_until_empty(outbox, sender, timeout_s=10) == 5
     finally:
         sender.close()
     assert outbox.status().acknowledged == 5
@@ -170,7 +170,7 @@ def test_jobs_status_page_and_skip_locked(server: Running, outbox: Outbox) -> No
     sender = HttpSender(server.url, KEY)
     from kiosk.delivery import deliver_until_empty
 
-    deliver_until_empty(outbox, sender, max_wait_s=5)
+    deliver_until_empty(outbox, sender, timeout_s=10)
     sender.close()
     second_store = open_store(server.store_url)  # another worker process's connection
     try:

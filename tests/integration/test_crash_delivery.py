@@ -66,7 +66,9 @@ def test_exactly_once_in_effect_through_sigkills(tmp_path: Path) -> None:
     site = init_site(tmp_path / "kiosk", backend=f"http://127.0.0.1:{port}", kiosk_id="KIOSK-CRASH")
     config = load_config(site, validate_devices=False, environ={})
     batches = [range(k, N, KILLS) for k in range(KILLS)]  # submissions keep arriving between crashes
-    env = dict(os.environ, PYTHONPATH=str(REPO), KIOSK__BACKEND__RETRY_BASE_S="0.05")
+    env = dict(
+        os.environ, PYTHONPATH=str(REPO), KIOSK__BACKEND__RETRY_BASE_S="0.05", KIOSK__BACKEND__RETRY_CAP_S="1"
+    )
     store = f"sqlite:///{tmp_path / 'backend.db'}"
     backend = Proc(
         [
@@ -96,8 +98,6 @@ def test_exactly_once_in_effect_through_sigkills(tmp_path: Path) -> None:
             "queue",
             "deliver",
             "--until-empty",
-            "--max-wait",
-            "1",
             "--config",
             str(site),
         ],
