@@ -297,3 +297,32 @@ def test_a_slow_backend_times_out_then_the_retry_is_a_duplicate(server: Running,
     assert second.verdict == "ack" and second.http_status == 200
     stats = server.store.stats()
     assert stats["requests"] == 1 and stats["duplicates"] == 1
+
+
+def test_concurrent_workers_never_take_the_same_request(server: Running, outbox: Outbox) -> None:
+    from kiosk.delivery import deliver_until_empty
+
+    for i in range(40):
+        outbox.submit("system.test", 1, {"fields": {"note": f"job {i}"}}, test=True)
+    sender = HttpSender(server.url, KEY)
+    deliver_until_empty(outbox, sender, timeout_s=30)
+    sender.close()
+    taken: list[list[str]] = [[], [], [], []]
+
+    def work(mine: list[str]) -> None:
+        store = open_store(server.store_url)  # one connection per worker, as separate processes have
+        try:
+            while (job := store.take(f"w{id(mine)}")) is not None:
+                mine.append(job["request_id"])
+                store.finish(job["request_id"], "done")
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=work, args=(mine,)) for mine in taken]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    everything = [rid for mine in taken for rid in mine]
+    assert len(everything) == 40 and len(set(everything)) == 40
+    assert server.store.stats()["by_status"]["done"] == 40
