@@ -20,6 +20,7 @@ import json
 import logging
 import re
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Mapping
@@ -89,6 +90,8 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         # headers and body go out in two writes: without NODELAY, Nagle + delayed ACK add ~40 ms
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.settimeout(30)  # a client that never finishes the handshake
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
@@ -254,10 +257,26 @@ class Handler(BaseHTTPRequestHandler):
         self._send(code, page, "text/html; charset=utf-8")
 
 
-def make_server(backend: Backend, host: str, port: int) -> ThreadingHTTPServer:
+def tls_context(cert: str, key: str, client_ca: str = "") -> ssl.SSLContext:
+    """Server TLS (1.2+); with ``client_ca``, kiosks must present a certificate it signed."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key or None)
+    if client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(client_ca)
+    return ctx
+
+
+def make_server(
+    backend: Backend, host: str, port: int, tls: ssl.SSLContext | None = None
+) -> ThreadingHTTPServer:
+    """The threaded server; with ``tls`` the handshake happens in each connection's own thread."""
     handler = type("BoundHandler", (Handler,), {"backend": backend})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     return server
 
 

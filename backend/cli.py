@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import signal
+import ssl
 import sys
 import tomllib
 from collections.abc import Sequence
@@ -63,7 +64,7 @@ def _read_key(path: Path) -> bytes:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from backend.app import Backend, make_server
+    from backend.app import Backend, make_server, tls_context
     from backend.lookups import Lookups
 
     keys = load_trust(args.trust, args.trust_key)
@@ -77,7 +78,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         store, keys, staff_token=args.staff_token, lookups=Lookups(paid_after_polls=args.paid_after_polls)
     )
     try:
-        server = make_server(backend, args.host, args.port)
+        tls = tls_context(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
+        server = make_server(backend, args.host, args.port, tls)
+    except ssl.SSLError as exc:
+        store.close()
+        raise CliError(f"TLS set-up failed: {exc}") from exc
     except OSError as exc:
         store.close()
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
@@ -86,7 +91,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _terminate)
-    print(f"listening on http://{args.host}:{server.server_port}", flush=True)
+    scheme = "https" if args.tls_cert else "http"
+    print(f"listening on {scheme}://{args.host}:{server.server_port}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except (KeyboardInterrupt, SystemExit):
