@@ -129,8 +129,20 @@ class Pilot:
         """Touch the centre of a widget (or of the widget showing that text), then let it react."""
         self.frames(2)  # let pending layouts settle so positions are final
         widget = self.find(target, exact=exact) if isinstance(target, str) else target
+        self._scroll_into_view(widget)
         x, y = widget.to_window(*widget.center)
         self.tap_at(x, y)
+
+    def _scroll_into_view(self, widget: Widget) -> None:
+        """As a resident would scroll a list to reach an item below the fold."""
+        from kivy.uix.scrollview import ScrollView
+
+        parent = widget.parent
+        while parent is not None and not isinstance(parent, ScrollView):
+            parent = None if parent.parent is parent else parent.parent  # the window is its own parent
+        if parent is not None:
+            parent.scroll_to(widget, padding=10, animate=False)
+            self.frames(2)
 
     def tap_at(self, x: float, y: float) -> None:
         touch = _Touch(x, y)
