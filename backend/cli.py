@@ -162,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--staff-token", default="", help="bearer token for the /v1/jobs API (off if empty)")
     serve.add_argument("--paid-after-polls", type=int, default=3, help="simulated payments: polls until paid")
     serve.add_argument(
+        "--tls-cert", default="", metavar="PEM", help="serve HTTPS with this certificate chain"
+    )
+    serve.add_argument("--tls-key", default="", metavar="PEM", help="the certificate's private key")
+    serve.add_argument(
+        "--tls-client-ca", default="", metavar="PEM", help="require client certificates from this CA"
+    )
+    serve.add_argument(
         "--answer-delay-ms",
         type=float,
         default=0,

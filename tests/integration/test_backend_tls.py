@@ -126,3 +126,50 @@ def test_client_certificates_when_the_backend_requires_them(
         finally:
             without.close()
             with_cert.close()
+
+
+def test_the_serve_command_speaks_https(tmp_path: Path, pki: dict[str, Path], head: PendingRequest) -> None:
+    import os
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    key_file = tmp_path / "kiosk.key"
+    key_file.write_text(KEY.secret.hex())
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "backend",
+            "serve",
+            "--store",
+            f"sqlite:///{tmp_path / 'cli.db'}",
+            "--port",
+            "0",
+            "--trust-key",
+            f"{KEY.key_id}={key_file}",
+            "--tls-cert",
+            str(pki["server_cert"]),
+            "--tls-key",
+            str(pki["server_key"]),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(os.environ, PYTHONPATH=str(repo)),
+        cwd=repo,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode().strip()
+        assert line.startswith("listening on https://127.0.0.1:"), proc.stderr.read() if proc.stderr else line
+        sender = HttpSender(line.removeprefix("listening on "), KEY, ca_file=str(pki["server_cert"]))
+        try:
+            assert sender.send(head).http_status == 201
+        finally:
+            sender.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()
+    assert proc.returncode == 0  # SIGTERM is a clean stop
