@@ -11,15 +11,15 @@ import enum
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-import numpy as np
 import numpy.typing as npt
 
 from drivers.base import DeviceHealth, Health
 
-Image = npt.NDArray[np.uint8]
-"""A BGR image, shape (height, width, 3), dtype uint8 (OpenCV's layout)."""
+Image = npt.NDArray[Any]
+"""A BGR image, shape (height, width, 3), dtype uint8 (OpenCV's layout; typed loosely because
+OpenCV's stubs return untyped arrays)."""
 
 
 class CameraStatus(enum.Enum):

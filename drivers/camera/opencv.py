@@ -60,7 +60,7 @@ class CvSource:
         if self._width and self._height and image.shape[1::-1] != (self._width, self._height):
             # Some cameras ignore the requested size; scale so downstream sees what was configured.
             image = cv2.resize(image, (self._width, self._height), interpolation=cv2.INTER_AREA)
-        return image  # type: ignore[no-any-return]
+        return image
 
     def release(self) -> None:
         if self._cap is not None:

@@ -31,10 +31,12 @@ def astronaut_bgr() -> Image:
             port="simulated",
         ) from exc
     rgb = np.ascontiguousarray(data.astronaut())
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)  # type: ignore[return-value]
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
 
 
-def portrait(width: int = 640, height: int = 480, shift: tuple[int, int] = (0, 0), scale: float = 1.6) -> Image:
+def portrait(
+    width: int = 640, height: int = 480, shift: tuple[int, int] = (0, 0), scale: float = 1.6
+) -> Image:
     """A ``width`` x ``height`` frame with the astronaut's head on a plain light backdrop.
 
     ``shift`` moves the head from the centre (pixels), ``scale`` enlarges it (face width about
@@ -44,7 +46,7 @@ def portrait(width: int = 640, height: int = 480, shift: tuple[int, int] = (0, 0
     cx, cy = _HEAD_CENTRE
     ax, ay = _HEAD_AXES
     head = src[cy - ay : cy + ay, cx - ax : cx + ax]
-    mask = np.zeros(head.shape[:2], np.uint8)
+    mask: Image = np.zeros(head.shape[:2], np.uint8)
     cv2.ellipse(mask, (ax, ay), (ax, ay), 0, 0, 360, 255, -1)
     size = (round(head.shape[1] * scale), round(head.shape[0] * scale))
     head = cv2.resize(head, size, interpolation=cv2.INTER_CUBIC)

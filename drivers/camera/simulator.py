@@ -36,7 +36,7 @@ class Fault(enum.Enum):
 def _fit(image: Image, width: int, height: int) -> Image:
     if image.shape[1::-1] == (width, height):
         return image
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)  # type: ignore[return-value]
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def load_folder(folder: Path, width: int, height: int) -> list[Image]:
@@ -75,7 +75,9 @@ class SimulatedSource:
         rng = np.random.default_rng(seed)
         shape = frames[0].shape
         # A few precomputed noise fields: cheap per frame, and enough to make frames differ.
-        self._noise = [rng.integers(-noise, noise + 1, shape, dtype=np.int16) for _ in range(4)] if noise else []
+        self._noise = (
+            [rng.integers(-noise, noise + 1, shape, dtype=np.int16) for _ in range(4)] if noise else []
+        )
         self._noise_index = 0
         self._lock = threading.Lock()
         self._fault: Fault | None = None

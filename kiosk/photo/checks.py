@@ -102,7 +102,9 @@ def check_size(face: Face, frame_width: int, limits: Limits, live: bool) -> Chec
     w = face.box[2]
     fraction = w / frame_width
     if w < limits.min_face_px:
-        return Check("face_size", False, float(w), "photo.hint.closer" if live else "photo.hint.face_too_small")
+        return Check(
+            "face_size", False, float(w), "photo.hint.closer" if live else "photo.hint.face_too_small"
+        )
     if live and fraction < limits.min_face_fraction:
         return Check("face_size", False, fraction, "photo.hint.closer")
     if live and fraction > limits.max_face_fraction:
@@ -162,7 +164,7 @@ def check_background(image: Image, face: Face, spec: PhotoSpec) -> Check:
     """Plain light backdrop: the strips beside and above the head inside the spec's crop."""
     height, width = image.shape[:2]
     x, y, w, h = face.box
-    cx, cy, cw, ch = crop_rect(face, spec)
+    cx, cy, cw, _ = crop_rect(face, spec)
     left, top = max(0, int(cx)), max(0, int(cy))
     right, bottom = min(width, int(cx + cw)), min(height, int(y + h * 0.5))
     hair_top = max(top, int(y - HAIR_ABOVE_BOX * h))
@@ -205,8 +207,8 @@ def assess(
     if not count.passed:
         # Without one face only the frame's light can be judged; a black frame says "too dark".
         exposure = check_exposure(grey[::4, ::4], limits)
-        checks = (exposure, count) if not exposure.passed else (count,)
-        return Assessment(checks, None, (width, height))
+        failed: tuple[Check, ...] = (exposure, count) if not exposure.passed else (count,)
+        return Assessment(failed, None, (width, height))
     face = faces[0]
     region = _face_region(grey, face)
     checks = (

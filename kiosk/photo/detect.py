@@ -67,7 +67,9 @@ class FaceDetector:
         self._faces = cv2.CascadeClassifier(str(_cascade_path("haarcascade_frontalface_default.xml")))
         self._eyes = cv2.CascadeClassifier(str(_cascade_path("haarcascade_eye.xml")))
         if self._faces.empty() or self._eyes.empty():
-            raise ConfigError([ConfigProblem("opencv", "haarcascades", "a Haar cascade file could not be loaded")])
+            raise ConfigError(
+                [ConfigProblem("opencv", "haarcascades", "a Haar cascade file could not be loaded")]
+            )
         self._scale_factor = scale_factor
         self._min_neighbors = min_neighbors
         self._lock = threading.Lock()
@@ -75,13 +77,18 @@ class FaceDetector:
     def detect(self, image: Image) -> list[Face]:
         """All faces in ``image`` (largest first), boxes in ``image`` pixels, with eyes where found."""
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-        height, width = grey.shape[:2]
+        width = grey.shape[1]
         scale = min(1.0, DETECT_WIDTH / width)
-        small = grey if scale == 1.0 else cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        small = (
+            grey if scale == 1.0 else cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        )
         min_side = max(24, round(small.shape[1] * MIN_FACE_FRACTION))
         with self._lock:
             found = self._faces.detectMultiScale(
-                small, scaleFactor=self._scale_factor, minNeighbors=self._min_neighbors, minSize=(min_side, min_side)
+                small,
+                scaleFactor=self._scale_factor,
+                minNeighbors=self._min_neighbors,
+                minSize=(min_side, min_side),
             )
             faces = []
             for sx, sy, sw, sh in found:
@@ -91,7 +98,9 @@ class FaceDetector:
         faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
         return faces
 
-    def _find_eyes(self, grey: np.ndarray, box: Box) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    def _find_eyes(
+        self, grey: np.ndarray, box: Box
+    ) -> tuple[tuple[float, float], tuple[float, float]] | None:
         x, y, w, h = box
         # Eyes sit in the upper part of the Haar face box; searching only there avoids nostrils/mouth.
         top, bottom = y + round(h * 0.15), y + round(h * 0.6)
@@ -100,7 +109,9 @@ class FaceDetector:
             return None
         factor = EYE_ROI_WIDTH / roi.shape[1]
         roi = cv2.resize(roi, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-        eyes = self._eyes.detectMultiScale(roi, scaleFactor=1.1, minNeighbors=5, minSize=(14, 14), maxSize=(50, 50))
+        eyes = self._eyes.detectMultiScale(
+            roi, scaleFactor=1.1, minNeighbors=5, minSize=(14, 14), maxSize=(50, 50)
+        )
         if len(eyes) < 2:
             return None
         # Keep the two largest, one on each half of the face.

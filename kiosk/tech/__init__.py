@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "config_cmd",
     "maintenance_cmd",
     "queue_cmd",
+    "id_photo",
 )
 
 
