@@ -158,6 +158,14 @@ class KioskApp(App):
 
         open_devices_in_background(self.runtime, on_opened=lambda _role: self.post(self._devices_changed))
         self.show_attract()
+        from kiosk.watchdog import SystemdNotifier
+
+        notifier = SystemdNotifier()
+        if notifier.enabled:
+            Clock.schedule_once(lambda _dt: notifier.ready(), 0.5)  # after the first frames
+            if notifier.ping_interval_s:
+                # pinged from the UI thread's clock: a frozen UI stops the pings and systemd restarts us
+                Clock.schedule_interval(lambda _dt: notifier.ping(), notifier.ping_interval_s)
         if self._on_started is not None:
             Clock.schedule_once(lambda _dt: self._on_started(self), 0)
 
