@@ -23,6 +23,7 @@ from kiosk.errors import ConfigError, KioskError
 COMMAND_MODULES: tuple[str, ...] = (
     "config_cmd",
     "maintenance_cmd",
+    "devices_cmd",
     "queue_cmd",
     "id_photo",
 )
