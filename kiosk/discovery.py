@@ -98,7 +98,7 @@ def _read(path: Path) -> str:
 
 
 def cameras(sysfs: Path = Path("/sys"), dev: Path = Path("/dev"), v4l2_ctl: str | None = None) -> list[Found]:
-    found = []
+    found: list[Found] = []
     root = sysfs / "class" / "video4linux"
     if not root.is_dir():
         return found
@@ -149,7 +149,7 @@ def _camera_modes(node: str, v4l2_ctl: str | None) -> list[str]:
 
 
 def usb_printers(sysfs: Path = Path("/sys")) -> list[Found]:
-    found = []
+    found: list[Found] = []
     root = sysfs / "bus" / "usb" / "devices"
     if not root.is_dir():
         return found
