@@ -60,7 +60,22 @@ class Proc:
         return self.p is not None and self.p.poll() == 0
 
 
-def test_exactly_once_in_effect_through_sigkills(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The backend's store: SQLite always, PostgreSQL when KIOSK_TEST_PG_URL is set."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'backend.db'}"
+    url = os.environ.get("KIOSK_TEST_PG_URL")
+    if not url:
+        pytest.skip("KIOSK_TEST_PG_URL is not set (source scripts/test-services.sh && start_test_services)")
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS requests, nonces, counters")
+    return url
+
+
+def test_exactly_once_in_effect_through_sigkills(tmp_path: Path, store: str) -> None:
     rng = random.Random(SEED)
     port = _free_port()
     site = init_site(tmp_path / "kiosk", backend=f"http://127.0.0.1:{port}", kiosk_id="KIOSK-CRASH")
@@ -69,7 +84,6 @@ def test_exactly_once_in_effect_through_sigkills(tmp_path: Path) -> None:
     env = dict(
         os.environ, PYTHONPATH=str(REPO), KIOSK__BACKEND__RETRY_BASE_S="0.05", KIOSK__BACKEND__RETRY_CAP_S="1"
     )
-    store = f"sqlite:///{tmp_path / 'backend.db'}"
     backend = Proc(
         [
             sys.executable,
