@@ -145,6 +145,35 @@ def open_devices_in_background(
     return thread
 
 
+def start_queue_in_background(
+    runtime: Runtime,
+    post: Callable[[Callable[[], None]], None],
+    on_change: Callable[[], None],
+    on_status: Callable[[Any], None] | None = None,
+) -> threading.Thread:
+    """Open the outbox, start the local backend when none is configured, start delivery; on a
+    worker thread (the local backend takes a second to answer). ``runtime.services["queue"]`` is
+    set when ready; a damaged outbox or a backend that cannot start sets ``"queue_error"``."""
+
+    def work() -> None:
+        from kiosk.queue_runtime import start_queue
+
+        try:
+            queue = start_queue(runtime.config, post=post, on_status=on_status)
+        except (KioskError, OSError) as exc:
+            runtime.services["queue_error"] = f"{type(exc).__name__}: {exc}"
+            log.error("request queue not available: %s", exc)
+        else:
+            runtime.services["queue"] = queue
+            runtime.closers.append(queue.close)
+            log.info("request queue ready, delivering to %s", queue.url)
+        post(on_change)
+
+    thread = threading.Thread(target=work, name="queue-start", daemon=True)
+    thread.start()
+    return thread
+
+
 def _open_one(runtime: Runtime, role: str, driver: str) -> None:
     try:
         runtime.devices[role] = open_device(role, runtime.config)

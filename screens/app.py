@@ -73,6 +73,7 @@ class KioskApp(App):
     u = NumericProperty(1.0)  # one design pixel (1080-px short side) in window pixels
     simulated = BooleanProperty(False)
     idle_seconds = NumericProperty(0)
+    banner = StringProperty("")  # technicians' strip (delivery stuck); never an error for residents
     landscape = BooleanProperty(True)
     high_contrast = BooleanProperty(False)
     # theme colours (screens/theme.py); a theme switch repaints every screen
@@ -154,9 +155,10 @@ class KioskApp(App):
             Clock.schedule_once(self._build_next_screen, 0)
 
     def on_start(self) -> None:
-        from kiosk.app import open_devices_in_background
+        from kiosk.app import open_devices_in_background, start_queue_in_background
 
         open_devices_in_background(self.runtime, on_opened=lambda _role: self.post(self._devices_changed))
+        start_queue_in_background(self.runtime, self.post, self._devices_changed, self._queue_status)
         self.show_attract()
         from kiosk.watchdog import SystemdNotifier
 
@@ -259,12 +261,32 @@ class KioskApp(App):
         self.show("services")
 
     def availability(self, service_id: str) -> Availability:
-        return service_availability(
-            self.catalogue[service_id],
+        service = self.catalogue[service_id]
+        result = service_availability(
+            service,
             ready_kinds=self.ready_kinds,
             device_health=self.runtime.device_health,
             backend_ok=self.runtime.services.get("backend_ok", True),
         )
+        if result.ok and any(step.kind == "submit" for step in service.steps):
+            if "queue_error" in self.runtime.services:
+                return Availability(False, "service.unavailable.queue", self.runtime.services["queue_error"])
+            if "queue" not in self.runtime.services:
+                return Availability(False, "service.unavailable.starting", "request queue starting")
+        return result
+
+    def _queue_status(self, status: Any) -> None:
+        """Delivery progress: a discreet strip for technicians when requests are stuck."""
+        queue = self.runtime.services.get("queue")
+        if queue is not None and queue.stuck(status):
+            minutes = int((status.oldest_pending_age_s or 0) // 60)
+            self.banner = self.tr(
+                "queue.banner_stuck", pending=status.pending, minutes=minutes, reason=status.last_error or "-"
+            )
+        elif getattr(status, "dead", 0):
+            self.banner = self.tr("queue.banner_dead", dead=status.dead)
+        else:
+            self.banner = ""
 
     def start_service(self, service_id: str) -> None:
         availability = self.availability(service_id)

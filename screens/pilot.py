@@ -180,3 +180,4 @@ class Pilot:
         Window.unbind(on_flip=self._on_flip)
         self.app.end_session("pilot_close")
         self.app.stop()
+        self.app.runtime.close()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from kivy.properties import BooleanProperty, ListProperty, StringProperty
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 from kivy.uix.modalview import ModalView
+from kivy.uix.widget import Widget
 
 
 class KButton(ButtonBehavior, Label):
@@ -27,6 +31,27 @@ class Tile(ButtonBehavior, BoxLayout):
 
 class ServiceTile(Tile):
     """A tile in a scrolling list: as tall as its text needs (large text never overflows)."""
+
+
+class BusyIndicator(Widget):
+    """A turning arc that shows work is in progress (runs only while on screen)."""
+
+    angle = NumericProperty(0)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._event: Any = None
+        self.bind(parent=self._attached)
+
+    def _attached(self, *_args: Any) -> None:
+        if self.parent is not None and self._event is None:
+            self._event = Clock.schedule_interval(self._turn, 1 / 30)
+        elif self.parent is None and self._event is not None:
+            self._event.cancel()
+            self._event = None
+
+    def _turn(self, dt: float) -> None:
+        self.angle = (self.angle + 300 * dt) % 360
 
 
 class IdleWarning(ModalView):

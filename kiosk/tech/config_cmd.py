@@ -16,6 +16,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check.add_argument("--config", metavar="FILE", help="site file (default: $KIOSK_CONFIG or /etc/kiosk)")
     check.add_argument("--json", action="store_true", help="print the effective configuration as JSON")
     check.set_defaults(func=run_check)
+    from kiosk.tech.config_init import add_init_command
+
+    add_init_command(config_sub)
 
 
 def run_check(args: argparse.Namespace) -> int:

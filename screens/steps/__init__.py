@@ -13,11 +13,13 @@ from typing import Any
 from screens.steps.consent import ConsentStep
 from screens.steps.form import FormStep
 from screens.steps.plate import PlateStep
+from screens.steps.submit import SubmitStep
 
 STEP_WIDGETS: dict[str, Any] = {
     "consent": ConsentStep,
     "form": FormStep,
     "plate": PlateStep,
+    "submit": SubmitStep,
 }
 
-KV_FILES: tuple[str, ...] = ("consent.kv", "form.kv", "plate.kv")
+KV_FILES: tuple[str, ...] = ("consent.kv", "form.kv", "plate.kv", "submit.kv")

@@ -220,3 +220,33 @@ def test_high_contrast_theme_repaints_every_screen(kiosk: Any) -> None:
     finally:
         kiosk.app.high_contrast = False
     assert list(kiosk.app.c_bg) == STANDARD["c_bg"]
+
+
+def test_submit_commits_to_the_outbox_before_done_and_delivery_follows(kiosk: Any) -> None:
+    from types import SimpleNamespace
+
+    kiosk.wait_until(lambda: "queue" in kiosk.app.runtime.services, timeout_s=30, what="the request queue")
+    queue = kiosk.app.runtime.services["queue"]
+    before = queue.status().acknowledged
+    kiosk.tap_at(300, 300)
+    kiosk.tap("户籍业务")
+    kiosk.tap("提交测试业务")
+    kiosk.tap("入学")
+    type_digits(kiosk, "1")
+    kiosk.tap("下一步")
+    type_digits(kiosk, "13800138000")
+    kiosk.tap("下一步")
+    # what the card step would have put there (synthetic identity)
+    kiosk.app.session.identity = SimpleNamespace(
+        name="张三丰", id_number="110101199003070035", sex="男", nation="汉",
+        birth_date="1990-03-07", address="北京市东城区示例路1号", card_type="resident",
+    )  # fmt: skip
+    kiosk.tap("确认无误，提交")
+    kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=10, what="the done screen")
+    submitted = kiosk.app.session.artifacts["submitted"]
+    assert any(submitted.request_id in t for t in kiosk.visible_texts())
+    record = queue.outbox.record(submitted.request_id)
+    assert record is not None and record["request_type"] == "household.household_certificate"
+    kiosk.wait_until(
+        lambda: queue.status().acknowledged > before, timeout_s=20, what="delivery to the local backend"
+    )
