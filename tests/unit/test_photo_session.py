@@ -186,3 +186,20 @@ def test_latest_coalesces_deliveries() -> None:
     latest.submit(10)
     queued.pop()()
     assert seen == [9, 10] and latest.posted == 2
+
+
+def test_every_hint_has_texts_in_both_languages(detector: FaceDetector) -> None:
+    import re
+    from pathlib import Path
+
+    from kiosk.messages import Messages
+
+    messages = Messages.load()
+    root = Path(__file__).resolve().parents[2] / "kiosk" / "photo"
+    used = set()
+    for module in root.glob("*.py"):
+        used |= set(re.findall(r'"(photo\.[a-z_.]+)"', module.read_text(encoding="utf-8")))
+    assert len(used) >= 15
+    for key in sorted(used):
+        assert key in messages, key
+        assert messages.get(key, "zh") != messages.get(key, "en")
