@@ -87,6 +87,14 @@ class ThreadedCamera:
             self._thread = threading.Thread(target=self._run, name=f"camera:{self._source.name}", daemon=True)
             self._thread.start()
 
+    def start_and_wait(self, timeout: float = 2.0) -> CameraStatus:
+        """Start, then wait up to ``timeout`` s for the first frame or a failure (device-open time)."""
+        self.start()
+        deadline = time.monotonic() + timeout
+        while self.status() is CameraStatus.STARTING and time.monotonic() < deadline:
+            self._slot.wait_newer(0, min(0.05, max(0.0, deadline - time.monotonic())))
+        return self.status()
+
     def status(self) -> CameraStatus:
         with self._lock:
             return self._status
@@ -149,7 +157,6 @@ class ThreadedCamera:
                             break
                     next_due = time.monotonic()
                     continue
-                self._slot.put(image)
                 thumb = _thumbnail(image)
                 dark = float(thumb.mean()) < BLACK_LEVEL
                 dark_since = (dark_since or now) if dark else None
@@ -162,6 +169,7 @@ class ThreadedCamera:
                     self._set(CameraStatus.FROZEN, "frames do not change")
                 else:
                     self._set(CameraStatus.STREAMING, "")
+                self._slot.put(image)  # after the status, so a frame's waiter sees its status
                 next_due += self._period
                 delay = next_due - time.monotonic()
                 if delay > 0:

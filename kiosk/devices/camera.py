@@ -56,13 +56,17 @@ class SimulatedOptions(BaseModel):
 def _open_opencv(options: Any, _context: DeviceContext) -> Device:
     from drivers.camera.opencv import OpenCvCamera
 
-    return OpenCvCamera(
+    camera = OpenCvCamera(
         options.device,
         width=options.width,
         height=options.height,
         fps=options.fps,
         reconnect_interval=options.reconnect_interval,
     )
+    # Capture runs from opening on, so health is true on the dashboard and reconnects happen even
+    # while no resident is at the photo step. Opening runs on the app's device-open thread.
+    camera.start_and_wait()
+    return camera
 
 
 def _open_simulated(options: Any, _context: DeviceContext) -> Device:
@@ -71,6 +75,7 @@ def _open_simulated(options: Any, _context: DeviceContext) -> Device:
     camera = SimulatedCamera(options.folder, width=options.width, height=options.height, fps=options.fps)
     for name in options.faults:
         camera.inject(Fault(name))
+    camera.start_and_wait()
     return camera
 
 
