@@ -124,6 +124,15 @@ def run_tour(runtime: Runtime, out: Path) -> int:
         for key in ("京", "A", "D", "1", "2"):
             pilot.tap(key, exact=True)
         shot("step-plate")
+        if "camera" in runtime.devices:
+            flow = _open_flow(app, "id-photo")
+            flow.complete({"spec": "resident-id"})
+            app.show_route()
+            photo = app.screen("step").widget
+            pilot.wait_until(lambda: photo.texture is not None, timeout_s=10, what="the live preview")
+            shot("step-photo-live")
+            pilot.wait_until(lambda: photo.can_accept, timeout_s=30, what="a capture")
+            shot("step-photo-review")
         flow = _open_flow(app, "household-certificate")
         clock.advance(runtime.config.session.idle_timeout_s - runtime.config.session.idle_warning_s + 3)
         pilot.wait_until(lambda: app._idle_view is not None, what="the idle warning")

@@ -12,6 +12,7 @@ from typing import Any
 
 from screens.steps.consent import ConsentStep
 from screens.steps.form import FormStep
+from screens.steps.photo import TakePhotoStep
 from screens.steps.plate import PlateStep
 from screens.steps.submit import SubmitStep
 
@@ -20,6 +21,7 @@ STEP_WIDGETS: dict[str, Any] = {
     "form": FormStep,
     "plate": PlateStep,
     "submit": SubmitStep,
+    "take_photo": TakePhotoStep,
 }
 
-KV_FILES: tuple[str, ...] = ("consent.kv", "form.kv", "plate.kv", "submit.kv")
+KV_FILES: tuple[str, ...] = ("consent.kv", "form.kv", "plate.kv", "submit.kv", "photo.kv")

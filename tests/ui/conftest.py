@@ -26,7 +26,7 @@ data_dir = "data"
 [devices.card_reader]
 driver = "none"
 [devices.camera]
-driver = "none"
+driver = "simulated"
 [devices.printer]
 driver = "none"
 [devices.a4_printer]

@@ -250,3 +250,20 @@ def test_submit_commits_to_the_outbox_before_done_and_delivery_follows(kiosk: An
     kiosk.wait_until(
         lambda: queue.status().acknowledged > before, timeout_s=20, what="delivery to the local backend"
     )
+
+
+def test_photo_step_guides_captures_and_accepts_a_compliant_photo(kiosk: Any) -> None:
+    kiosk.wait_until(lambda: "camera" in kiosk.app.runtime.devices, timeout_s=30, what="the simulated camera")
+    kiosk.tap_at(300, 300)
+    kiosk.tap("证件照")
+    kiosk.tap("拍照测试业务")
+    step = kiosk.app.screen("step").widget
+    kiosk.wait_until(lambda: step.texture is not None, timeout_s=10, what="the live preview")
+    kiosk.wait_until(lambda: step.can_accept, timeout_s=30, what="an automatic capture")
+    assert step.phase == "review"
+    kiosk.tap("使用这张照片")
+    assert kiosk.screen == "review"
+    session = kiosk.app.session
+    jpeg = session.photo_jpeg
+    assert jpeg[:2] == b"\xff\xd8" and 14_000 <= len(jpeg) <= 20_000 * 1.5
+    assert len(session.artifacts["photo"]["photo_code"]) == 19
