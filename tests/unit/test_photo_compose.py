@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from drivers.camera.samples import portrait
 from kiosk.errors import ConfigError
+from kiosk.photo.checks import assess
 from kiosk.photo.compose import PhotoError, compose, crop_to_spec, encode_within
 from kiosk.photo.detect import Face, FaceDetector
 from kiosk.photo.specs import SPEC_NAMES, default_specs, get_spec, load_specs
@@ -75,6 +79,10 @@ def test_compose_meets_the_spec(detector: FaceDetector, good: np.ndarray, good_f
     centre = grey[:, spec.width // 2 - 10 : spec.width // 2 + 10]
     first_dark = int(np.argmax(centre.mean(axis=1) < 200))
     assert spec.head_top[0] - 6 <= first_dark <= spec.head_top[1] + 12
+    if name == "resident-id":  # GA 461: eyes at least 207 px above the bottom edge
+        eyes = faces[0].eyes
+        assert eyes is not None
+        assert spec.height - max(eyes[0][1], eyes[1][1]) >= 207
 
 
 def test_crop_never_invents_pixels(good: np.ndarray, good_face: Face) -> None:
@@ -162,3 +170,30 @@ def test_cli_unreadable_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert tech_main(["id-photo", str(tmp_path / "missing.png"), str(out)]) == 1
     assert "cannot read" in capsys.readouterr().err
     assert not out.exists()
+
+
+FUZZ_EXAMPLES = int(os.environ.get("PHOTO_FUZZ_EXAMPLES", "15"))
+
+
+@settings(
+    max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(max_size=2048), jpeg_header=st.booleans())
+def test_cli_never_crashes_on_garbage(tmp_path: Path, data: bytes, jpeg_header: bool) -> None:
+    src, out = tmp_path / "garbage.jpg", tmp_path / "out.jpg"
+    src.write_bytes((b"\xff\xd8\xff\xe0" if jpeg_header else b"") + data)
+    assert tech_main(["id-photo", str(src), str(out)]) == 1
+    assert not out.exists()
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    width=st.integers(1, 700),
+    height=st.integers(1, 500),
+)
+def test_checks_never_raise_on_odd_frames(detector: FaceDetector, seed: int, width: int, height: int) -> None:
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    a = assess(image, detector, get_spec("passport"))
+    assert a.checks and all(c.message.startswith("photo.") for c in a.checks)
