@@ -24,6 +24,7 @@ Box = tuple[int, int, int, int]  # x, y, width, height in source pixels
 DETECT_WIDTH = 320  # faces are searched on a grey copy this wide (a 640x480 frame is halved)
 EYE_ROI_WIDTH = 120  # the upper face is scaled to this width before looking for eyes
 MIN_FACE_FRACTION = 0.08  # smallest face searched for, as a fraction of the frame width
+MIN_WINDOW = 24  # the frontal-face cascade's window size in pixels
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,14 @@ class FaceDetector:
     def detect(self, image: Image) -> list[Face]:
         """All faces in ``image`` (largest first), boxes in ``image`` pixels, with eyes where found."""
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-        width = grey.shape[1]
+        height, width = grey.shape[:2]
         scale = min(1.0, DETECT_WIDTH / width)
+        if min(height, width) * scale < MIN_WINDOW:
+            return []  # smaller than the cascade's window: no face can be found (and resize would fail)
         small = (
             grey if scale == 1.0 else cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         )
-        min_side = max(24, round(small.shape[1] * MIN_FACE_FRACTION))
+        min_side = max(MIN_WINDOW, round(small.shape[1] * MIN_FACE_FRACTION))
         with self._lock:
             found = self._faces.detectMultiScale(
                 small,
