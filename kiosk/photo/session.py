@@ -157,7 +157,10 @@ class PhotoSession:
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the camera and both worker threads (returns at once)."""
+        """Start the camera and both worker threads (returns at once). One session per resident:
+        a stopped session cannot be started again."""
+        if self._threads or self._stop.is_set():
+            raise FlowError("a photo session can be started once")
         self.camera.start()
         for target, name in ((self._display_loop, "photo-display"), (self._analysis_loop, "photo-analysis")):
             thread = threading.Thread(target=target, name=name, daemon=True)

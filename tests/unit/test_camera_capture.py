@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -162,3 +163,11 @@ def test_opencv_plays_a_video_file_in_a_loop(tmp_path: Path) -> None:
         wait_until(lambda: (f := cam.latest()) is not None and f.seq > 12)
     finally:
         cam.close()
+
+
+def test_demo_face_names_the_missing_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    from drivers.camera import samples
+
+    monkeypatch.setitem(sys.modules, "skimage", None)  # as if scikit-image were not installed
+    with pytest.raises(DeviceNotFound, match="scikit-image"):
+        samples.astronaut_bgr()

@@ -172,6 +172,8 @@ def test_stop_forgets_the_shots(session: PhotoSession, clock: FakeClock, good: I
     assert session.shots() == [] and session.state().phase is Phase.STOPPED
     with pytest.raises(FlowError):
         session.compose()
+    with pytest.raises(FlowError):
+        session.start()  # one session per resident
 
 
 def test_latest_coalesces_deliveries() -> None:
