@@ -164,7 +164,7 @@ def test_slow_ui_gets_no_backlog(camera: SimulatedCamera) -> None:
     try:
         time.sleep(0.5)  # the "UI" is busy and runs no callbacks for a while
         latest = camera.latest()
-        assert latest is not None and latest.seq >= 5  # frames kept coming meanwhile
+        assert latest is not None and latest.seq >= 3  # frames kept coming meanwhile
         pending = ui.calls.qsize()
         assert 1 <= pending <= 2  # at most one frame and one state callback waiting, never a backlog
         ui.run_until(lambda: len(frames) >= 3)
