@@ -8,7 +8,7 @@ them on every analysed frame to show one hint at a time; ``kiosk-tech id-photo``
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -36,6 +36,8 @@ class Limits:
     min_brightness: float = 70.0  # mean grey level of the face
     max_brightness: float = 210.0
     max_unevenness: float = 35.0  # |mean(left half of face) - mean(right half)|
+    frame_min_brightness: float = 35.0  # no face found: the whole frame is judged, more leniently
+    frame_max_brightness: float = 245.0
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,10 @@ def assess(
     count = check_count(faces)
     if not count.passed:
         # Without one face only the frame's light can be judged; a black frame says "too dark".
-        exposure = check_exposure(grey[::4, ::4], limits)
+        frame_limits = replace(
+            limits, min_brightness=limits.frame_min_brightness, max_brightness=limits.frame_max_brightness
+        )
+        exposure = check_exposure(grey[::4, ::4], frame_limits)
         failed: tuple[Check, ...] = (exposure, count) if not exposure.passed else (count,)
         return Assessment(failed, None, (width, height))
     face = faces[0]
