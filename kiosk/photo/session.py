@@ -129,7 +129,8 @@ class PhotoSession:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.camera, self.spec = camera, spec
-        self._detector = detector or FaceDetector()
+        # Loading the cascades takes ~20 ms: done on the analysis thread, not in the screen's constructor.
+        self._detector = detector
         self._limits = limits or Limits()
         self._stable_needed = stable_frames
         self._countdown_s = countdown_s
@@ -229,6 +230,8 @@ class PhotoSession:
                     )
                     self._stable, self._deadline = 0, None
             return self._publish()
+        if self._detector is None:
+            self._detector = FaceDetector()
         assessment = assess(frame.image, self._detector, self.spec, limits=self._limits, live=True)
         now = self._clock()
         with self._lock:
