@@ -97,8 +97,10 @@ class Flow:
 
     @property
     def can_go_back(self) -> bool:
-        """Back is offered until the request is submitted (after that the step is history)."""
-        return bool(self._history) and "submitted" not in self.session.artifacts
+        """Back is offered until the request is submitted or paid for (a payment is never made
+        twice, and what was paid for cannot be changed afterwards)."""
+        done = self.session.artifacts
+        return bool(self._history) and "submitted" not in done and "payment" not in done
 
     def progress(self) -> tuple[int, int]:
         """(1-based number of the current step, number of steps the resident will see)."""

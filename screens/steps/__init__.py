@@ -12,6 +12,7 @@ from typing import Any
 
 from screens.steps.consent import ConsentStep
 from screens.steps.form import FormStep
+from screens.steps.lookups import PaymentStep, VehicleLookupStep, VerifyIdentityStep, ViolationsStep
 from screens.steps.photo import TakePhotoStep
 from screens.steps.plate import PlateStep
 from screens.steps.submit import SubmitStep
@@ -22,6 +23,10 @@ STEP_WIDGETS: dict[str, Any] = {
     "plate": PlateStep,
     "submit": SubmitStep,
     "take_photo": TakePhotoStep,
+    "verify_identity": VerifyIdentityStep,
+    "vehicle_lookup": VehicleLookupStep,
+    "violations": ViolationsStep,
+    "payment": PaymentStep,
 }
 
-KV_FILES: tuple[str, ...] = ("consent.kv", "form.kv", "plate.kv", "submit.kv", "photo.kv")
+KV_FILES: tuple[str, ...] = ("consent.kv", "form.kv", "plate.kv", "submit.kv", "photo.kv", "lookups.kv")

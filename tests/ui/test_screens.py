@@ -267,3 +267,34 @@ def test_photo_step_guides_captures_and_accepts_a_compliant_photo(kiosk: Any) ->
     jpeg = session.photo_jpeg
     assert jpeg[:2] == b"\xff\xd8" and 14_000 <= len(jpeg) <= 20_000 * 1.5
     assert len(session.artifacts["photo"]["photo_code"]) == 19
+
+
+def test_fine_by_plate_vehicle_violations_payment_and_submit(kiosk: Any) -> None:
+    from backend.lookups import _seed  # the simulated backend seeds its records from the plate
+
+    plate = "京A10000"
+    assert _seed(plate)[0] % 4 == 2 and _seed(plate)[0] % 10 != 0  # a known vehicle with two violations
+    kiosk.wait_until(lambda: "queue" in kiosk.app.runtime.services, timeout_s=30, what="the request queue")
+    kiosk.tap_at(300, 300)
+    kiosk.tap("车驾管业务")
+    kiosk.tap("缴款测试业务")
+    for key in plate:
+        kiosk.tap(key, exact=True)
+    kiosk.tap("下一步")
+    kiosk.wait_until(lambda: "是这辆车" in kiosk.visible_texts(), timeout_s=10, what="the vehicle record")
+    kiosk.tap("是这辆车")
+    step = kiosk.app.screen("step").widget
+    kiosk.wait_until(lambda: len(step.items) == 2, timeout_s=10, what="the two violations")
+    second = step.items[1]["violation_id"]
+    kiosk.tap(step.line(step.items[0]))  # the resident pays only the second one
+    assert step.chosen == [second]
+    kiosk.tap("缴纳所选")
+    payment = kiosk.app.screen("step").widget
+    kiosk.wait_until(lambda: payment.qr_texture is not None, timeout_s=10, what="the payment QR code")
+    kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=30, what="payment, submit and done")
+    artifacts = kiosk.app.session.artifacts
+    assert artifacts["violations"]["violation_ids"] == [second]
+    assert artifacts["payment"]["amount_fen"] == artifacts["violations"]["amount_fen"] > 0
+    queue = kiosk.app.runtime.services["queue"]
+    record = queue.outbox.record(artifacts["submitted"].request_id)
+    assert record is not None and record["request_type"] == "vehicle.traffic_fine"
