@@ -1,0 +1,139 @@
+"""Signed QR codes for certificates, verifiable offline with the kiosk's Ed25519 public key.
+
+Text form (fits a version-8 QR): ``KQ1.<payload>.<signature>``, both base64url without padding.
+The payload is ``request_id|kiosk_id|issued_unix|digest`` where digest is the first 16 bytes of
+SHA-256 over the holder's data in a canonical order, so the QR proves *which* person's data was
+certified without carrying it. A changed character anywhere fails the signature check; a genuine
+QR pasted onto someone else's certificate fails the digest check.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from kiosk.errors import KioskError
+
+PREFIX = "KQ1"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def holder_digest(holder: Mapping[str, str]) -> str:
+    """16-byte SHA-256 digest (base64url) of the holder's fields, keys sorted, values stripped."""
+    canonical = "\n".join(f"{key}={holder[key].strip()}" for key in sorted(holder))
+    return _b64(hashlib.sha256(canonical.encode("utf-8")).digest()[:16])
+
+
+@dataclass(frozen=True)
+class QrClaims:
+    request_id: str
+    kiosk_id: str
+    issued_at: datetime
+    digest: str
+
+    def encode(self) -> bytes:
+        for value in (self.request_id, self.kiosk_id):
+            if "|" in value:
+                raise ValueError("ids must not contain '|'")
+        return f"{self.request_id}|{self.kiosk_id}|{int(self.issued_at.timestamp())}|{self.digest}".encode()
+
+
+@dataclass(frozen=True)
+class Verification:
+    """``valid`` or not, and ``reason`` (a stable word: ok, malformed, bad_signature, wrong_holder)."""
+
+    valid: bool
+    reason: str
+    claims: QrClaims | None = None
+
+
+def sign(claims: QrClaims, key: Ed25519PrivateKey) -> str:
+    payload = claims.encode()
+    return f"{PREFIX}.{_b64(payload)}.{_b64(key.sign(payload))}"
+
+
+def verify(text: str, public_key: Ed25519PublicKey, holder: Mapping[str, str] | None = None) -> Verification:
+    """Check the signature (and, given the holder's data, that it belongs to them)."""
+    parts = text.strip().split(".")
+    if len(parts) != 3 or parts[0] != PREFIX:
+        return Verification(False, "malformed")
+    try:
+        payload, signature = _unb64(parts[1]), _unb64(parts[2])
+    except ValueError:
+        return Verification(False, "malformed")
+    try:
+        public_key.verify(signature, payload)
+    except InvalidSignature:
+        return Verification(False, "bad_signature")
+    try:
+        request_id, kiosk_id, issued, digest = payload.decode("utf-8").split("|")
+        claims = QrClaims(request_id, kiosk_id, datetime.fromtimestamp(int(issued), UTC), digest)
+    except (UnicodeDecodeError, ValueError):
+        return Verification(False, "malformed")
+    if holder is not None and holder_digest(holder) != claims.digest:
+        return Verification(False, "wrong_holder", claims)
+    return Verification(True, "ok", claims)
+
+
+def generate_key(path: Path) -> Ed25519PrivateKey:
+    """Create a new private key file (mode 0600), refusing to overwrite one."""
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    return key
+
+
+def load_private_key(path: Path, *, create: bool = False) -> Ed25519PrivateKey:
+    if create and not path.exists():
+        return generate_key(path)
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise KioskError(f"cannot load QR signing key {path}: {exc}") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KioskError(f"{path} is not an Ed25519 key")
+    return key
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    """A public key PEM, or the public half of a private key file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise KioskError(f"cannot read key {path}: {exc.strerror}") from exc
+    try:
+        if b"PRIVATE" in data:
+            return load_private_key(path).public_key()
+        key = serialization.load_pem_public_key(data)
+    except ValueError as exc:
+        raise KioskError(f"cannot load key {path}: {exc}") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise KioskError(f"{path} is not an Ed25519 key")
+    return key
+
+
+def public_pem(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )

@@ -1,0 +1,159 @@
+"""Templates: plain dataclasses in, :class:`Document` out. Names arrive already masked where the
+document is a receipt; only the A4 certificate carries the holder's full data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image as PILImage
+
+from kiosk.documents import signed_qr
+from kiosk.documents.model import Document, Image, QrCode, Rule, Space, Text
+
+
+@dataclass(frozen=True)
+class ReceiptData:
+    request_id: str
+    service_zh: str
+    service_en: str
+    masked_name: str
+    kiosk_id: str
+    station: str
+    created_at: datetime
+    next_steps_zh: str
+    next_steps_en: str
+    status_url: str  # opens this request's status page (https)
+
+
+@dataclass(frozen=True)
+class PaymentData:
+    request_id: str
+    service_zh: str
+    service_en: str
+    masked_name: str
+    kiosk_id: str
+    station: str
+    paid_at: datetime
+    fee_cents: int
+    method: str  # e.g. 微信支付 / WeChat Pay
+    transaction_id: str
+
+
+@dataclass(frozen=True)
+class CertificateData:
+    request_id: str
+    kiosk_id: str
+    station: str
+    issued_at: datetime
+    valid_from: str  # YYYY-MM-DD
+    valid_to: str
+    name: str
+    sex: str
+    nation: str
+    birth_date: str
+    address: str
+    id_number: str
+    photo: PILImage.Image | None = None
+
+    def holder(self) -> dict[str, str]:
+        """The fields the signed QR's digest covers."""
+        return {
+            "name": self.name,
+            "sex": self.sex,
+            "nation": self.nation,
+            "birth_date": self.birth_date,
+            "address": self.address,
+            "id_number": self.id_number,
+            "valid_from": self.valid_from,
+            "valid_to": self.valid_to,
+        }
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _yuan(cents: int) -> str:
+    return f"￥{cents // 100}.{cents % 100:02d}"  # full-width yuan sign: the printers' GB18030 has it
+
+
+def request_receipt(data: ReceiptData) -> Document:
+    return Document("receipt", "request receipt").add(
+        Text("业务受理回执", size=2, bold=True, align="center"),
+        Text("Request receipt", align="center"),
+        Rule(),
+        Text(f"业务 {data.service_zh}"),
+        Text(f"     {data.service_en}"),
+        Text(f"姓名 Name: {data.masked_name}"),
+        Text("受理编号 Request number:"),
+        Text(data.request_id, bold=True),
+        Text(f"时间 Time: {_when(data.created_at)}"),
+        Text(f"终端 Kiosk: {data.kiosk_id}  {data.station}"),
+        Rule(),
+        Text("后续 What happens next:", bold=True),
+        Text(data.next_steps_zh),
+        Text(data.next_steps_en),
+        Space(),
+        QrCode(data.status_url, caption="扫码查询办理进度 Scan for status"),
+    )
+
+
+def payment_receipt(data: PaymentData) -> Document:
+    return Document("receipt", "payment receipt").add(
+        Text("缴费凭证", size=2, bold=True, align="center"),
+        Text("Payment receipt", align="center"),
+        Rule(),
+        Text(f"业务 {data.service_zh} / {data.service_en}"),
+        Text(f"姓名 Name: {data.masked_name}"),
+        Text("受理编号 Request number:"),
+        Text(data.request_id, bold=True),
+        Text(f"金额 Amount: {_yuan(data.fee_cents)}", size=2, bold=True),
+        Text(f"方式 Method: {data.method}"),
+        Text(f"交易号 Transaction: {data.transaction_id}"),
+        Text(f"时间 Time: {_when(data.paid_at)}"),
+        Text(f"终端 Kiosk: {data.kiosk_id}  {data.station}"),
+        Rule(),
+    )
+
+
+def temp_id_certificate(data: CertificateData, key: Ed25519PrivateKey) -> Document:
+    """The A4 temporary identity certificate with a signed QR over the holder's data."""
+    claims = signed_qr.QrClaims(
+        data.request_id, data.kiosk_id, data.issued_at, signed_qr.holder_digest(data.holder())
+    )
+    doc = Document("a4", "temporary identity certificate").add(
+        Text("临时身份证明", size=3, bold=True, align="center"),
+        Text("Temporary Identity Certificate", size=1, align="center"),
+        Space(),
+    )
+    if data.photo is not None:
+        doc.add(Image(data.photo, width_mm=26))
+    doc.add(
+        Text(f"姓名 Name: {data.name}", size=2),
+        Text(f"性别 Sex: {data.sex}    民族 Nation: {data.nation}", size=2),
+        Text(f"出生 Born: {data.birth_date}", size=2),
+        Text(f"住址 Address: {data.address}", size=2),
+        Text(f"公民身份号码 ID number: {data.id_number}", size=2),
+        Rule(),
+        Text(f"有效期 Valid: {data.valid_from} 至 {data.valid_to}", size=2),
+        Text(f"签发单位 Issued by: {data.station}", size=2),
+        Text(f"编号 Number: {data.request_id}"),
+        Space(),
+        QrCode(signed_qr.sign(claims, key), module=6, ec="M"),
+        Text("扫码核验 kiosk-tech verify-qr", align="right"),
+    )
+    return doc
+
+
+def test_page(kiosk_id: str, status_text: str, status_base_url: str) -> Document:
+    return Document("receipt", "test page").add(
+        Text("打印测试", size=2, bold=True, align="center"),
+        Text("Printer test", align="center"),
+        Rule(),
+        Text(f"终端 Kiosk: {kiosk_id}"),
+        Text(f"状态 Status: {status_text}"),
+        Text("中文 GB18030: 测试 ，。！？《》￥"),
+        QrCode(status_base_url, caption=status_base_url),
+    )
