@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the PNG files")
     tour.add_argument("--lang", choices=("zh", "en"), default=None, help="language of the pictures")
     tour.add_argument("--size", type=_size, metavar="WxH", help="window size, e.g. 1080x1920 for portrait")
+    selftest = sub.add_parser("selftest", help="walk a whole service with synthetic inputs and check it")
+    _common(selftest)
+    selftest.add_argument(
+        "--service", required=True, metavar="ID", help="service id, e.g. household-certificate"
+    )
+    selftest.add_argument("--json", action="store_true", help="report each step as JSON")
     return parser
 
 
@@ -70,7 +76,7 @@ def _prepare_config(args: argparse.Namespace) -> KioskConfig:
         overrides.setdefault("display", {})["default_language"] = args.lang
     if getattr(args, "fullscreen", None):
         overrides.setdefault("display", {})["fullscreen"] = True
-    if args.command == "tour" or args.smoke:
+    if args.command in ("tour", "selftest") or args.smoke:
         overrides.setdefault("display", {})["fullscreen"] = False
     config = load_config(args.config, overrides=overrides)
     if args.simulate:
@@ -86,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = _prepare_config(args)
         from kiosk.app import compose, setup_logging
 
-        setup_logging(config, console=not (args.smoke or args.command == "tour"))
+        setup_logging(config, console=not (args.smoke or args.command in ("tour", "selftest")))
         runtime = compose(config)
     except ConfigError as exc:
         for line in [str(p) for p in exc.problems] or [str(exc)]:
@@ -109,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from screens.tour import run_tour
 
         return run_tour(runtime, args.out)
+    if args.command == "selftest":
+        return _selftest(runtime, args)
     if args.smoke:
         from screens.tour import run_smoke
 
@@ -116,6 +124,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     from kiosk.app import run_app
 
     return run_app(runtime)
+
+
+def _selftest(runtime: object, args: argparse.Namespace) -> int:
+    import json
+
+    from screens.selftest import report_dicts, run_selftest
+
+    if runtime.catalogue.get(args.service) is None:  # type: ignore[attr-defined]
+        print(f"error: unknown service {args.service!r}", file=sys.stderr)
+        return 2
+    ok, reports = run_selftest(runtime, args.service)  # type: ignore[arg-type]
+    if args.json:
+        print(
+            json.dumps(
+                {"service": args.service, "ok": ok, "steps": report_dicts(reports)}, ensure_ascii=False
+            )
+        )
+    else:
+        for r in reports:
+            mark = "ok  " if r.ok else "FAIL"
+            print(f"{mark} {r.step:<14} {r.kind:<16} {r.seconds:6.2f} s  {r.detail}".rstrip())
+        print(f"selftest {args.service}: {'passed' if ok else 'FAILED'}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":  # pragma: no cover

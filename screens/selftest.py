@@ -1,0 +1,186 @@
+"""``kiosk selftest --service ID``: walk a whole service through the real app and devices.
+
+For technicians commissioning a terminal (and for CI): the pilot plays a resident with synthetic
+inputs, step by step, through the configured devices (simulated or real), then checks that the
+request reached the backend and the documents printed. Every step is reported with its time; the
+exit code is 0 only if all passed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from kiosk.app import Runtime
+
+SYNTHETIC_ID = "110101199003070035"  # synthetic: valid check character, nobody's number
+SYNTHETIC_PHONE = "13800138000"
+SYNTHETIC_PLATE = "京A10000"
+
+
+@dataclass
+class StepReport:
+    step: str
+    kind: str
+    ok: bool
+    seconds: float
+    detail: str = ""
+
+
+class SelfTestFailure(Exception):
+    """A step did not behave as a resident would need it to."""
+
+
+def _form(pilot: Any, step: Any) -> None:
+    widget = pilot.app.screen("step").widget
+    for field in step.fields:
+        pilot.wait_until(lambda f=field: widget.field.id == f.id, what=f"the question {field.id}")
+        if field.type == "choice":
+            pilot.tap(field.options[0].label(pilot.app.lang), exact=True)
+            continue
+        if field.type == "date":
+            pilot.tap(pilot.app.tr("app.next"))
+            continue
+        digits = {"phone": SYNTHETIC_PHONE, "id_number": SYNTHETIC_ID}.get(field.type, str(field.min or 1))
+        for key in digits:
+            pilot.tap(key, exact=True)
+        pilot.tap(pilot.app.tr("app.next"))
+
+
+def _plate(pilot: Any, _step: Any) -> None:
+    for key in SYNTHETIC_PLATE:
+        pilot.tap(key, exact=True)
+    pilot.tap(pilot.app.tr("app.next"))
+
+
+def _photo(pilot: Any, _step: Any) -> None:
+    widget = pilot.app.screen("step").widget
+    pilot.wait_until(lambda: widget.can_accept, timeout_s=45, what="an automatic capture")
+    pilot.tap(pilot.app.tr("photo.accept"))
+
+
+def _vehicle(pilot: Any, _step: Any) -> None:
+    widget = pilot.app.screen("step").widget
+    pilot.wait_until(
+        lambda: widget.vehicle or widget.refused or widget.offline, timeout_s=20, what="the vehicle"
+    )
+    if not widget.vehicle:
+        raise SelfTestFailure(widget.message)
+    pilot.tap(pilot.app.tr("lookup.vehicle_yes"))
+
+
+def _violations(pilot: Any, _step: Any) -> None:
+    widget = pilot.app.screen("step").widget
+    pilot.wait_until(lambda: not widget.busy, timeout_s=20, what="the violations")
+    if widget.offline or widget.refused or not widget.chosen:
+        raise SelfTestFailure(widget.message or "no violations to pay for the synthetic plate")
+    pilot.tap(pilot.app.tr("lookup.pay_chosen"))
+
+
+def _wait_for_next_step(pilot: Any, step: Any) -> None:
+    """Steps that finish by themselves (submit, verification, payment, printing)."""
+    app = pilot.app
+
+    def moved_or_stuck() -> bool:
+        widget = app.screen("step").widget if app.manager.current == "step" else None
+        if app.flow is None or app.flow.step is not step:
+            return True
+        flags = ("refused", "offline", "failed")
+        return widget is not None and any(getattr(widget, flag, False) for flag in flags)
+
+    pilot.wait_until(moved_or_stuck, timeout_s=60, what=f"step {step.id} to finish")
+    if app.flow is not None and app.flow.step is step:
+        raise SelfTestFailure(getattr(app.screen("step").widget, "message", "step did not finish"))
+
+
+def _consent(pilot: Any, _step: Any) -> None:
+    pilot.tap(pilot.app.tr("consent.agree"))
+
+
+def _review(pilot: Any, _step: Any) -> None:
+    pilot.tap(pilot.app.tr("review.confirm"))
+
+
+# step kind -> how a resident gets through it (read_card and print are added by their screens)
+PLAYERS: dict[str, Callable[[Any, Any], None]] = {
+    "consent": _consent,
+    "form": _form,
+    "plate": _plate,
+    "take_photo": _photo,
+    "vehicle_lookup": _vehicle,
+    "violations": _violations,
+    "review": _review,
+    "submit": _wait_for_next_step,
+    "verify_identity": _wait_for_next_step,
+    "payment": _wait_for_next_step,
+    "print": _wait_for_next_step,
+}
+
+
+def run_selftest(runtime: Runtime, service_id: str) -> tuple[bool, list[StepReport]]:
+    from screens.pilot import Pilot
+
+    pilot = Pilot(runtime)
+    app = pilot.app
+    reports: list[StepReport] = []
+    try:
+        started = time.monotonic()
+        pilot.wait_until(lambda: not runtime.pending_roles(), timeout_s=60, what="the devices to open")
+        pilot.wait_until(
+            lambda: "queue" in runtime.services or "queue_error" in runtime.services,
+            timeout_s=60,
+            what="the request queue",
+        )
+        reports.append(StepReport("start", "start", True, time.monotonic() - started))
+        availability = app.availability(service_id)
+        if not availability.ok:
+            reports.append(StepReport("availability", "check", False, 0, availability.detail))
+            return False, reports
+        app.begin()
+        app.start_service(service_id)
+        while app.flow is not None and not app.flow.finished:
+            step = app.flow.step
+            player = PLAYERS.get(step.kind)
+            begun = time.monotonic()
+            try:
+                if player is None:
+                    raise SelfTestFailure(f"no self-test player for step kind {step.kind!r}")
+                player(pilot, step)
+                if app.flow is not None and app.flow.step is step:
+                    _wait_for_next_step(pilot, step)
+            except Exception as exc:
+                reports.append(StepReport(step.id, step.kind, False, time.monotonic() - begun, str(exc)))
+                return False, reports
+            reports.append(StepReport(step.id, step.kind, True, time.monotonic() - begun))
+        reports.append(_delivered(pilot, runtime))
+        unexpected = [repr(e) for e in pilot.errors]
+        if unexpected:
+            reports.append(StepReport("errors", "check", False, 0, "; ".join(unexpected)))
+        return all(r.ok for r in reports), reports
+    finally:
+        pilot.close()
+
+
+def _delivered(pilot: Any, runtime: Runtime) -> StepReport:
+    """The request reached the backend (acknowledged in the outbox)."""
+    session = pilot.app.session
+    submitted = session.artifacts.get("submitted") if session is not None else None
+    if submitted is None:
+        return StepReport("delivered", "check", True, 0, "service submits no request")
+    queue = runtime.services["queue"]
+    begun = time.monotonic()
+    try:
+        pilot.wait_until(
+            lambda: (queue.outbox.record(submitted.request_id) or {}).get("status") == "acknowledged",
+            timeout_s=60,
+            what="the backend's acknowledgement",
+        )
+    except AssertionError as exc:
+        return StepReport("delivered", "check", False, time.monotonic() - begun, str(exc))
+    return StepReport("delivered", "check", True, time.monotonic() - begun, submitted.request_id)
+
+
+def report_dicts(reports: list[StepReport]) -> list[dict[str, Any]]:
+    return [asdict(r) | {"seconds": round(r.seconds, 3)} for r in reports]
