@@ -76,13 +76,13 @@ def a4_png(document: Document) -> PILImage.Image:
     font_path = cjk_font_path()
     for block in document.blocks:
         if isinstance(block, Text):
-            font = ImageFont.truetype(font_path, 33 * block.size)
+            font = ImageFont.truetype(font_path, 30 * block.size)
             w = int(draw.textlength(block.text, font=font))
             x = {"left": margin, "center": margin + (width - w) // 2, "right": margin + width - w}[
                 block.align
             ]
             draw.text((x, y), block.text, fill="black", font=font, stroke_width=1 if block.bold else 0)
-            y += int(33 * block.size * 1.5)
+            y += int(30 * block.size * 1.5)
         elif isinstance(block, Rule):
             draw.line([(margin, y + 10), (margin + width, y + 10)], fill="black", width=3)
             y += 24

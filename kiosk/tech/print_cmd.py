@@ -1,0 +1,151 @@
+"""``kiosk-tech`` printing commands.
+
+    print-test --printer URI       status first, then a test page (tcp:, serial:, usb:, file:, cups:)
+    preview DOCUMENT --out F.png   receipt | payment-receipt | certificate | test-page (synthetic data)
+    verify-qr TEXT [--key FILE]    check a certificate's signed QR offline
+
+Exit codes: 0 done / valid, 1 printer refused or QR invalid, 2 bad usage or config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC
+from pathlib import Path
+
+from kiosk.config import KioskConfig, load_config
+
+DOCUMENTS = ("receipt", "payment-receipt", "certificate", "test-page")
+
+# The cause line printed when a printer refuses (zh first: technicians on site read both).
+CAUSES = {
+    "paper_out": "缺纸 paper out",
+    "cover_open": "纸仓盖打开 cover open",
+    "offline": "打印机离线 offline",
+    "cutter_error": "切刀故障 cutter error",
+    "error": "打印机故障 printer error",
+    "disconnected": "连接中断 disconnected",
+    "unknown": "无状态应答 no status answer",
+    "paper_near_end": "纸将尽 paper near end",
+    "ready": "正常 ready",
+}
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    test = sub.add_parser("print-test", help="check a printer's status and print a test page")
+    test.add_argument(
+        "--printer", required=True, metavar="URI", help="tcp:HOST:PORT | serial:DEV[?baud=N] | ..."
+    )
+    test.add_argument("--profile", default="default", help="printer profile (default, 58mm, gbk, raster-qr)")
+    test.add_argument("--timeout", type=float, default=0.5, help="status answer timeout in seconds")
+    test.set_defaults(func=run_print_test)
+    preview = sub.add_parser("preview", help="render a document with synthetic data to PNG")
+    preview.add_argument("document", choices=DOCUMENTS)
+    preview.add_argument("--out", required=True, metavar="FILE.png")
+    preview.set_defaults(func=run_preview)
+    verify = sub.add_parser("verify-qr", help="verify a certificate's signed QR text offline")
+    verify.add_argument("text")
+    verify.add_argument(
+        "--key", metavar="FILE", help="public (or private) key PEM; default: this kiosk's key"
+    )
+    verify.set_defaults(func=run_verify)
+    for parser in (test, preview, verify):
+        parser.add_argument(
+            "--config", metavar="FILE", help="site file (default: $KIOSK_CONFIG or /etc/kiosk)"
+        )
+
+
+def _config(args: argparse.Namespace) -> KioskConfig:
+    return load_config(args.config, validate_devices=False)
+
+
+def signing_key_path(config: KioskConfig) -> Path:
+    return config.data_dir / "keys" / "qr-ed25519.pem"
+
+
+def run_print_test(args: argparse.Namespace) -> int:
+    from drivers.printer.status import PrinterStatus
+    from kiosk.devices.printer import profile_named
+    from kiosk.documents.templates import test_page
+
+    config = _config(args)
+    uri: str = args.printer
+    try:
+        profile = profile_named(args.profile)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if uri.startswith("cups:"):
+        from drivers.printer.cups import CupsA4Printer
+        from kiosk.documents.render import to_pdf
+
+        cups = CupsA4Printer(uri.removeprefix("cups:"))
+        health = cups.health()
+        if not health.usable:
+            print(f"printer refused: {health.code} {health.detail}", file=sys.stderr)
+            return 1
+        doc = test_page(config.kiosk.id, health.code, config.kiosk.status_base_url)
+        print(cups.print_pdf(to_pdf(doc), "kiosk print test"))
+        return 0
+    from drivers.printer.printer import EscPosPrinter
+    from drivers.printer.transports import open_transport
+    from kiosk.devices.printer import print_document
+
+    try:
+        transport = open_transport(uri)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    printer = EscPosPrinter(transport, profile, status_timeout=args.timeout)
+    try:
+        status: PrinterStatus = printer.status()
+        if status.blocking:
+            print(CAUSES.get(status.code, status.code), file=sys.stderr)
+            return 1
+        doc = test_page(config.kiosk.id, CAUSES[status.code], config.kiosk.status_base_url)
+        # A printer that cannot answer (file:, one-way USB) still gets the page: that is the test.
+        outcome = print_document(printer, doc, print_when_status_unknown=True)
+    finally:
+        printer.close()
+    if outcome.ok:
+        print(f"printed test page on {uri} (status {outcome.after.code if outcome.after else '?'})")
+        return 0
+    if outcome.code == "unknown":
+        print(f"sent test page to {uri}; printer did not answer status (check the paper by eye)")
+        return 0
+    print(
+        CAUSES.get(outcome.code, outcome.code) + (f": {outcome.detail}" if outcome.detail else ""),
+        file=sys.stderr,
+    )
+    return 1
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    from kiosk.documents import samples
+    from kiosk.documents.render import to_png
+
+    config = _config(args)
+    document = samples.sample_document(args.document, config)
+    out = Path(args.out)
+    try:
+        to_png(document).save(out, format="PNG")
+    except OSError as exc:
+        print(f"error: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from kiosk.documents import signed_qr
+
+    key_path = Path(args.key) if args.key else signing_key_path(_config(args))
+    result = signed_qr.verify(args.text, signed_qr.load_public_key(key_path))
+    if result.valid and result.claims is not None:
+        c = result.claims
+        when = c.issued_at.astimezone(UTC).isoformat(timespec="seconds")
+        print(f"valid: request {c.request_id}, kiosk {c.kiosk_id}, issued {when}")
+        return 0
+    print(f"invalid: {result.reason}", file=sys.stderr)
+    return 1
