@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "devices_cmd",
     "queue_cmd",
     "id_photo",
+    "print_cmd",
 )
 
 
