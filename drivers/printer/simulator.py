@@ -154,6 +154,7 @@ class SimulatedEscPosPrinter:
         self.faults: set[str] = set()
         self.jobs: list[bytes] = []
         self.received = bytearray()  # everything that arrived, including partial jobs
+        self.link_down = False  # set when the "disconnect" fault dropped a job
         self._lock = threading.Lock()
 
     def inject(self, fault: str) -> None:
@@ -162,6 +163,7 @@ class SimulatedEscPosPrinter:
         self.faults.add(fault)
 
     def clear(self, fault: str | None = None) -> None:
+        self.link_down = False
         if fault is None:
             self.faults.clear()
         else:
@@ -169,7 +171,7 @@ class SimulatedEscPosPrinter:
 
     def answer(self, n: int) -> int | None:
         """The one byte this printer answers to ``DLE EOT n`` (``None``: stays silent)."""
-        if "silent" in self.faults or "disconnect" in self.faults:
+        if "silent" in self.faults or self.link_down:
             return None
         base = 0x12  # bits 1 and 4 are always set in real answers
         if n == 1:
@@ -187,7 +189,7 @@ class SimulatedEscPosPrinter:
         return None
 
     def status(self) -> PrinterStatus:
-        if "disconnect" in self.faults:
+        if self.link_down:
             return PrinterStatus.disconnected()
         return decode_status({n: self.answer(n) for n in (1, 2, 3, 4)})
 
@@ -195,6 +197,7 @@ class SimulatedEscPosPrinter:
         with self._lock:
             if "disconnect" in self.faults:
                 self.received += job[: len(job) // 2]
+                self.link_down = True
                 raise DeviceDisconnected("link dropped mid-job", device="receipt_printer", port="simulated")
             self.received += job
             if self.faults & {"paper_out", "cover_open", "offline"}:
@@ -248,15 +251,16 @@ def serve_tcp(printer: SimulatedEscPosPrinter, host: str = "127.0.0.1") -> tuple
                     return
                 if not chunk:
                     break
-                if "disconnect" in printer.faults and len(chunk) > 3:
-                    printer.received += chunk[: len(chunk) // 2]
-                    return
                 # Answer status queries in-line; everything else is job data.
                 while len(chunk) >= 3 and chunk[:2] == b"\x10\x04":
                     reply = printer.answer(chunk[2])
                     if reply is not None:
                         conn.sendall(bytes((reply,)))
                     chunk = chunk[3:]
+                if chunk and "disconnect" in printer.faults:
+                    printer.received += chunk[: len(chunk) // 2]
+                    printer.link_down = True
+                    return  # closes the socket mid-job
                 job += chunk
         if job:
             with contextlib.suppress(DeviceDisconnected):

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 QUERIES: tuple[int, ...] = (1, 2, 3, 4)
 
 # Codes in order of precedence: the first that applies is the status's ``code``.
-BLOCKING_CODES = ("disconnected", "offline", "cover_open", "paper_out", "cutter_error", "error")
+# Printers also set the offline bit when the cover is open or paper ran out, so the specific
+# causes come before ``offline``.
+BLOCKING_CODES = ("disconnected", "cover_open", "paper_out", "cutter_error", "offline", "error")
 
 
 def status_query(n: int) -> bytes:

@@ -77,6 +77,10 @@ def verify(text: str, public_key: Ed25519PublicKey, holder: Mapping[str, str] | 
         payload, signature = _unb64(parts[1]), _unb64(parts[2])
     except ValueError:
         return Verification(False, "malformed")
+    if _b64(payload) != parts[1] or _b64(signature) != parts[2]:
+        # base64 ignores the unused low bits of the last character; accept one spelling only,
+        # so no altered text verifies.
+        return Verification(False, "malformed")
     try:
         public_key.verify(signature, payload)
     except InvalidSignature:

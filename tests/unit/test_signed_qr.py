@@ -1,0 +1,95 @@
+"""Signed QR: round trip, forgery, alteration, wrong holder, key files, CLI."""
+
+from __future__ import annotations
+
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from kiosk.documents import samples, signed_qr
+from kiosk.documents.signed_qr import Ed25519PrivateKey, QrClaims
+from kiosk.errors import KioskError
+from kiosk.tech import main as tech_main
+
+HOLDER = samples.sample_certificate_data().holder()
+
+
+@pytest.fixture
+def key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture
+def text(key: Ed25519PrivateKey) -> str:
+    claims = QrClaims(
+        "REQ-1", "KIOSK-1", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), signed_qr.holder_digest(HOLDER)
+    )
+    return signed_qr.sign(claims, key)
+
+
+def test_round_trip(text: str, key: Ed25519PrivateKey) -> None:
+    result = signed_qr.verify(text, key.public_key(), HOLDER)
+    assert result.valid and result.reason == "ok" and result.claims is not None
+    assert result.claims.request_id == "REQ-1" and result.claims.kiosk_id == "KIOSK-1"
+    assert result.claims.issued_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert len(text) < 160  # compact enough for a small QR
+
+
+def test_other_key_fails(text: str) -> None:
+    assert signed_qr.verify(text, Ed25519PrivateKey.generate().public_key()).reason == "bad_signature"
+
+
+@pytest.mark.parametrize("position", [5, 20, 40, -5, -1])
+def test_any_altered_character_fails(text: str, key: Ed25519PrivateKey, position: int) -> None:
+    chars = list(text)
+    chars[position] = "A" if chars[position] != "A" else "B"
+    result = signed_qr.verify("".join(chars), key.public_key())
+    assert not result.valid and result.reason in ("bad_signature", "malformed")
+
+
+def test_forged_payload_with_copied_signature_fails(text: str, key: Ed25519PrivateKey) -> None:
+    prefix, _, sig = text.split(".")
+    forged = QrClaims("REQ-2", "KIOSK-1", datetime(2026, 1, 2, tzinfo=UTC), signed_qr.holder_digest(HOLDER))
+    forged_text = f"{prefix}.{signed_qr._b64(forged.encode())}.{sig}"
+    assert signed_qr.verify(forged_text, key.public_key()).reason == "bad_signature"
+
+
+def test_genuine_qr_on_someone_elses_certificate_fails(text: str, key: Ed25519PrivateKey) -> None:
+    other = dict(HOLDER, name="李四")
+    assert signed_qr.verify(text, key.public_key(), other).reason == "wrong_holder"
+
+
+@pytest.mark.parametrize("garbage", ["", "hello", "KQ1.x", "KQ2.a.b", "KQ1.!!!.???"])
+def test_malformed(garbage: str, key: Ed25519PrivateKey) -> None:
+    assert signed_qr.verify(garbage, key.public_key()).reason in ("malformed", "bad_signature")
+
+
+def test_key_file_is_private_and_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "k.pem"
+    key = signed_qr.load_private_key(path, create=True)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert signed_qr.load_private_key(path).public_key() == key.public_key()
+    with pytest.raises(FileExistsError):
+        signed_qr.generate_key(path)
+    (tmp_path / "pub.pem").write_bytes(signed_qr.public_pem(key))
+    assert signed_qr.load_public_key(tmp_path / "pub.pem") == key.public_key()
+
+
+def test_bad_key_file_is_a_kiosk_error(tmp_path: Path) -> None:
+    (tmp_path / "bad.pem").write_text("not a key")
+    with pytest.raises(KioskError):
+        signed_qr.load_public_key(tmp_path / "bad.pem")
+
+
+def test_cli_verify_qr(
+    text: str, key: Ed25519PrivateKey, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pub = tmp_path / "pub.pem"
+    pub.write_bytes(signed_qr.public_pem(key))
+    assert tech_main(["verify-qr", text, "--key", str(pub)]) == 0
+    assert "valid: request REQ-1" in capsys.readouterr().out
+    assert tech_main(["verify-qr", text[:-1] + ("B" if text[-1] == "A" else "A"), "--key", str(pub)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("invalid:") and err.count("\n") == 1
