@@ -95,6 +95,11 @@ def verify(text: str, public_key: Ed25519PublicKey, holder: Mapping[str, str] | 
     return Verification(True, "ok", claims)
 
 
+def kiosk_key_path(data_dir: Path) -> Path:
+    """Where a kiosk keeps its certificate-signing key (created on first use by the app)."""
+    return data_dir / "keys" / "qr-ed25519.pem"
+
+
 def generate_key(path: Path) -> Ed25519PrivateKey:
     """Create a new private key file (mode 0600), refusing to overwrite one."""
     key = Ed25519PrivateKey.generate()

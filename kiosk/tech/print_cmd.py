@@ -60,10 +60,6 @@ def _config(args: argparse.Namespace) -> KioskConfig:
     return load_config(args.config, validate_devices=False)
 
 
-def signing_key_path(config: KioskConfig) -> Path:
-    return config.data_dir / "keys" / "qr-ed25519.pem"
-
-
 def run_print_test(args: argparse.Namespace) -> int:
     from drivers.printer.status import PrinterStatus
     from kiosk.devices.printer import profile_named
@@ -140,7 +136,7 @@ def run_preview(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     from kiosk.documents import signed_qr
 
-    key_path = Path(args.key) if args.key else signing_key_path(_config(args))
+    key_path = Path(args.key) if args.key else signed_qr.kiosk_key_path(_config(args).data_dir)
     result = signed_qr.verify(args.text, signed_qr.load_public_key(key_path))
     if result.valid and result.claims is not None:
         c = result.claims

@@ -1,0 +1,71 @@
+"""A4: the simulated printer keeps PDF + PNG; the CUPS driver talks to a stand-in ``lp``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from drivers.errors import DeviceDisconnected, DeviceNotFound
+from drivers.printer.cups import CupsA4Printer
+from drivers.printer.simulator import SimulatedA4Printer
+from kiosk.config import load_config
+from kiosk.devices import DeviceContext
+from kiosk.devices.a4_printer import DRIVERS, print_a4
+from kiosk.documents import samples
+from kiosk.documents.model import Document
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def certificate() -> Document:
+    return samples.sample_document("certificate", load_config(None, environ={}, validate_devices=False))
+
+
+def test_simulated_a4_keeps_pdf_and_png(tmp_path: Path, certificate: Document) -> None:
+    entry = DRIVERS["simulated"]
+    printer = entry.open(
+        entry.options.model_validate({"folder": str(tmp_path)}), DeviceContext("a4", tmp_path)
+    )
+    print_a4(printer, certificate)
+    assert (tmp_path / "a4-0001.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "a4-0001.png").stat().st_size > 10_000
+
+
+def test_simulated_a4_offline_raises(tmp_path: Path, certificate: Document) -> None:
+    printer = SimulatedA4Printer(tmp_path)
+    printer.faults.add("offline")
+    with pytest.raises(DeviceDisconnected):
+        print_a4(printer, certificate)
+    assert not printer.health().usable and list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def fake_lp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An ``lp`` on PATH that stores stdin and prints a CUPS-like job line; queue "bad" fails."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    spool = tmp_path / "spool.pdf"
+    lp = bin_dir / "lp"
+    lp.write_text(
+        "#!/bin/sh\n"
+        'if [ "$2" = bad ]; then echo "lp: The printer or class does not exist." >&2; exit 1; fi\n'
+        f'cat > "{spool}"\n'
+        'echo "request id is $2-7 (1 file(s))"\n'
+    )
+    lp.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return spool
+
+
+def test_cups_submits_pdf(fake_lp: Path, certificate: Document) -> None:
+    printer = CupsA4Printer("Office_A4")
+    print_a4(printer, certificate)
+    assert fake_lp.read_bytes().startswith(b"%PDF")
+
+
+def test_cups_missing_queue_names_the_cause(fake_lp: Path) -> None:
+    with pytest.raises(DeviceNotFound, match="does not exist"):
+        CupsA4Printer("bad").print_pdf(b"%PDF-1.4")
