@@ -33,6 +33,7 @@ from typing import Any
 from drivers.idcard import frame
 from drivers.idcard.base import CardType, IdCard
 from drivers.idcard.decode import encode_text
+from drivers.idcard.nations import nation_name
 
 DEFAULT_CARDS = Path(__file__).with_name("sim_cards.toml")
 SAM_ID = bytes([5, 0, 1, 0]) + (20240101).to_bytes(4, "little") + (1).to_bytes(4, "little") + bytes(4)
@@ -51,6 +52,8 @@ def load_cards(path: Path = DEFAULT_CARDS) -> dict[str, IdCard]:
             fields[name] = dt.date.fromisoformat(fields[name])
         valid_to = fields.get("valid_to", "long-term")
         fields["valid_to"] = None if valid_to == "long-term" else dt.date.fromisoformat(valid_to)
+        if fields.get("nation_code"):
+            fields["nation"] = nation_name(fields["nation_code"]) or ""
         seed = hashlib.sha256(key.encode()).digest()
         fields["photo_wlt"] = b"".join(hashlib.sha256(seed + bytes([i])).digest() for i in range(32))
         cards[key] = IdCard(**fields)
