@@ -323,7 +323,9 @@ class SamSerialReader:
                     return Presence.NO_CARD
                 try:
                     reply = self._run(command, timeout, expect=(SW_OK,), attempts=1)
-                except (ProtocolError, DeviceTimeout) as exc:
+                except (ProtocolError, DeviceTimeout, SamError) as exc:
+                    if isinstance(exc, SamError) and exc.sw3 != SW_HOST_CHECKSUM:
+                        raise
                     last = exc
                     continue
                 if reply.sw3 == SW_NO_CARD:
