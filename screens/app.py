@@ -22,6 +22,7 @@ from kivy.properties import BooleanProperty, ListProperty, NumericProperty, Stri
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+import screens.widgets  # noqa: F401  (registers KButton, Tile... for the kv rules)
 from kiosk.app import Runtime
 from kiosk.flow import Availability, Flow, service_availability
 from kiosk.idle import IdleMonitor, IdleState
@@ -155,11 +156,8 @@ class KioskApp(App):
             Clock.schedule_once(self._build_next_screen, 0)
 
     def on_start(self) -> None:
-        from kiosk.app import open_devices_in_background, start_queue_in_background
-
-        open_devices_in_background(self.runtime, on_opened=lambda _role: self.post(self._devices_changed))
-        start_queue_in_background(self.runtime, self.post, self._devices_changed, self._queue_status)
         self.show_attract()
+        Window.bind(on_flip=self._after_first_frame)
         from kiosk.watchdog import SystemdNotifier
 
         notifier = SystemdNotifier()
@@ -170,6 +168,15 @@ class KioskApp(App):
                 Clock.schedule_interval(lambda _dt: notifier.ping(), notifier.ping_interval_s)
         if self._on_started is not None:
             Clock.schedule_once(lambda _dt: self._on_started(self), 0)
+
+    def _after_first_frame(self, *_args: Any) -> None:
+        """Devices and the queue start once the first frame is on screen: their imports (OpenCV,
+        HTTP) and their waits would otherwise compete with drawing it."""
+        Window.unbind(on_flip=self._after_first_frame)
+        from kiosk.app import open_devices_in_background, start_queue_in_background
+
+        open_devices_in_background(self.runtime, on_opened=lambda _role: self.post(self._devices_changed))
+        start_queue_in_background(self.runtime, self.post, self._devices_changed, self._queue_status)
 
     def on_stop(self) -> None:
         self.end_session("app_stop")

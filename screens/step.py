@@ -23,12 +23,12 @@ class StepScreen(KioskScreen):
         self.widget: Any = None
 
     def load(self, flow: Any) -> None:
-        from screens.steps import STEP_WIDGETS
+        from screens.steps import widget_class
 
         self._teardown()
         self._flow = flow
         step = flow.step
-        self.widget = STEP_WIDGETS[step.kind](flow=flow, step=step)
+        self.widget = widget_class(step.kind)(flow=flow, step=step)
         self.ids.container.add_widget(self.widget)
         if "wants_next" in self.widget.properties():
             self.widget.bind(wants_next=self.setter("next_visible"))

@@ -1,32 +1,33 @@
 """Step widgets: one class per step kind the presentation layer can show.
 
 ``STEP_WIDGETS`` is the explicit kind -> widget table; the flow engine treats a service whose step
-kinds are not all in it as not available yet. Each widget gets ``flow`` and ``step``, calls
+kinds are not all in it as not available yet. Modules are imported on first use (the photo step
+brings OpenCV, which must not slow the first frame). Each widget gets ``flow`` and ``step``, calls
 ``app.step_done(values)`` when the resident finishes, and may implement ``back()`` (return True
 when it went back inside itself), ``refresh_texts()`` and ``teardown()``.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from screens.steps.consent import ConsentStep
-from screens.steps.form import FormStep
-from screens.steps.lookups import PaymentStep, VehicleLookupStep, VerifyIdentityStep, ViolationsStep
-from screens.steps.photo import TakePhotoStep
-from screens.steps.plate import PlateStep
-from screens.steps.submit import SubmitStep
-
-STEP_WIDGETS: dict[str, Any] = {
-    "consent": ConsentStep,
-    "form": FormStep,
-    "plate": PlateStep,
-    "submit": SubmitStep,
-    "take_photo": TakePhotoStep,
-    "verify_identity": VerifyIdentityStep,
-    "vehicle_lookup": VehicleLookupStep,
-    "violations": ViolationsStep,
-    "payment": PaymentStep,
+STEP_WIDGETS: dict[str, str] = {
+    "consent": "screens.steps.consent:ConsentStep",
+    "form": "screens.steps.form:FormStep",
+    "plate": "screens.steps.plate:PlateStep",
+    "submit": "screens.steps.submit:SubmitStep",
+    "take_photo": "screens.steps.photo:TakePhotoStep",
+    "verify_identity": "screens.steps.lookups:VerifyIdentityStep",
+    "vehicle_lookup": "screens.steps.lookups:VehicleLookupStep",
+    "violations": "screens.steps.lookups:ViolationsStep",
+    "payment": "screens.steps.lookups:PaymentStep",
 }
 
 KV_FILES: tuple[str, ...] = ("consent.kv", "form.kv", "plate.kv", "submit.kv", "photo.kv", "lookups.kv")
+
+
+def widget_class(kind: str) -> Any:
+    """The widget class for a step kind, importing its module on first use."""
+    module_name, _, class_name = STEP_WIDGETS[kind].partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
