@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
+from qrcode.exceptions import DataOverflowError
 
 from drivers.base import DeviceHealth, Health
 from drivers.errors import DeviceDisconnected
@@ -54,10 +55,12 @@ def interpret(data: bytes, encoding: str = "gb18030") -> Interpretation:
         out.items.append(_Line(text.decode(encoding, errors="replace"), size, bold, align))
         text.clear()
 
+    end = len(data)
+    data = data + bytes(8)  # look-ahead padding: a job cut short mid-command must not crash us
     i = 0
-    while i < len(data):
+    while i < end:
         b = data[i]
-        nxt = data[i + 1] if i + 1 < len(data) else -1
+        nxt = data[i + 1]
         if b == 0x0A:
             flush()
             i += 1
@@ -85,18 +88,24 @@ def interpret(data: bytes, encoding: str = "gb18030") -> Interpretation:
             i += 3
         elif b == 0x1D and nxt == 0x28 and data[i + 2] == 0x6B:
             length = data[i + 3] | (data[i + 4] << 8)
-            fn, payload = data[i + 6], data[i + 7 : i + 5 + length]
-            if fn == 67:
-                module = payload[0]
+            fn, payload = data[i + 6], data[i + 7 : min(i + 5 + length, end)]
+            if fn == 67 and payload:
+                module = min(max(payload[0], 1), 16)
             elif fn == 80:
                 qr_data = payload[1:]
             elif fn == 81:
-                out.items.append(qr_image(qr_data.decode("utf-8", errors="replace"), module=module))
+                try:
+                    out.items.append(qr_image(qr_data.decode("utf-8", errors="replace"), module=module))
+                except (DataOverflowError, ValueError):  # more than a version-40 QR holds: printers skip it
+                    out.unknown_commands += 1
             i += 5 + length
         elif b == 0x1D and nxt == 0x76 and data[i + 2] == 0x30:
             width_bytes = data[i + 4] | (data[i + 5] << 8)
             height = data[i + 6] | (data[i + 7] << 8)
-            body = bytes(v ^ 0xFF for v in data[i + 8 : i + 8 + width_bytes * height])
+            body = bytes(v ^ 0xFF for v in data[i + 8 : min(i + 8 + width_bytes * height, end)])
+            if len(body) < width_bytes * height or not body:
+                out.unknown_commands += 1  # truncated image: a real printer would wait for more
+                break
             out.items.append(Image.frombytes("1", (width_bytes * 8, height), body).convert("L"))
             i += 8 + width_bytes * height
         elif b == 0x10 and nxt == 0x04:

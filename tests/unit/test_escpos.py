@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from drivers.printer.escpos import EscPosEncoder, PrinterProfile, native_qr, raster_image
@@ -130,3 +134,28 @@ def test_printer_that_does_not_answer_is_unknown() -> None:
     status = EscPosPrinter(transport, status_timeout=0.01).status()
     assert status.code == "unknown"
     assert bytes(transport.written) == b"\x10\x04\x01"  # gives up after the first silent query
+
+
+@settings(max_examples=int(os.environ.get("KIOSK_FUZZ_EXAMPLES", "200")), deadline=None)
+@given(st.binary(max_size=300))
+def test_simulator_interpreter_survives_any_bytes(data: bytes) -> None:
+    from drivers.printer.simulator import interpret
+
+    interpret(b"\x1b\x40" + data)  # truncated or garbage jobs reach the simulator over TCP too
+
+
+def test_truncated_job_is_interpreted_up_to_the_break() -> None:
+    from drivers.printer.simulator import interpret
+
+    job = EscPosEncoder().line("前").image(Image.new("L", (16, 16), 0)).build()
+    seen = interpret(job[:-10])
+    assert seen.items[0].text == "前"  # type: ignore[union-attr]
+    assert seen.unknown_commands == 1
+
+
+def test_oversized_qr_in_a_job_is_skipped_not_fatal() -> None:
+    from drivers.printer.escpos import gs_k
+    from drivers.printer.simulator import interpret
+
+    seen = interpret(gs_k(80, b"\x30" + b"\xe4\xb8\xad" * 1000) + gs_k(81, b"\x30"))  # 3000 bytes
+    assert seen.unknown_commands == 1 and seen.items == []
