@@ -247,6 +247,11 @@ def serve_tcp(printer: SimulatedEscPosPrinter, host: str = "127.0.0.1") -> tuple
     server.settimeout(0.1)
     stop = threading.Event()
 
+    def answer_query(conn: socket.socket, n: int) -> None:
+        reply = printer.answer(n)
+        if reply is not None:
+            conn.sendall(bytes((reply,)))
+
     def handle(conn: socket.socket) -> None:
         job = bytearray()
         conn.settimeout(0.1)
@@ -260,17 +265,21 @@ def serve_tcp(printer: SimulatedEscPosPrinter, host: str = "127.0.0.1") -> tuple
                     return
                 if not chunk:
                     break
-                # Answer status queries in-line; everything else is job data.
+                # Answer status queries in-line; everything else is job data. The host waits for
+                # each answer, so a query is either alone or right behind the tail of a job.
                 while len(chunk) >= 3 and chunk[:2] == b"\x10\x04":
-                    reply = printer.answer(chunk[2])
-                    if reply is not None:
-                        conn.sendall(bytes((reply,)))
+                    answer_query(conn, chunk[2])
                     chunk = chunk[3:]
+                trailing = None
+                if len(chunk) >= 3 and chunk[-3:-1] == b"\x10\x04" and chunk[-1] in (1, 2, 3, 4):
+                    chunk, trailing = chunk[:-3], chunk[-1]
                 if chunk and "disconnect" in printer.faults:
                     printer.received += chunk[: len(chunk) // 2]
                     printer.link_down = True
                     return  # closes the socket mid-job
                 job += chunk
+                if trailing is not None:
+                    answer_query(conn, trailing)
         if job:
             with contextlib.suppress(DeviceDisconnected):
                 printer.send(bytes(job))

@@ -153,3 +153,13 @@ def test_cli_print_test_file_uri(tmp_path: Path) -> None:
 def test_cli_bad_uri_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert tech_main(["print-test", "--printer", "lpt:1"]) == 2
     assert "unknown printer URI" in capsys.readouterr().err
+
+
+def test_tcp_query_arriving_right_behind_the_job_is_answered(sim: tuple[SimulatedEscPosPrinter, int]) -> None:
+    printer, port = sim
+    transport = TcpTransport("127.0.0.1", port)
+    job = b"\x1b\x40abc\n\x1d\x56\x01"
+    transport.write(job + b"\x10\x04\x04")  # one segment: the job's tail and the query together
+    assert transport.read(1, 5.0) == b"\x12"
+    transport.close()
+    wait_for(lambda: printer.jobs == [job])
