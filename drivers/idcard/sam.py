@@ -50,6 +50,7 @@ SW_NO_CONTENT = 0x91
 SW_NO_CARD = 0x80
 SW_HOST_CHECKSUM = 0x10
 PHOTO_LEN = 1024
+ABORT_SLICE_S = 0.1
 
 # every non-success SW3: the error class, its stable reason word, the technician's text
 SW3_ERRORS: dict[int, tuple[type[CardReaderError], str, str]] = {
@@ -189,12 +190,14 @@ class SamSerialReader:
         self._serial: SerialPort | None = None
         self._lock = threading.RLock()
         self._health = DeviceHealth(Health.UNKNOWN, "not_opened")
+        self._closing = threading.Event()  # set by close() from another thread: abort the wait
 
     # -- connection -------------------------------------------------------------------------
     def open(self) -> None:
         """Open the port and check the SAM answers; raises DeviceError naming the cause."""
         with self._lock:
             self.close()
+            self._closing.clear()
             try:
                 self.port = self._resolve()
                 self._serial = self._opener(self.port, self.baud)
@@ -205,6 +208,8 @@ class SamSerialReader:
             self._health = DeviceHealth(Health.OK, "ready", f"{self.port} @ {self.baud}")
 
     def close(self) -> None:
+        """Close the port. From another thread it aborts a command in flight within ~0.1 s."""
+        self._closing.set()
         with self._lock:
             if self._serial is not None:
                 self._serial.close()
@@ -246,6 +251,13 @@ class SamSerialReader:
         if self._serial is None:
             raise DeviceDisconnected("reader is not open", device=self._device, port=self.port)
         serial = self._serial
+
+        def read(size: int, timeout: float) -> bytes:
+            # waits in slices so that close() from another thread (worker stop) is noticed quickly
+            if self._closing.is_set():
+                raise DeviceDisconnected("reader closed", device=self._device, port=self.port)
+            return serial.read(size, min(timeout, ABORT_SLICE_S))
+
         frame = encode_command(*command)
         last: DeviceError | None = None
         for attempt in range(attempts if attempts is not None else self.retries + 1):
@@ -254,7 +266,7 @@ class SamSerialReader:
                 log.debug("retrying %02X %02X after: %s", command[0], command[1], last)
             serial.write(frame)
             try:
-                reply = decode_reply(read_frame(serial.read, time.monotonic() + timeout))
+                reply = decode_reply(read_frame(read, time.monotonic() + timeout))
             except (ProtocolError, DeviceTimeout) as exc:
                 last = exc
                 continue

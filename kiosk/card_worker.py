@@ -1,0 +1,243 @@
+"""``CardReaderWorker``: the thread that owns the card reader and tells the UI what happens.
+
+It polls for a card every ``poll_interval_s``, and sends events to listeners through ``post`` (the
+app wraps Kivy's ``Clock.schedule_once``; tests pass ``lambda fn: fn()``), so listeners always run
+on the UI thread and never block on the reader:
+
+- :class:`ReaderStatus` ``starting`` / ``ready`` / ``disconnected`` / ``fault`` / ``stopped``;
+- :class:`CardPlaced` and :class:`CardRemoved` as the card comes and goes;
+- :class:`CardRead` (with the reasons the card is refused, if any) or :class:`ReadFailed` (a reason
+  code and a resident-facing message key) -- only while a screen has asked for a card with
+  :meth:`request_read`, and once per placement.
+
+When the reader goes away (unplugged, powered off, silent) the worker closes it, reports
+``disconnected`` and reopens it with exponential backoff until it answers again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from drivers.errors import DeviceDisconnected, DeviceError, DeviceNotFound, DeviceTimeout, ProtocolError
+from drivers.idcard.base import CardReader, CardReaderError, IdCard, Presence, SamError
+from kiosk.idnumber import Refusal, check_card
+
+log = logging.getLogger(__name__)
+
+Post = Callable[[Callable[[], None]], None]
+
+
+@dataclass(frozen=True)
+class ReaderStatus:
+    status: str  # starting | ready | disconnected | fault | stopped
+    detail: str = ""  # technician's text (port, cause); never personal data
+
+
+@dataclass(frozen=True)
+class CardPlaced:
+    pass
+
+
+@dataclass(frozen=True)
+class CardRemoved:
+    pass
+
+
+@dataclass(frozen=True)
+class CardRead:
+    card: IdCard
+    refusals: tuple[Refusal, ...] = ()  # empty: the card may be used
+
+    @property
+    def accepted(self) -> bool:
+        return not self.refusals
+
+
+@dataclass(frozen=True)
+class ReadFailed:
+    reason: str  # card_removed | read_failed | unknown_card | communication | reader_fault | disconnected
+    message_key: str  # config/messages/idcard.toml
+    detail: str = ""
+
+
+CardEvent = ReaderStatus | CardPlaced | CardRemoved | CardRead | ReadFailed
+Listener = Callable[[CardEvent], None]
+
+
+def failure_of(exc: DeviceError) -> ReadFailed:
+    """The event for a failed read: what the resident is told, and the technician's detail."""
+    if isinstance(exc, SamError):
+        reason = "reader_fault"
+    elif isinstance(exc, CardReaderError):
+        reason = "unknown_card" if exc.reason == "unknown_card_type" else "read_failed"
+    elif isinstance(exc, DeviceDisconnected | DeviceNotFound):
+        reason = "disconnected"
+    elif isinstance(exc, ProtocolError | DeviceTimeout):
+        reason = "communication"
+    else:
+        reason = "reader_fault"
+    return ReadFailed(reason, f"idcard.error.{reason}", str(exc))
+
+
+class CardReaderWorker:
+    """Runs ``reader`` in its own thread. ``start`` once; ``stop`` joins within about a second."""
+
+    def __init__(
+        self,
+        reader: CardReader,
+        post: Post,
+        *,
+        poll_interval_s: float = 0.3,
+        backoff_s: tuple[float, float] = (0.5, 5.0),
+        removal_polls: int = 2,
+        fingerprint: bool = False,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self._reader, self._post = reader, post
+        self.poll_interval_s, self.backoff_s = poll_interval_s, backoff_s
+        self._removal_polls, self._fingerprint, self._today = max(1, removal_polls), fingerprint, today
+        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._armed = False  # a screen wants a card
+        self._attempted = False  # a read was tried for the card now on the reader
+        self._present = False
+        self._misses = 0
+        self.status = ReaderStatus("starting")
+
+    # -- the UI side ------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` on the UI thread for every event; returns the unsubscribe function."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def request_read(self) -> None:
+        """A screen wants a card: read the one on the reader now (even if read before), else the next."""
+        with self._lock:
+            self._armed, self._attempted = True, False
+        self._wake.set()
+
+    def cancel_read(self) -> None:
+        """The screen is no longer interested (left the step, session wiped)."""
+        with self._lock:
+            self._armed = False
+
+    @property
+    def card_present(self) -> bool:
+        return self._present
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="card-reader", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop polling and close the reader (aborting a command in flight); joins the thread."""
+        self._stop.set()
+        self._wake.set()
+        self._reader.close()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("card reader thread did not stop within %.1f s", timeout)
+
+    # -- the worker thread ------------------------------------------------------------------
+    def _emit(self, event: CardEvent) -> None:
+        def deliver() -> None:
+            with self._lock:
+                listeners = list(self._listeners)
+            for listener in listeners:
+                listener(event)
+
+        self._post(deliver)
+
+    def _set_status(self, status: str, detail: str = "") -> None:
+        if status != self.status.status or detail != self.status.detail:
+            self.status = ReaderStatus(status, detail)
+            self._emit(self.status)
+
+    def _run(self) -> None:
+        backoff = self.backoff_s[0]
+        connected = False
+        while not self._stop.is_set():
+            if not connected:
+                try:
+                    self._reader.open()
+                except DeviceError as exc:
+                    if self._stop.is_set():
+                        break
+                    self._set_status("fault" if isinstance(exc, SamError) else "disconnected", str(exc))
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, self.backoff_s[1])
+                    continue
+                connected, backoff = True, self.backoff_s[0]
+                self._set_status("ready", self._reader.port)
+            try:
+                self._poll()
+            except DeviceError as exc:
+                if self._stop.is_set():
+                    break
+                log.info("card reader lost: %s", exc)
+                connected = False
+                self._reader.close()
+                self._set_presence(False, immediate=True)
+                self._set_status("fault" if isinstance(exc, SamError) else "disconnected", str(exc))
+                continue
+            self._wake.wait(self.poll_interval_s)
+            self._wake.clear()
+        self._reader.close()
+        self._set_status("stopped")
+
+    def _set_presence(self, present: bool, *, immediate: bool = False) -> None:
+        if present:
+            self._misses = 0
+            if not self._present:
+                self._present = True
+                with self._lock:
+                    self._attempted = False  # a new placement: read once more if wanted
+                self._emit(CardPlaced())
+            return
+        self._misses += 1
+        if self._present and (immediate or self._misses >= self._removal_polls):
+            self._present = False
+            self._emit(CardRemoved())
+
+    def _poll(self) -> None:
+        self._set_presence(self._reader.find_card() is Presence.CARD)
+        with self._lock:
+            want = self._armed and self._present and not self._attempted
+            if want:
+                self._attempted = True
+        if want:
+            self._read()
+
+    def _read(self) -> None:
+        try:
+            result = self._reader.read_card(fingerprint=self._fingerprint)
+        except (DeviceDisconnected, DeviceNotFound) as exc:
+            self._emit(failure_of(exc))
+            raise
+        except DeviceError as exc:
+            log.info("card read failed: %s", exc)
+            self._emit(failure_of(exc))
+            return
+        if result is Presence.NO_CARD or not isinstance(result, IdCard):
+            self._emit(ReadFailed("card_removed", "idcard.error.card_removed"))
+            return
+        with self._lock:
+            self._armed = False
+        self._emit(CardRead(result, tuple(check_card(result, self._today()))))
