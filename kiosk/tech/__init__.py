@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "queue_cmd",
     "id_photo",
     "print_cmd",
+    "sim_card",
 )
 
 
