@@ -169,6 +169,8 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path == "/v1/requests":
             self._ingest(body)
+        elif path == "/v1/heartbeat":
+            self._heartbeat(body)
         elif path.startswith("/v1/jobs/"):
             self._jobs(path, body)
         elif path.startswith("/v1/"):
@@ -203,6 +205,31 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(self.backend.answer_delay_s)
         self._send(result.status, result.body)
         self.backend.maybe_purge_nonces()
+
+    def _heartbeat(self, body: bytes) -> None:
+        verified = self._verified(body)
+        if verified is None:
+            return
+        key_id = verified[0]
+        try:
+            doc = json.loads(body)
+            health, analytics = doc["health"], doc.get("analytics", [])
+            if (
+                doc.get("kiosk_id") != key_id
+                or not isinstance(health, dict)
+                or not isinstance(analytics, list)
+            ):
+                raise ValueError("kiosk_id must match the key; health is an object, analytics a list")
+            for item in analytics:
+                if not (isinstance(item, dict) and {"service", "step", "outcome", "count"} <= set(item)):
+                    raise ValueError("analytics items need service, step, outcome and count")
+                if not isinstance(item["count"], int) or item["count"] < 0:
+                    raise ValueError("analytics counts are non-negative integers")
+        except (ValueError, KeyError, TypeError) as exc:
+            self._error(400, "invalid_heartbeat", str(exc))
+            return
+        self.backend.store.heartbeat(key_id, health, analytics, time.time())
+        self._send(200, '{"ok":true}')
 
     def _lookup(self, body: bytes) -> None:
         if self._verified(body) is None:

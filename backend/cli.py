@@ -15,6 +15,7 @@ import logging
 import signal
 import ssl
 import sys
+import time
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -117,6 +118,45 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kiosks(args: argparse.Namespace) -> int:
+    """The fleet: each kiosk's last heartbeat, silent ones flagged, and where residents get stuck."""
+    store = open_store(args.store)
+    try:
+        kiosks = store.kiosks()
+    finally:
+        store.close()
+    now = time.time()
+    for kiosk in kiosks:
+        kiosk["silent_s"] = round(now - kiosk["last_seen_ts"], 1)
+        kiosk["silent"] = kiosk["silent_s"] > args.silent_after
+    if args.json:
+        print(json.dumps({"kiosks": kiosks, "silent_after_s": args.silent_after}, ensure_ascii=False))
+        return 0
+    if not kiosks:
+        print("no kiosk has sent a heartbeat yet")
+        return 0
+    for kiosk in kiosks:
+        health = kiosk["health"]
+        flag = "SILENT" if kiosk["silent"] else "ok"
+        queue = health.get("queue", {})
+        oldest = queue.get("oldest_pending_age_s") or 0
+        print(
+            f"{kiosk['kiosk_id']:<20} {flag:<6} last seen {kiosk['silent_s']:.0f} s ago, "
+            f"version {health.get('version', '?')}, up {health.get('uptime_s', 0):.0f} s, "
+            f"queue pending {queue.get('pending', '?')} (oldest {oldest:.0f} s)"
+        )
+        for role, device in sorted(health.get("devices", {}).items()):
+            state, code, detail = (device.get(k, "") for k in ("state", "code", "detail"))
+            print(f"    {role:<12} {state:<9} {code} {detail}".rstrip())
+        funnel: dict[tuple[str, str], dict[str, int]] = {}
+        for item in kiosk["steps"]:
+            funnel.setdefault((item["service"], item["step"]), {})[item["outcome"]] = item["count"]
+        for (service, step), outcomes in sorted(funnel.items()):
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
+            print(f"    {service} / {step}: {counts}")
+    return 0
+
+
 def cmd_jobs(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     try:
@@ -180,6 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--store", required=True)
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(func=cmd_stats)
+    kiosks = sub.add_parser(
+        "kiosks", help="each kiosk's latest heartbeat and step analytics; flags silent ones"
+    )
+    kiosks.add_argument("--store", required=True)
+    kiosks.add_argument("--json", action="store_true")
+    kiosks.add_argument(
+        "--silent-after", type=float, default=300, metavar="S", help="flag kiosks silent this long"
+    )
+    kiosks.set_defaults(func=cmd_kiosks)
     jobs = sub.add_parser("jobs", help="take, complete or reject requests")
     jobs.add_argument("action", choices=["take", "complete", "reject", "list"])
     jobs.add_argument("request_id", nargs="?", default="")

@@ -41,6 +41,12 @@ _TABLES = [
     """CREATE TABLE IF NOT EXISTS nonces (
         key_id TEXT NOT NULL, nonce TEXT NOT NULL, ts BIGINT NOT NULL, PRIMARY KEY (key_id, nonce))""",
     "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+    # the latest heartbeat of each kiosk (health, queue, version) and its summed step analytics
+    """CREATE TABLE IF NOT EXISTS kiosks (
+        kiosk_id TEXT PRIMARY KEY, last_seen_ts DOUBLE PRECISION NOT NULL, health TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS step_stats (
+        kiosk_id TEXT NOT NULL, service TEXT NOT NULL, step TEXT NOT NULL, outcome TEXT NOT NULL,
+        count BIGINT NOT NULL, PRIMARY KEY (kiosk_id, service, step, outcome))""",
 ]
 
 STATUSES = ("received", "in_progress", "done", "rejected")
@@ -175,6 +181,56 @@ class Store:
             "duplicates": dups[0] if dups else 0,
             "by_status": {s: by_status.get(s, 0) for s in STATUSES},
         }
+
+    # -- kiosks: heartbeats and step analytics ----------------------------------------------------
+
+    def heartbeat(
+        self, kiosk_id: str, health: dict[str, Any], analytics: Sequence[dict[str, Any]], now: float
+    ) -> None:
+        """Keep the kiosk's latest health and add its analytics counts (deltas since its last
+        accepted heartbeat), in one transaction."""
+        with self.transaction() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO kiosks (kiosk_id, last_seen_ts, health) VALUES (?, ?, ?)"
+                " ON CONFLICT (kiosk_id) DO UPDATE SET last_seen_ts = excluded.last_seen_ts,"
+                " health = excluded.health",
+                (kiosk_id, now, json.dumps(health, ensure_ascii=False)),
+            )
+            for item in analytics:
+                self._exec(
+                    cur,
+                    "INSERT INTO step_stats (kiosk_id, service, step, outcome, count) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (kiosk_id, service, step, outcome) DO UPDATE"
+                    " SET count = step_stats.count + excluded.count",
+                    (kiosk_id, item["service"], item["step"], item["outcome"], int(item["count"])),
+                )
+
+    def kiosks(self) -> list[dict[str, Any]]:
+        """Every kiosk that ever sent a heartbeat, with its latest health and step statistics."""
+        with self.transaction() as cur:
+            rows = self._exec(
+                cur, "SELECT kiosk_id, last_seen_ts, health FROM kiosks ORDER BY kiosk_id"
+            ).fetchall()
+            stats = self._exec(
+                cur, "SELECT kiosk_id, service, step, outcome, count FROM step_stats ORDER BY 1, 2, 3, 4"
+            ).fetchall()
+        out = []
+        for kiosk_id, last_seen_ts, health in rows:
+            steps = [
+                {"service": s, "step": st, "outcome": o, "count": c}
+                for k, s, st, o, c in stats
+                if k == kiosk_id
+            ]
+            out.append(
+                {
+                    "kiosk_id": kiosk_id,
+                    "last_seen_ts": last_seen_ts,
+                    "health": json.loads(health),
+                    "steps": steps,
+                }
+            )
+        return out
 
     def take(self, worker: str) -> dict[str, Any] | None:
         """Claim the oldest received request for ``worker`` (skipping rows others hold locked)."""

@@ -167,11 +167,33 @@ def start_queue_in_background(
             runtime.services["queue"] = queue
             runtime.closers.append(queue.close)
             log.info("request queue ready, delivering to %s", queue.url)
+            start_heartbeat(runtime)
         post(on_change)
 
     thread = threading.Thread(target=work, name="queue-start", daemon=True)
     thread.start()
     return thread
+
+
+def start_heartbeat(runtime: Runtime) -> None:
+    """Heartbeats to the backend (health + step analytics), once the queue's client is ready."""
+    interval = runtime.config.heartbeat.interval_s
+    queue = runtime.services.get("queue")
+    if not interval or queue is None or "heartbeat" in runtime.services:
+        return
+    from kiosk.heartbeat import HeartbeatWorker, health_document
+
+    started_at = runtime.services.get("started_at", time.monotonic())
+    worker = HeartbeatWorker(
+        runtime.config.kiosk.id,
+        queue.new_client,
+        lambda: health_document(runtime, started_at),
+        runtime.services["analytics"],
+        interval,
+    )
+    worker.start()
+    runtime.services["heartbeat"] = worker
+    runtime.closers.append(worker.stop)
 
 
 def _open_one(runtime: Runtime, role: str, driver: str) -> None:
@@ -210,7 +232,11 @@ def compose(
         font=font,
         clock=clock,
     )
+    from kiosk.analytics import StepAnalytics
     from kiosk.maintenance import AuditLog, MaintenanceGate
+
+    runtime.services["analytics"] = StepAnalytics()
+    runtime.services["started_at"] = time.monotonic()
 
     runtime.services["maintenance"] = MaintenanceGate(
         config.maintenance.pin_hash,

@@ -114,6 +114,10 @@ class MaintenanceSection(_Section):
     lockout_base_s: float = Field(default=30, ge=1, le=3600)
 
 
+class HeartbeatSection(_Section):
+    interval_s: float = Field(default=60, ge=0, le=3600)  # 0: no heartbeat
+
+
 class KioskConfig(_Section):
     kiosk: KioskSection
     display: DisplaySection = DisplaySection()
@@ -122,6 +126,7 @@ class KioskConfig(_Section):
     backend: BackendSection = BackendSection()
     outbox: OutboxSection = OutboxSection()
     maintenance: MaintenanceSection = MaintenanceSection()
+    heartbeat: HeartbeatSection = HeartbeatSection()
 
     # where the site file was (relative paths resolve against its folder); not a TOML key
     source: str = Field(default="", exclude=True)

@@ -305,6 +305,7 @@ class KioskApp(App):
             self._new_session()
         assert self.session is not None
         self.flow = Flow(self.catalogue[service_id], self.session)
+        self.runtime.services["analytics"].record(service_id, "-", "started")
         log.info("session %s: service %s started", self.session.id, service_id)
         self.show_route()
 
@@ -354,6 +355,7 @@ class KioskApp(App):
     def end_session(self, reason: str) -> None:
         self._dismiss_idle()
         self._cancel_return()
+        self._count_outcome(reason)
         if self.session is not None:
             log.info("session %s ended: %s", self.session.id, reason)
             self.session.wipe()
@@ -363,6 +365,17 @@ class KioskApp(App):
             reset = getattr(screen, "reset", None)
             if reset is not None:
                 reset()
+
+    def _count_outcome(self, reason: str) -> None:
+        """Step analytics (no personal data): where did this visit end, and how."""
+        flow = self.flow
+        if flow is None or reason in ("app_stop", "pilot_close", "tour"):
+            return
+        if flow.finished:
+            outcome = "finished"
+        else:
+            outcome = {"timeout": "timed_out", "error": "failed"}.get(reason, "abandoned")
+        self.runtime.services["analytics"].record(flow.service.id, flow.step.id, outcome)
 
     def fail(self, exc: BaseException) -> None:
         """An unexpected error: log it for technicians, wipe the session, show a calm screen."""

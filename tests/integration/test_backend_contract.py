@@ -31,7 +31,7 @@ def _fresh_pg(url: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS requests, nonces, counters")
+        conn.execute("DROP TABLE IF EXISTS requests, nonces, counters, kiosks, step_stats")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -326,3 +326,54 @@ def test_concurrent_workers_never_take_the_same_request(server: Running, outbox:
     everything = [rid for mine in taken for rid in mine]
     assert len(everything) == 40 and len(set(everything)) == 40
     assert server.store.stats()["by_status"]["done"] == 40
+
+
+def test_heartbeats_keep_the_latest_health_and_sum_step_analytics(server: Running) -> None:
+    import subprocess
+    import sys
+
+    from kiosk.analytics import StepAnalytics
+    from kiosk.backend_client import BackendClient
+    from kiosk.heartbeat import HeartbeatWorker
+
+    analytics = StepAnalytics()
+    analytics.record("traffic-fine", "-", "started")
+    analytics.record("traffic-fine", "payment", "abandoned")
+    health = {
+        "version": "t",
+        "uptime_s": 1.0,
+        "devices": {"printer": {"state": "down", "code": "paper_out", "detail": ""}},
+        "queue": {"pending": 2, "oldest_pending_age_s": 30.0},
+    }
+    worker = HeartbeatWorker(KEY.key_id, lambda: BackendClient(server.url, KEY), lambda: health, analytics)
+    assert worker.beat()
+    analytics.record("traffic-fine", "-", "started")
+    assert worker.beat() and worker.sent == 2
+    (kiosk,) = server.store.kiosks()
+    assert kiosk["kiosk_id"] == KEY.key_id
+    assert kiosk["health"]["devices"]["printer"]["code"] == "paper_out"
+    assert {(s["step"], s["outcome"]): s["count"] for s in kiosk["steps"]} == {
+        ("-", "started"): 2,
+        ("payment", "abandoned"): 1,
+    }
+    # a heartbeat signed with the wrong key is refused; its counts wait for the next one
+    analytics.record("id-photo", "photo", "timed_out")
+    wrong = SigningKey(KEY.key_id, b"q" * 32)
+    bad = HeartbeatWorker(KEY.key_id, lambda: BackendClient(server.url, wrong), lambda: health, analytics)
+    assert not bad.beat() and "401" in bad.last_error
+    assert analytics.snapshot() == {("id-photo", "photo", "timed_out"): 1}
+    # a heartbeat claiming another kiosk's id is refused
+    other = HeartbeatWorker("KIOSK-OTHER", lambda: BackendClient(server.url, KEY), lambda: health, analytics)
+    assert not other.beat() and "400" in other.last_error
+    # the department's view: silent kiosks flagged, where residents gave up
+    result = subprocess.run(
+        [sys.executable, "-m", "backend", "kiosks", "--store", server.store_url, "--json", "--silent-after", "0"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    fleet = json.loads(result.stdout)["kiosks"]
+    assert fleet[0]["kiosk_id"] == KEY.key_id and fleet[0]["silent"] is True
+    text = subprocess.run(
+        [sys.executable, "-m", "backend", "kiosks", "--store", server.store_url],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    assert "traffic-fine / payment: abandoned 1" in text and "paper_out" in text

@@ -57,6 +57,9 @@ def test_form_only_path_from_attract_to_done_and_back(kiosk: Any) -> None:
     kiosk.clock.advance(kiosk.app.runtime.config.session.attract_return_s + 1)
     kiosk.wait_until(lambda: kiosk.screen == "attract", what="return to the attract screen")
     assert kiosk.app.session is None and session.values == {} and session.wiped
+    counts = kiosk.app.runtime.services["analytics"].snapshot()
+    assert counts[("test-form-only", "done", "finished")] >= 1
+    assert counts[("test-form-only", "-", "started")] >= 1
 
 
 def test_back_goes_to_the_previous_question_then_the_previous_step(kiosk: Any) -> None:
@@ -83,6 +86,7 @@ def test_idle_timeout_warns_then_wipes_the_session(kiosk: Any) -> None:
     assert kiosk.app.session is None and kiosk.app._idle_view is None
     assert session.wiped and session.values == {}
     assert kiosk.app.manager.get_screen("step").widget is None  # nothing of the form is left
+    assert kiosk.app.runtime.services["analytics"].snapshot()[("test-form-only", "details", "timed_out")] >= 1
 
 
 def test_idle_warning_continue_keeps_the_session(kiosk: Any) -> None:
