@@ -41,7 +41,7 @@ FAULTS = ("corrupt", "noise", "silence", "truncate", "remove_mid_read", "status"
 
 
 def load_cards(path: Path = DEFAULT_CARDS) -> dict[str, IdCard]:
-    """Synthetic cards by key; the photo is 1024 pseudo-random bytes standing in for WLT."""
+    """Synthetic cards by key; photo and fingerprints are pseudo-random stand-ins for the real bytes."""
     with path.open("rb") as fh:
         table = tomllib.load(fh).get("card", {})
     cards = {}
@@ -56,6 +56,10 @@ def load_cards(path: Path = DEFAULT_CARDS) -> dict[str, IdCard]:
             fields["nation"] = nation_name(fields["nation_code"]) or ""
         seed = hashlib.sha256(key.encode()).digest()
         fields["photo_wlt"] = b"".join(hashlib.sha256(seed + bytes([i])).digest() for i in range(32))
+        fingers = int(fields.pop("fingerprints", 0))  # 512 bytes of template per finger, 0..2
+        fields["fingerprint"] = b"".join(
+            hashlib.sha256(seed + bytes([64 + i])).digest() for i in range(16 * fingers)
+        )
         cards[key] = IdCard(**fields)
     return cards
 

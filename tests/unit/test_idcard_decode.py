@@ -52,7 +52,7 @@ def test_2023_long_english_name_spans_both_fields(cards: dict[str, IdCard]) -> N
 @pytest.mark.parametrize("key", ["resident", "resident_long_term", "hmt", "foreign_2017", "foreign_2023"])
 def test_every_layout_round_trips(cards: dict[str, IdCard], key: str) -> None:
     card = cards[key]
-    decoded = decode_text(encode_text(card), card.photo_wlt, b"", card.extra_address)
+    decoded = decode_text(encode_text(card), card.photo_wlt, card.fingerprint, card.extra_address)
     assert decoded == card
 
 
