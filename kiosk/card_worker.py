@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from drivers.base import Health
 from drivers.errors import DeviceDisconnected, DeviceError, DeviceNotFound, DeviceTimeout, ProtocolError
 from drivers.idcard.base import CardReader, CardReaderError, IdCard, Presence, SamError
 from kiosk.idnumber import Refusal, check_card
@@ -172,7 +173,9 @@ class CardReaderWorker:
 
     def _run(self) -> None:
         backoff = self.backoff_s[0]
-        connected = False
+        connected = self._reader.health().state is Health.OK  # opened by the device factory already
+        if connected:
+            self._set_status("ready", self._reader.port)
         while not self._stop.is_set():
             if not connected:
                 try:

@@ -1,0 +1,95 @@
+"""The card_reader role end to end: the simulated driver (pty simulator + real SamSerialReader) and
+the worker, through unplug/re-plug and injected faults."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from drivers.idcard.base import CardType, IdCard, Presence
+from kiosk.card_worker import CardEvent, CardPlaced, CardRead, CardRemoved, ReadFailed
+from kiosk.devices import role_drivers
+from kiosk.devices.card_reader import CardReaderDevice, SamSerialOptions, SimulatedOptions, open_simulated
+
+pytestmark = pytest.mark.integration
+
+
+def wait(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def device() -> Iterator[CardReaderDevice]:
+    dev = open_simulated(SimulatedOptions(card="resident", poll_interval_s=0.05))
+    yield dev
+    dev.close()
+
+
+def test_the_real_driver_reads_from_the_simulator(device: CardReaderDevice) -> None:
+    assert device.simulated and device.health().code == "ready"
+    card = device.reader.read_card()
+    assert isinstance(card, IdCard) and card.card_type is CardType.RESIDENT
+    assert len(card.photo_wlt) == 1024 and card.extra_address
+    assert device.simulator is not None
+    device.simulator.remove()
+    assert device.reader.find_card() is Presence.NO_CARD
+
+
+def test_worker_events_and_unplug_replug(device: CardReaderDevice) -> None:
+    events: list[CardEvent] = []
+    worker = device.start_worker(lambda fn: fn())
+    assert device.start_worker(lambda fn: fn()) is worker
+    worker.subscribe(events.append)
+    worker.request_read()
+    wait(lambda: any(isinstance(e, CardRead) for e in events))
+    sim = device.simulator
+    assert sim is not None
+    sim.unplug()
+    wait(lambda: worker.status.status == "disconnected")
+    assert device.health().code == "disconnected" and not device.health().usable
+    assert any(isinstance(e, CardRemoved) for e in events)
+    sim.replug()
+    wait(lambda: worker.status.status == "ready")
+    events.clear()
+    sim.place("foreign_2023")
+    worker.request_read()
+    wait(lambda: any(isinstance(e, CardRead) for e in events))
+    read = next(e for e in events if isinstance(e, CardRead))
+    assert isinstance(read, CardRead) and read.card.card_type is CardType.FOREIGN_PERMANENT_2023
+
+
+def test_corrupted_replies_are_absorbed_and_mid_read_removal_reported(device: CardReaderDevice) -> None:
+    sim = device.simulator
+    assert sim is not None
+    sim.inject("corrupt")
+    sim.inject("noise")
+    assert isinstance(device.reader.read_card(), IdCard)
+    events: list[CardEvent] = []
+    worker = device.start_worker(lambda fn: fn())
+    worker.subscribe(events.append)
+    sim.inject("remove_mid_read")
+    worker.request_read()
+    wait(lambda: any(isinstance(e, ReadFailed) for e in events))
+    failed = next(e for e in events if isinstance(e, ReadFailed))
+    assert isinstance(failed, ReadFailed) and failed.reason in ("read_failed", "card_removed")
+    wait(lambda: any(isinstance(e, CardRemoved) for e in events))
+    sim.place("hmt")
+    wait(lambda: any(isinstance(e, CardRead) for e in events))  # re-placed while wanted: read again
+    assert sum(isinstance(e, CardPlaced) for e in events) >= 1
+
+
+def test_device_table_and_options() -> None:
+    drivers = role_drivers("card_reader")
+    assert set(drivers) == {"sam-serial", "simulated"} and drivers["simulated"].simulated
+    with pytest.raises(ValueError, match="exactly one"):
+        SamSerialOptions()
+    with pytest.raises(ValueError):
+        SamSerialOptions(usb_vid_pid="1a86-7523")
+    assert SamSerialOptions(usb_vid_pid="1a86:7523").baud == 115200
+    with pytest.raises(ValueError):
+        SimulatedOptions(faults=["smoke"])  # type: ignore[list-item]
