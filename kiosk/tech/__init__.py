@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "config_cmd",
     "maintenance_cmd",
     "devices_cmd",
+    "doctor_cmd",
     "queue_cmd",
     "id_photo",
     "print_cmd",
