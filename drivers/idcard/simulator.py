@@ -94,6 +94,7 @@ class SamSimulator:
         self.slave_path = ""
         self._stop = threading.Event()
         self._plugged = threading.Event()
+        self._closed = threading.Event()  # set by the serving thread once an unplug closed the pty
         self._thread: threading.Thread | None = None
 
     # -- controls ---------------------------------------------------------------------------------
@@ -129,9 +130,17 @@ class SamSimulator:
             self._faults.clear()
 
     def unplug(self) -> None:
-        """Close the pty: the driver's next read/write fails as a yanked USB cable would."""
+        """Close the pty: the driver's next read/write fails as a yanked USB cable would.
+
+        The serving thread closes the descriptors itself (within ~50 ms), so it never selects on
+        a number the OS has already handed to someone else.
+        """
+        self._closed.clear()
         self._plugged.clear()
-        self._close_pty()
+        if self._thread is not None and self._thread.is_alive():
+            self._closed.wait(2)
+        else:
+            self._close_pty()
 
     def replug(self) -> None:
         self._open_pty()
@@ -182,8 +191,12 @@ class SamSimulator:
     def _run(self) -> None:
         buf = b""
         while not self._stop.is_set():
-            if not self._plugged.wait(0.1):
+            if not self._plugged.is_set():
+                if self._master >= 0:
+                    self._close_pty()
+                self._closed.set()
                 buf = b""
+                self._plugged.wait(0.1)
                 continue
             master = self._master
             try:
