@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "id_photo",
     "print_cmd",
     "sim_card",
+    "read_card",
 )
 
 
