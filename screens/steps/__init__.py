@@ -22,9 +22,18 @@ STEP_WIDGETS: dict[str, str] = {
     "vehicle_lookup": "screens.steps.lookups:VehicleLookupStep",
     "violations": "screens.steps.lookups:ViolationsStep",
     "payment": "screens.steps.lookups:PaymentStep",
+    "read_card": "screens.steps.read_card:ReadCardStep",
 }
 
-KV_FILES: tuple[str, ...] = ("consent.kv", "form.kv", "plate.kv", "submit.kv", "photo.kv", "lookups.kv")
+KV_FILES: tuple[str, ...] = (
+    "consent.kv",
+    "form.kv",
+    "plate.kv",
+    "submit.kv",
+    "photo.kv",
+    "lookups.kv",
+    "read_card.kv",
+)
 
 
 def widget_class(kind: str) -> Any:

@@ -24,7 +24,7 @@ SITE = """
 [kiosk]
 data_dir = "data"
 [devices.card_reader]
-driver = "none"
+driver = "simulated"
 [devices.camera]
 driver = "simulated"
 [devices.printer]

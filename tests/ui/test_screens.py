@@ -302,3 +302,29 @@ def test_fine_by_plate_vehicle_violations_payment_and_submit(kiosk: Any) -> None
     queue = kiosk.app.runtime.services["queue"]
     record = queue.outbox.record(artifacts["submitted"].request_id)
     assert record is not None and record["request_type"] == "vehicle.traffic_fine"
+
+
+def test_read_card_step_refuses_an_expired_card_then_reads_a_valid_one(kiosk: Any) -> None:
+    kiosk.wait_until(
+        lambda: "card_reader" in kiosk.app.runtime.devices, timeout_s=30, what="the simulated reader"
+    )
+    simulator = kiosk.app.runtime.devices["card_reader"].simulator
+    simulator.remove()
+    kiosk.tap_at(300, 300)
+    kiosk.tap("户籍业务")
+    kiosk.tap("读卡测试业务")
+    step = kiosk.app.screen("step").widget
+    assert step.state == "waiting" and "模拟放置身份证（演示）" in kiosk.visible_texts()
+    simulator.place("resident_expired")
+    kiosk.wait_until(lambda: step.state == "problem", timeout_s=10, what="the refusal of an expired card")
+    assert kiosk.app.session.identity is None
+    simulator.remove()
+    kiosk.wait_until(lambda: step.state == "waiting", timeout_s=10, what="ready for another card")
+    kiosk.tap("模拟放置身份证（演示）")
+    kiosk.wait_until(lambda: step.state == "read", timeout_s=10, what="the card to be read")
+    card = kiosk.app.session.identity
+    assert card.name and card.id_number
+    shown = " ".join(kiosk.visible_texts())
+    assert card.id_number not in shown and card.id_number[-4:] in shown  # masked on screen
+    kiosk.wait_until(lambda: kiosk.screen == "review", timeout_s=10, what="the review screen")
+    simulator.remove()
