@@ -33,6 +33,7 @@ class ReceiptPrinter(Protocol):
     """What the print service needs from a receipt printer."""
 
     simulated: bool
+    print_when_status_unknown: bool  # from config: send jobs even when status cannot be read
 
     def status(self) -> PrinterStatus:
         """Ask DLE EOT 1..4 with a timeout; no answer is ``unknown``."""

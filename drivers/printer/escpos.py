@@ -91,7 +91,9 @@ def qr_image(data: str, *, module: int = 6, ec: str = "M") -> Image.Image:
         "Q": qrcode.constants.ERROR_CORRECT_Q,
         "H": qrcode.constants.ERROR_CORRECT_H,
     }
-    code = qrcode.QRCode(error_correction=levels[ec], box_size=module, border=2)
+    code = qrcode.QRCode(
+        error_correction=levels[ec], box_size=module, border=4
+    )  # the standard 4-module quiet zone
     code.add_data(data.encode("utf-8"))
     code.make(fit=True)
     return code.make_image(fill_color="black", back_color="white").get_image().convert("L")

@@ -15,6 +15,7 @@ from drivers.printer.status import QUERIES, PrinterStatus, decode_status, status
 class EscPosPrinter:
     """Sends jobs and asks status over one transport. Thread-safe: one job or query at a time."""
 
+    print_when_status_unknown = False  # set from config: print when status cannot be read
     simulated = False
 
     def __init__(

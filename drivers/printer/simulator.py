@@ -152,6 +152,7 @@ def render_paper(result: Interpretation, width: int, font_path: str | None) -> I
 class SimulatedEscPosPrinter:
     """A receipt printer in memory. ``inject``/``clear`` drive faults; jobs land in ``folder``."""
 
+    print_when_status_unknown = False  # set from config: print when status cannot be read
     simulated = True
 
     def __init__(

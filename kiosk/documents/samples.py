@@ -17,6 +17,12 @@ SAMPLE_NAME = "张三丰"
 SAMPLE_ID_NUMBER = "990000199001010017"  # region 990000 does not exist; check digit valid
 
 
+def sample_key() -> signed_qr.Ed25519PrivateKey:
+    """A fixed demo signing key (seed 0x00..0x1f), so sample certificates are reproducible.
+    Public knowledge: never a real kiosk's key."""
+    return signed_qr.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+
+
 def sample_photo() -> Image.Image:
     """A 358x441 stand-in portrait (grey head and shoulders on white): no real face."""
     photo = Image.new("RGB", (358, 441), "white")
@@ -47,7 +53,7 @@ def sample_certificate_data(
 
 
 def sample_document(name: str, config: KioskConfig) -> Document:
-    """``receipt``, ``payment-receipt``, ``certificate`` (signed with a throw-away key) or ``test-page``."""
+    """``receipt``, ``payment-receipt``, ``certificate`` (signed with the demo key) or ``test-page``."""
     kiosk = config.kiosk
     if name == "receipt":
         return templates.request_receipt(
@@ -80,8 +86,9 @@ def sample_document(name: str, config: KioskConfig) -> Document:
             )
         )
     if name == "certificate":
-        key = signed_qr.Ed25519PrivateKey.generate()
-        return templates.temp_id_certificate(sample_certificate_data(kiosk.id, kiosk.station_zh), key)
+        return templates.temp_id_certificate(
+            sample_certificate_data(kiosk.id, kiosk.station_zh), sample_key()
+        )
     if name == "test-page":
         return templates.test_page(kiosk.id, "正常 ready", kiosk.status_base_url)
     raise ValueError(f"unknown document {name!r}")

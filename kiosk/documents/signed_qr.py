@@ -1,6 +1,7 @@
 """Signed QR codes for certificates, verifiable offline with the kiosk's Ed25519 public key.
 
-Text form (fits a version-8 QR): ``KQ1.<payload>.<signature>``, both base64url without padding.
+Text form: ``KQ1.<payload>.<signature>``, both base32 without padding, so the whole text is in the
+QR alphanumeric set (5.5 bits a character instead of 8): a version-9 (M) or -11 (Q) symbol.
 The payload is ``request_id|kiosk_id|issued_unix|digest`` where digest is the first 16 bytes of
 SHA-256 over the holder's data in a canonical order, so the QR proves *which* person's data was
 certified without carrying it. A changed character anywhere fails the signature check; a genuine
@@ -26,18 +27,18 @@ from kiosk.errors import KioskError
 PREFIX = "KQ1"
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+def _b32(data: bytes) -> str:
+    return base64.b32encode(data).rstrip(b"=").decode("ascii")
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def _unb32(text: str) -> bytes:
+    return base64.b32decode(text + "=" * (-len(text) % 8))
 
 
 def holder_digest(holder: Mapping[str, str]) -> str:
-    """16-byte SHA-256 digest (base64url) of the holder's fields, keys sorted, values stripped."""
+    """16-byte SHA-256 digest (base32) of the holder's fields, keys sorted, values stripped."""
     canonical = "\n".join(f"{key}={holder[key].strip()}" for key in sorted(holder))
-    return _b64(hashlib.sha256(canonical.encode("utf-8")).digest()[:16])
+    return _b32(hashlib.sha256(canonical.encode("utf-8")).digest()[:16])
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Verification:
 
 def sign(claims: QrClaims, key: Ed25519PrivateKey) -> str:
     payload = claims.encode()
-    return f"{PREFIX}.{_b64(payload)}.{_b64(key.sign(payload))}"
+    return f"{PREFIX}.{_b32(payload)}.{_b32(key.sign(payload))}"
 
 
 def verify(text: str, public_key: Ed25519PublicKey, holder: Mapping[str, str] | None = None) -> Verification:
@@ -74,11 +75,11 @@ def verify(text: str, public_key: Ed25519PublicKey, holder: Mapping[str, str] | 
     if len(parts) != 3 or parts[0] != PREFIX:
         return Verification(False, "malformed")
     try:
-        payload, signature = _unb64(parts[1]), _unb64(parts[2])
+        payload, signature = _unb32(parts[1]), _unb32(parts[2])
     except ValueError:
         return Verification(False, "malformed")
-    if _b64(payload) != parts[1] or _b64(signature) != parts[2]:
-        # base64 ignores the unused low bits of the last character; accept one spelling only,
+    if _b32(payload) != parts[1] or _b32(signature) != parts[2]:
+        # base32 ignores the unused low bits of the last character; accept one spelling only,
         # so no altered text verifies.
         return Verification(False, "malformed")
     try:

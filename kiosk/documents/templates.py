@@ -141,7 +141,7 @@ def temp_id_certificate(data: CertificateData, key: Ed25519PrivateKey) -> Docume
         Text(f"签发单位 Issued by: {data.station}", size=2),
         Text(f"编号 Number: {data.request_id}"),
         Space(),
-        QrCode(signed_qr.sign(claims, key), module=6, ec="M"),
+        QrCode(signed_qr.sign(claims, key), module=6, ec="Q"),
         Text("扫码核验 kiosk-tech verify-qr", align="right"),
     )
     return doc
