@@ -66,7 +66,7 @@ def _open_escpos(options: Any, _context: DeviceContext) -> Device:
     printer = EscPosPrinter(
         open_transport(options.uri), profile_named(options.profile), status_timeout=options.status_timeout
     )
-    printer.print_when_status_unknown = options.print_when_status_unknown  # type: ignore[attr-defined]
+    printer.print_when_status_unknown = options.print_when_status_unknown
     return printer
 
 
@@ -78,7 +78,7 @@ def _open_simulated(options: Any, context: DeviceContext) -> Device:
     printer = SimulatedEscPosPrinter(folder, profile_named(options.profile), cjk_font_path())
     for fault in options.faults:
         printer.inject(fault)
-    printer.print_when_status_unknown = options.print_when_status_unknown  # type: ignore[attr-defined]
+    printer.print_when_status_unknown = options.print_when_status_unknown
     return printer
 
 
@@ -130,7 +130,7 @@ def print_document(
     from kiosk.documents.render import to_escpos
 
     if print_when_status_unknown is None:
-        print_when_status_unknown = bool(getattr(printer, "print_when_status_unknown", False))
+        print_when_status_unknown = printer.print_when_status_unknown
     before = printer.status()
     if before.code == "unknown" and not print_when_status_unknown:
         return _failed("unknown", before)
