@@ -23,6 +23,7 @@ _SHAPE = re.compile(r"^\d{17}[\dX]$")
 KEY_FORMAT = "idcard.number.format"
 KEY_CHECK = "idcard.number.check"
 KEY_BIRTH = "idcard.number.birth_date"
+KEY_CARD_NUMBER = "idcard.refusal.invalid_number"  # a card's number fails: use another card
 KEY_EXPIRED = "idcard.refusal.expired"
 KEY_NOT_YET_VALID = "idcard.refusal.not_yet_valid"
 
@@ -89,12 +90,11 @@ def check_card(card: Any, today: dt.date) -> list[Refusal]:
     refusals: list[Refusal] = []
     card_type = getattr(card.card_type, "value", card.card_type)
     if card_type == "foreign_permanent":
-        if not card.id_number.strip():
-            refusals.append(Refusal("invalid_number", KEY_FORMAT))
+        bad_number = not card.id_number.strip()
     else:
-        problem = id_number_problem(card.id_number, today=today)
-        if problem is not None:
-            refusals.append(Refusal("invalid_number", problem))
+        bad_number = id_number_problem(card.id_number, today=today) is not None
+    if bad_number:
+        refusals.append(Refusal("invalid_number", KEY_CARD_NUMBER))
     if card.valid_to is not None and card.valid_to < today:
         refusals.append(Refusal("expired", KEY_EXPIRED))
     if card.valid_from > today:

@@ -88,7 +88,7 @@ def test_not_yet_valid_and_invalid_number_are_both_reported() -> None:
         _card(valid_from=TODAY + dt.timedelta(days=1), id_number="990101198003150319"), TODAY
     )
     assert [(r.code, r.message_key) for r in refusals] == [
-        ("invalid_number", idnumber.KEY_CHECK),
+        ("invalid_number", idnumber.KEY_CARD_NUMBER),
         ("not_yet_valid", idnumber.KEY_NOT_YET_VALID),
     ]
 
@@ -99,3 +99,19 @@ def test_2017_foreign_card_number_is_not_a_gb11643_number() -> None:
     assert [r.code for r in check_card(_card(card_type=CardType.FOREIGN_PERMANENT, id_number=""), TODAY)] == [
         "invalid_number"
     ]
+
+
+def test_every_message_key_exists_in_both_languages() -> None:
+    from kiosk.card_worker import failure_of
+    from kiosk.messages import Messages
+
+    messages = Messages.load()
+    keys = [getattr(idnumber, name) for name in dir(idnumber) if name.startswith("KEY_")]
+    keys += [f"idcard.error.{r}" for r in ("card_removed", "read_failed", "unknown_card", "communication")]
+    keys += [f"idcard.error.{r}" for r in ("reader_fault", "disconnected")]
+    from drivers.errors import DeviceDisconnected
+
+    keys.append(failure_of(DeviceDisconnected("x")).message_key)
+    for key in keys:
+        assert key in messages, key
+        assert messages.get(key, "zh") != messages.get(key, "en")
