@@ -12,20 +12,26 @@ on the UI thread and never block on the reader:
 
 When the reader goes away (unplugged, powered off, silent) the worker closes it, reports
 ``disconnected`` and reopens it with exponential backoff until it answers again.
+
+:func:`step_after` folds these events into the read-ID screen's :class:`StepState` (waiting,
+reading, done with the identity masked, refused, failed with retry, reader down), so the screen
+only draws a state and calls :meth:`CardReaderWorker.request_read` on entry and on "retry".
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from drivers.base import Health
 from drivers.errors import DeviceDisconnected, DeviceError, DeviceNotFound, DeviceTimeout, ProtocolError
 from drivers.idcard.base import CardReader, CardReaderError, IdCard, Presence, SamError
 from kiosk.idnumber import Refusal, check_card
+from kiosk.privacy import mask_id_number, mask_name
 
 log = logging.getLogger(__name__)
 
@@ -244,3 +250,56 @@ class CardReaderWorker:
         with self._lock:
             self._armed = False
         self._emit(CardRead(result, tuple(check_card(result, self._today()))))
+
+
+class StepPhase(enum.Enum):
+    """What the read-ID screen shows."""
+
+    WAITING = "waiting"  # the placement animation
+    READING = "reading"  # progress; the card is on the reader
+    DONE = "done"  # the identity, masked; the flow may go on
+    REFUSED = "refused"  # read, but the card cannot be used (expired, invalid number)
+    FAILED = "failed"  # a read failed: message and a retry button
+    READER_DOWN = "reader_down"  # the reader is not there: ask staff
+
+
+@dataclass(frozen=True)
+class StepState:
+    """The read-ID step's state as the screen draws it. ``values`` fill the message's placeholders."""
+
+    phase: StepPhase
+    message_key: str
+    values: dict[str, str] = field(default_factory=dict)
+    card: IdCard | None = None  # set in DONE (and REFUSED, for the technician's log: never shown)
+    reasons: tuple[str, ...] = ()  # message keys of the refusals
+
+    @property
+    def can_retry(self) -> bool:
+        return self.phase in (StepPhase.FAILED, StepPhase.REFUSED)
+
+
+INITIAL_STEP = StepState(StepPhase.WAITING, "idcard.step.place")
+
+
+def step_after(state: StepState, event: CardEvent) -> StepState:
+    """The step's next state after a worker event (a pure function: the screen keeps the state)."""
+    if isinstance(event, ReaderStatus):
+        if event.status in ("disconnected", "fault", "stopped"):
+            return StepState(StepPhase.READER_DOWN, "idcard.error.disconnected")
+        if state.phase is StepPhase.READER_DOWN and event.status == "ready":
+            return INITIAL_STEP
+        return state
+    if isinstance(event, CardPlaced):
+        return (
+            StepState(StepPhase.READING, "idcard.step.reading") if state.phase is StepPhase.WAITING else state
+        )
+    if isinstance(event, CardRemoved):
+        return INITIAL_STEP if state.phase in (StepPhase.READING, StepPhase.FAILED) else state
+    if isinstance(event, ReadFailed):
+        return StepState(StepPhase.FAILED, event.message_key)
+    card = event.card
+    if event.refusals:
+        reasons = tuple(r.message_key for r in event.refusals)
+        return StepState(StepPhase.REFUSED, reasons[0], card=card, reasons=reasons)
+    values = {"name": mask_name(card.name or card.name_en), "id_number": mask_id_number(card.id_number)}
+    return StepState(StepPhase.DONE, "idcard.step.read_ok", values, card=card)

@@ -254,3 +254,32 @@ def test_events_go_through_post() -> None:
     for fn in posted:
         fn()
     assert heard[0] == ReaderStatus("ready", "fake0")
+
+
+def test_step_states_for_the_screen() -> None:
+    from kiosk.card_worker import INITIAL_STEP, StepPhase, step_after
+    from kiosk.idnumber import Refusal
+
+    good = IdCard(
+        card_type=CardType.RESIDENT,
+        name="张三丰",
+        id_number="99010119800315031X",
+        birth_date=dt.date(1980, 3, 15),
+        valid_from=dt.date(2016, 5, 1),
+    )
+    state = step_after(INITIAL_STEP, CardPlaced())
+    assert state.phase is StepPhase.READING and state.message_key == "idcard.step.reading"
+    done = step_after(state, CardRead(good))
+    assert done.phase is StepPhase.DONE and done.card is good and not done.can_retry
+    assert done.values == {"name": "张**", "id_number": "9901**********031X"}
+    assert step_after(done, CardRemoved()) is done  # taking the card back after reading is expected
+    refused = step_after(state, CardRead(CARD, (Refusal("expired", "idcard.refusal.expired"),)))
+    assert refused.phase is StepPhase.REFUSED and refused.message_key == "idcard.refusal.expired"
+    assert refused.can_retry and refused.values == {}
+    failed = step_after(state, ReadFailed("read_failed", "idcard.error.read_failed"))
+    assert failed.phase is StepPhase.FAILED and failed.can_retry
+    assert step_after(failed, CardRemoved()) == INITIAL_STEP
+    down = step_after(state, ReaderStatus("disconnected", "gone"))
+    assert down.phase is StepPhase.READER_DOWN
+    assert step_after(down, ReaderStatus("ready", "fake0")) == INITIAL_STEP
+    assert step_after(INITIAL_STEP, ReaderStatus("ready")) is INITIAL_STEP
