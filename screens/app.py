@@ -103,6 +103,7 @@ class KioskApp(App):
         self._on_started = on_started
         self._idle_view: Any = None
         self._return_event: Any = None
+        self._watching_cards = False
         self.lang = runtime.config.display.default_language
         self.large_text = runtime.config.display.large_text
         self.high_contrast = runtime.config.display.high_contrast
@@ -228,8 +229,20 @@ class KioskApp(App):
     def _devices_changed(self) -> None:
         """A device finished opening (or failed): availability of services may have changed."""
         self.simulated = self.runtime.simulated
+        reader = self.runtime.devices.get("card_reader")
+        if reader is not None and hasattr(reader, "start_worker") and not self._watching_cards:
+            self._watching_cards = True
+            reader.start_worker(self.post).subscribe(self._card_event)
         if self.manager.current == "services":
             self.screen("services").refresh()
+
+    def _card_event(self, event: Any) -> None:
+        """A card laid on the reader while the attract screen shows starts a visit."""
+        from kiosk.card_worker import CardPlaced
+
+        if isinstance(event, CardPlaced) and self.manager.current == "attract":
+            log.info("card placed on the attract screen: a visit begins")
+            self.begin()
 
     # -- sessions and navigation ----------------------------------------------------------------
     def show(self, screen: str) -> None:

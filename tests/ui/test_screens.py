@@ -328,3 +328,17 @@ def test_read_card_step_refuses_an_expired_card_then_reads_a_valid_one(kiosk: An
     assert card.id_number not in shown and card.id_number[-4:] in shown  # masked on screen
     kiosk.wait_until(lambda: kiosk.screen == "review", timeout_s=10, what="the review screen")
     simulator.remove()
+
+
+def test_laying_a_card_on_the_attract_screen_begins_a_visit(kiosk: Any) -> None:
+    kiosk.wait_until(lambda: "card_reader" in kiosk.app.runtime.devices, timeout_s=30, what="the simulated reader")
+    simulator = kiosk.app.runtime.devices["card_reader"].simulator
+    simulator.remove()
+    kiosk.frames(30)
+    assert kiosk.screen == "attract"
+    simulator.place("resident")
+    try:
+        kiosk.wait_until(lambda: kiosk.screen == "home", timeout_s=10, what="the home screen")
+        assert kiosk.app.session is not None
+    finally:
+        simulator.remove()
