@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from drivers.base import DeviceHealth, Health
 from drivers.errors import DeviceError
 from kiosk.devices import DeviceContext, DriverEntry
+from kiosk.errors import ConfigError, ConfigProblem
 
 if TYPE_CHECKING:
     from drivers.idcard.sam import SamSerialReader
@@ -156,9 +157,16 @@ def open_simulated(options: SimulatedOptions) -> CardReaderDevice:
     """Start the pty simulator and open the real driver on it (also used by tests and the CLI)."""
     from drivers.idcard.simulator import SamSimulator, load_cards
 
-    cards = load_cards(options.cards) if options.cards else None
+    try:
+        cards = load_cards(options.cards) if options.cards else None
+        simulator = SamSimulator(cards, card=options.card, pace=options.pace)
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # TOMLDecodeError is a ValueError
+        where = "devices.card_reader.cards" if options.cards else "devices.card_reader.card"
+        raise ConfigError(
+            [ConfigProblem(str(options.cards or ""), where, f"synthetic cards: {exc}")]
+        ) from exc
     folder = Path(tempfile.mkdtemp(prefix="kiosk-idcard-sim-"))
-    simulator = SamSimulator(cards, card=options.card, pace=options.pace, link_path=folder / "tty")
+    simulator.link_path = folder / "tty"
     simulator.start()
     for fault in options.faults:
         simulator.inject(fault)

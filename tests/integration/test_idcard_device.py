@@ -3,6 +3,7 @@ the worker, through unplug/re-plug and injected faults."""
 
 from __future__ import annotations
 
+import pathlib
 import time
 from collections.abc import Callable, Iterator
 
@@ -12,6 +13,7 @@ from drivers.idcard.base import CardType, IdCard, Presence
 from kiosk.card_worker import CardEvent, CardPlaced, CardRead, CardRemoved, ReadFailed
 from kiosk.devices import role_drivers
 from kiosk.devices.card_reader import CardReaderDevice, SamSerialOptions, SimulatedOptions, open_simulated
+from kiosk.errors import ConfigError
 
 pytestmark = pytest.mark.integration
 
@@ -93,3 +95,12 @@ def test_device_table_and_options() -> None:
     assert SamSerialOptions(usb_vid_pid="1a86:7523").baud == 115200
     with pytest.raises(ValueError):
         SimulatedOptions(faults=["smoke"])  # type: ignore[list-item]
+
+
+def test_unknown_synthetic_card_or_file_is_a_config_error(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(ConfigError, match="no synthetic card"):
+        open_simulated(SimulatedOptions(card="nobody"))
+    broken = tmp_path / "cards.toml"
+    broken.write_text("[card.x\n")
+    with pytest.raises(ConfigError, match="synthetic cards"):
+        open_simulated(SimulatedOptions(cards=broken))
