@@ -104,3 +104,15 @@ def test_unknown_synthetic_card_or_file_is_a_config_error(tmp_path: pathlib.Path
     broken.write_text("[card.x\n")
     with pytest.raises(ConfigError, match="synthetic cards"):
         open_simulated(SimulatedOptions(cards=broken))
+
+
+def test_stop_joins_within_a_second_while_the_reader_is_silent(device: CardReaderDevice) -> None:
+    worker = device.start_worker(lambda fn: fn())
+    wait(lambda: worker.status.status == "ready")
+    assert device.simulator is not None
+    sent = len(device.simulator.commands)
+    device.simulator.inject("silence", 1000)
+    wait(lambda: len(device.simulator.commands) > sent + 1)  # stuck waiting for replies that never come
+    started = time.monotonic()
+    worker.stop()
+    assert time.monotonic() - started < 1.0 and worker.status.status == "stopped"

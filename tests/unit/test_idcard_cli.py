@@ -113,6 +113,6 @@ def test_causes(exc: DeviceError, cause: str) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root opens any device node")
-def test_permission_denied(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+def test_permission_denied(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "--port", "/dev/mem")
     assert code == 1 and err.startswith("error: permission denied")

@@ -338,7 +338,7 @@ def test_port_resolver_is_asked_at_each_open() -> None:
     assert opened == ["/dev/ttyUSB0", "/dev/ttyUSB1"] and reader.port == "/dev/ttyUSB1"
 
 
-def test_missing_port_is_device_not_found(tmp_path: object) -> None:
+def test_missing_port_is_device_not_found() -> None:
     with pytest.raises(DeviceNotFound) as info:
         PySerialPort("/dev/does-not-exist-idcard", 115200)
     assert "port not found" in str(info.value)

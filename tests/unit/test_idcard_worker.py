@@ -44,6 +44,7 @@ class FakeReader:
         self.read_error: DeviceError | None = None
         self.vanish_on_read = False
         self.reads = 0
+        self.finds = 0
         self.opens = 0
         self.block = threading.Event()  # set: read_card blocks until close()
         self.closed = threading.Event()
@@ -55,6 +56,7 @@ class FakeReader:
         self.closed.clear()
 
     def find_card(self) -> Presence:
+        self.finds += 1
         if not self.plugged or self.closed.is_set():
             raise DeviceDisconnected("gone", port=self.port)
         return Presence.CARD if self.card else Presence.NO_CARD
@@ -97,6 +99,11 @@ class Harness:
                 raise AssertionError(f"condition not met; events: {self.events}")
             time.sleep(0.005)
 
+    def polls(self, count: int) -> None:
+        """Wait until the worker has polled ``count`` more times."""
+        target = self.reader.finds + count
+        self.wait(lambda: self.reader.finds >= target)
+
     def of(self, kind: type) -> list[CardEvent]:
         return [e for e in list(self.events) if isinstance(e, kind)]
 
@@ -114,7 +121,7 @@ def test_placed_read_once_and_removed(harness: Harness) -> None:
     harness.worker.request_read()
     harness.reader.card = CARD
     harness.wait(lambda: bool(harness.of(CardRead)))
-    time.sleep(0.05)  # many more polls with the card still there
+    harness.polls(5)  # many more polls with the card still there
     assert harness.reader.reads == 1
     read = harness.of(CardRead)[0]
     assert isinstance(read, CardRead) and read.card is CARD
@@ -128,7 +135,7 @@ def test_placed_read_once_and_removed(harness: Harness) -> None:
 def test_no_read_until_a_screen_asks_and_then_the_card_already_there_is_read(harness: Harness) -> None:
     harness.reader.card = CARD
     harness.wait(lambda: bool(harness.of(CardPlaced)))
-    time.sleep(0.05)
+    harness.polls(5)
     assert harness.reader.reads == 0
     harness.worker.request_read()
     harness.wait(lambda: bool(harness.of(CardRead)))
@@ -140,7 +147,7 @@ def test_cancel_read_stops_interest(harness: Harness) -> None:
     harness.worker.cancel_read()
     harness.reader.card = CARD
     harness.wait(lambda: bool(harness.of(CardPlaced)))
-    time.sleep(0.05)
+    harness.polls(5)
     assert harness.reader.reads == 0
 
 
@@ -149,7 +156,7 @@ def test_failed_read_is_reported_once_then_retried_on_request(harness: Harness) 
     harness.worker.request_read()
     harness.reader.card = CARD
     harness.wait(lambda: bool(harness.of(ReadFailed)))
-    time.sleep(0.05)
+    harness.polls(5)
     failed = harness.of(ReadFailed)
     assert len(failed) == 1 and harness.reader.reads == 1
     assert isinstance(failed[0], ReadFailed) and failed[0].message_key == "idcard.error.read_failed"
