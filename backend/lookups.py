@@ -157,4 +157,10 @@ class Lookups:
             return 200, {"verification_id": verification_id, "verified": False, "reason": "photo_missing"}
         if photo == "0" * 64:
             return 200, {"verification_id": verification_id, "verified": False, "reason": "photo_mismatch"}
-        return 200, {"verification_id": verification_id, "verified": True, "reason": ""}
+        seed = _seed(number)
+        holder = {  # simulated population register: synthetic names, derived from the number
+            "name": ["张三丰", "李四", "王小明", "赵敏", "陈静"][seed[0] % 5],
+            "nation": ["汉", "回", "满", "壮"][seed[1] % 4],
+            "address": f"示例省示例市示例路{1 + seed[2] % 200}号",
+        }
+        return 200, {"verification_id": verification_id, "verified": True, "reason": "", "holder": holder}

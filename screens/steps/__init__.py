@@ -23,6 +23,7 @@ STEP_WIDGETS: dict[str, str] = {
     "violations": "screens.steps.lookups:ViolationsStep",
     "payment": "screens.steps.lookups:PaymentStep",
     "read_card": "screens.steps.read_card:ReadCardStep",
+    "print": "screens.steps.printing:PrintingStep",
 }
 
 KV_FILES: tuple[str, ...] = (
@@ -33,6 +34,7 @@ KV_FILES: tuple[str, ...] = (
     "photo.kv",
     "lookups.kv",
     "read_card.kv",
+    "printing.kv",
 )
 
 

@@ -113,7 +113,10 @@ class VerifyIdentityStep(BackendStep):
 
     def _answer(self, answer: dict[str, Any]) -> None:
         if answer.get("verified"):
-            self.flow.session.artifacts["verification"] = {"verification_id": answer["verification_id"]}
+            self.flow.session.artifacts["verification"] = {
+                "verification_id": answer["verification_id"],
+                "holder": answer.get("holder", {}),  # the registered data the certificate states
+            }
             self.app.step_done()
         else:
             log.info("identity not verified: %s", answer.get("reason"))

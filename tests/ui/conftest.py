@@ -28,9 +28,9 @@ driver = "simulated"
 [devices.camera]
 driver = "simulated"
 [devices.printer]
-driver = "none"
+driver = "simulated"
 [devices.a4_printer]
-driver = "none"
+driver = "simulated"
 """
 
 

@@ -331,7 +331,9 @@ def test_read_card_step_refuses_an_expired_card_then_reads_a_valid_one(kiosk: An
 
 
 def test_laying_a_card_on_the_attract_screen_begins_a_visit(kiosk: Any) -> None:
-    kiosk.wait_until(lambda: "card_reader" in kiosk.app.runtime.devices, timeout_s=30, what="the simulated reader")
+    kiosk.wait_until(
+        lambda: "card_reader" in kiosk.app.runtime.devices, timeout_s=30, what="the simulated reader"
+    )
     simulator = kiosk.app.runtime.devices["card_reader"].simulator
     simulator.remove()
     kiosk.frames(30)
@@ -342,3 +344,64 @@ def test_laying_a_card_on_the_attract_screen_begins_a_visit(kiosk: Any) -> None:
         assert kiosk.app.session is not None
     finally:
         simulator.remove()
+
+
+def _household_certificate_to_print(kiosk: Any, before_submit: Any = None) -> Any:
+    """Walk the real household-certificate service up to its print step, as a resident would."""
+    for role in ("card_reader", "printer"):
+        kiosk.wait_until(lambda r=role: r in kiosk.app.runtime.devices, timeout_s=30, what=role)
+    kiosk.wait_until(lambda: "queue" in kiosk.app.runtime.services, timeout_s=30, what="the request queue")
+    kiosk.app.runtime.devices["card_reader"].simulator.remove()
+    kiosk.tap_at(300, 300)
+    kiosk.tap("户籍业务")
+    kiosk.tap("户籍证明", exact=True)
+    kiosk.tap("我已阅读并同意")
+    kiosk.tap("模拟放置身份证（演示）")
+    kiosk.wait_until(
+        lambda: kiosk.screen == "step" and kiosk.app.flow.step.id == "details", timeout_s=15, what="the form"
+    )
+    kiosk.tap("入学")
+    type_digits(kiosk, "2")
+    kiosk.tap("下一步")
+    type_digits(kiosk, "13800138000")
+    kiosk.tap("下一步")
+    assert kiosk.screen == "review"
+    assert any(t.endswith("*") or "*" in t for t in kiosk.visible_texts())  # masked name on review
+    if before_submit is not None:
+        before_submit()
+    kiosk.tap("确认无误，提交")
+    kiosk.wait_until(lambda: kiosk.app.flow.step.kind == "print", timeout_s=15, what="the print step")
+    return kiosk.app.runtime.devices["printer"]
+
+
+def test_household_certificate_end_to_end_prints_a_receipt(kiosk: Any) -> None:
+    kiosk.wait_until(lambda: "printer" in kiosk.app.runtime.devices, timeout_s=30, what="the printer")
+    jobs_before = len(kiosk.app.runtime.devices["printer"].jobs)
+    printer = _household_certificate_to_print(kiosk)
+    kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=20, what="the done screen")
+    assert len(printer.jobs) == jobs_before + 1
+    request_id = kiosk.app.session.artifacts["submitted"].request_id
+    assert request_id.encode() in printer.jobs[-1]  # the receipt carries the request's own number
+    assert (printer.folder / f"job-{len(printer.jobs):04d}.png").exists()  # a preview people can see
+    kiosk.app.runtime.devices["card_reader"].simulator.remove()
+
+
+def test_paper_out_shows_the_number_and_a_qr_then_reprints(kiosk: Any) -> None:
+    kiosk.wait_until(lambda: "printer" in kiosk.app.runtime.devices, timeout_s=30, what="the printer")
+    printer = kiosk.app.runtime.devices["printer"]
+    try:
+        _household_certificate_to_print(kiosk, before_submit=lambda: printer.inject("paper_out"))
+        step = kiosk.app.screen("step").widget
+        kiosk.wait_until(lambda: step.phase == "failed", timeout_s=20, what="the paper-out message")
+        request_id = kiosk.app.session.artifacts["submitted"].request_id
+        texts = " ".join(kiosk.visible_texts())
+        assert request_id in texts and step.qr_texture is not None
+        assert kiosk.app.runtime.services["queue"].outbox.record(request_id) is not None  # nothing lost
+        printer.clear("paper_out")
+        kiosk.tap(kiosk.app.tr("printing.reprint"))
+        kiosk.wait_until(
+            lambda: kiosk.screen == "done", timeout_s=20, what="the done screen after reprinting"
+        )
+    finally:
+        printer.clear()
+        kiosk.app.runtime.devices["card_reader"].simulator.remove()

@@ -1,0 +1,123 @@
+"""Print step: every document of the step, one after another, with progress; success only when
+the printer confirmed. On failure the resident sees the request number and a QR of its status page
+to photograph, and can reprint or finish: the request is already safe in the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from typing import Any
+
+from kivy.app import App
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from drivers.errors import DeviceError
+from kiosk.print_jobs import PrintJob, build_jobs
+
+log = logging.getLogger(__name__)
+
+
+class PrintingStep(BoxLayout):
+    phase = StringProperty("printing")  # printing | failed
+    message = StringProperty("")
+    request_number = StringProperty("")
+    qr_texture = ObjectProperty(None, allownone=True)
+    can_reprint = BooleanProperty(False)
+
+    def __init__(self, *, flow: Any, step: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.flow = flow
+        self.step = step
+        self._alive = True
+        app = self.app
+        submitted = flow.session.artifacts.get("submitted")
+        self.request_number = getattr(submitted, "request_id", "") or ""
+        self.status_url = app.runtime.config.kiosk.status_base_url + self.request_number
+        self._jobs: list[PrintJob] = build_jobs(
+            step, flow.service, flow.session, app.runtime.config, dt.datetime.now()
+        )
+        self._key = "printing.progress"
+        self._next()
+
+    @property
+    def app(self) -> Any:
+        return App.get_running_app()
+
+    def refresh_texts(self) -> None:
+        self.message = self.app.tr(self._key)
+
+    def _next(self) -> None:
+        if not self._alive:
+            return
+        if not self._jobs:
+            self.teardown()
+            self.app.step_done()
+            return
+        job = self._jobs[0]
+        self.phase, self._key, self.can_reprint = "printing", "printing.progress", False
+        self.refresh_texts()
+        printer = self.app.runtime.devices.get(job.target)
+        if job.target == "a4_printer":
+            self._print_a4(printer, job)
+            return
+        from kiosk.documents.print_step import PrintStep
+
+        engine = PrintStep(
+            printer, job.document, request_id=self.request_number, status_url=self.status_url,
+            post=self.app.post, on_change=self._receipt_state,
+        )  # fmt: skip
+        engine.start()
+
+    def _receipt_state(self, state: Any) -> None:
+        if state.phase == "printed":
+            self._printed()
+        elif state.phase == "failed":
+            self._failed(state.message_key, getattr(state.outcome, "detail", ""))
+
+    def _print_a4(self, printer: Any, job: PrintJob) -> None:
+        if printer is None:
+            self._failed("printing.failed.offline", "no A4 printer")
+            return
+        from kiosk.devices.a4_printer import print_a4
+
+        def work() -> None:
+            try:
+                print_a4(printer, job.document)
+            except (DeviceError, OSError) as exc:
+                detail = str(exc)
+                self.app.post(lambda: self._failed("printing.failed.error", detail))
+                return
+            self.app.post(self._printed)
+
+        threading.Thread(target=work, name="print-a4", daemon=True).start()
+
+    def _printed(self) -> None:
+        if self._alive and self._jobs:
+            log.info("printed %s for request %s", self._jobs[0].name, self.request_number)
+            self._jobs.pop(0)
+            self._next()
+
+    def _failed(self, key: str, detail: str) -> None:
+        if not self._alive:
+            return
+        log.warning("printing %s failed: %s %s", self._jobs[0].name if self._jobs else "?", key, detail)
+        self.phase, self._key, self.can_reprint = "failed", key, True
+        self.refresh_texts()
+        if self.qr_texture is None and self.request_number:
+            from screens.steps.lookups import qr_texture
+
+            self.qr_texture = qr_texture(self.status_url)
+
+    def reprint(self) -> None:
+        if self.can_reprint:
+            self._next()
+
+    def finish_without_paper(self) -> None:
+        """The resident keeps the number shown on screen; the request is already submitted."""
+        self.teardown()
+        self.app.step_done()
+
+    def teardown(self) -> None:
+        self._alive = False
