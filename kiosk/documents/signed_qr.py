@@ -17,12 +17,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from kiosk.errors import KioskError
+from kiosk.errors import ConfigError, ConfigProblem, KioskError
+
+if TYPE_CHECKING:
+    from kiosk.config import KioskConfig
 
 PREFIX = "KQ1"
 
@@ -126,12 +130,40 @@ def load_private_key(path: Path, *, create: bool = False) -> Ed25519PrivateKey:
     return key
 
 
+def load_seed_key(path: Path) -> Ed25519PrivateKey:
+    """The private key from a hex 32-byte Ed25519 seed file (``backend.signing_key_file``, written
+    by ``kiosk-tech config init``); problems become a ConfigError naming the file."""
+    from kiosk.signing import load_secret
+
+    seed = load_secret(path)
+    if len(seed) != 32:
+        raise ConfigError([ConfigProblem(str(path), "", f"Ed25519 seed must be 32 bytes, not {len(seed)}")])
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def kiosk_private_key(config: KioskConfig) -> Ed25519PrivateKey:
+    """The key this kiosk signs certificate QRs with: the seed in ``backend.signing_key_file``
+    when configured (the enrolled key), else a PEM under DATA_DIR/keys made on first use (demo)."""
+    if config.backend.signing_key_file:
+        return load_seed_key(config.resolve(config.backend.signing_key_file))
+    return load_private_key(kiosk_key_path(config.data_dir), create=True)
+
+
+def kiosk_public_key(config: KioskConfig) -> Ed25519PublicKey:
+    """The public half of :func:`kiosk_private_key`, without creating a key that is missing."""
+    if config.backend.signing_key_file:
+        return load_seed_key(config.resolve(config.backend.signing_key_file)).public_key()
+    return load_public_key(kiosk_key_path(config.data_dir))
+
+
 def load_public_key(path: Path) -> Ed25519PublicKey:
-    """A public key PEM, or the public half of a private key file."""
+    """A public key PEM, the public half of a private key PEM, or of a hex seed file."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise KioskError(f"cannot read key {path}: {exc.strerror}") from exc
+    if not data.lstrip().startswith(b"-----"):
+        return load_seed_key(path).public_key()
     try:
         if b"PRIVATE" in data:
             return load_private_key(path).public_key()

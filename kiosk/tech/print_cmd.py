@@ -47,7 +47,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verify = sub.add_parser("verify-qr", help="verify a certificate's signed QR text offline")
     verify.add_argument("text")
     verify.add_argument(
-        "--key", metavar="FILE", help="public (or private) key PEM; default: this kiosk's key"
+        "--key",
+        metavar="FILE",
+        help="public or private key PEM, or hex seed file; default: backend.signing_key_file",
     )
     verify.set_defaults(func=run_verify)
     for parser in (test, preview, verify):
@@ -136,8 +138,11 @@ def run_preview(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     from kiosk.documents import signed_qr
 
-    key_path = Path(args.key) if args.key else signed_qr.kiosk_key_path(_config(args).data_dir)
-    result = signed_qr.verify(args.text, signed_qr.load_public_key(key_path))
+    if args.key:
+        public_key = signed_qr.load_public_key(Path(args.key))
+    else:
+        public_key = signed_qr.kiosk_public_key(_config(args))
+    result = signed_qr.verify(args.text, public_key)
     if result.valid and result.claims is not None:
         c = result.claims
         when = c.issued_at.astimezone(UTC).isoformat(timespec="seconds")

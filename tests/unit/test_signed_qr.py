@@ -93,3 +93,47 @@ def test_cli_verify_qr(
     assert tech_main(["verify-qr", text[:-1] + ("B" if text[-1] == "A" else "A"), "--key", str(pub)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("invalid:") and err.count("\n") == 1
+
+
+def test_enrolled_seed_signs_and_cli_verifies_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kiosk.config import load_config
+    from kiosk.tech.config_init import init_site
+
+    site = init_site(tmp_path / "t1", kiosk_id="KIOSK-T1")
+    config = load_config(site, environ={}, validate_devices=False)
+    key = signed_qr.kiosk_private_key(config)
+    seed_file = config.resolve(config.backend.signing_key_file)
+    assert key.private_bytes_raw() == bytes.fromhex(seed_file.read_text().strip())
+    claims = QrClaims("REQ-9", "KIOSK-T1", datetime(2026, 3, 4, tzinfo=UTC), signed_qr.holder_digest(HOLDER))
+    qr = signed_qr.sign(claims, key)
+    assert tech_main(["verify-qr", qr, "--config", str(site)]) == 0
+    assert "valid: request REQ-9, kiosk KIOSK-T1" in capsys.readouterr().out
+    # the seed file also works as --key; another kiosk's key does not verify it
+    assert tech_main(["verify-qr", qr, "--key", str(seed_file)]) == 0
+    other = init_site(tmp_path / "t2", kiosk_id="KIOSK-T2")
+    assert tech_main(["verify-qr", qr, "--config", str(other)]) == 1
+    assert capsys.readouterr().err.strip().endswith("invalid: bad_signature")
+
+
+def test_seed_of_wrong_length_is_a_config_error(tmp_path: Path) -> None:
+    from kiosk.errors import ConfigError
+
+    (tmp_path / "seed.key").write_text("ab" * 16 + "\n")
+    with pytest.raises(ConfigError, match="32 bytes"):
+        signed_qr.load_seed_key(tmp_path / "seed.key")
+
+
+def test_without_enrolled_seed_a_demo_pem_is_made_in_data_dir(tmp_path: Path) -> None:
+    from kiosk.config import load_config
+
+    config = load_config(
+        None,
+        environ={},
+        overrides={"kiosk": {"data_dir": str(tmp_path)}, "backend": {"signing_key_file": ""}},
+        validate_devices=False,
+    )
+    key = signed_qr.kiosk_private_key(config)
+    assert (tmp_path / "keys" / "qr-ed25519.pem").exists()
+    assert signed_qr.kiosk_public_key(config) == key.public_key()
