@@ -131,12 +131,20 @@ def test_large_text_scales_the_whole_theme(kiosk: Any) -> None:
 
 
 def test_unavailable_service_shows_its_reason_and_does_not_start(kiosk: Any) -> None:
-    kiosk.tap_at(300, 300)
-    kiosk.tap("户籍业务")
-    tile = kiosk.find("户籍证明", exact=True)
-    assert not tile.available and "暂停办理" in tile.note
-    kiosk.tap(tile)
-    assert kiosk.screen == "services" and kiosk.app.flow is None
+    from drivers.base import DeviceHealth, Health
+
+    failures = kiosk.app.runtime.failures
+    failures["printer"] = DeviceHealth(Health.DOWN, "paper_out", "test: no paper")
+    try:
+        kiosk.tap_at(300, 300)
+        kiosk.tap("户籍业务")
+        tile = kiosk.find("户籍证明", exact=True)
+        assert not tile.available and "打印机维护中" in tile.note
+        kiosk.tap(tile)
+        assert kiosk.screen == "services" and kiosk.app.flow is None
+        assert kiosk.find("表单测试业务").available  # the rest of the kiosk keeps working
+    finally:
+        del failures["printer"]
 
 
 def test_unexpected_error_in_a_step_shows_the_calm_error_screen(
@@ -203,7 +211,7 @@ def test_maintenance_gesture_pin_lockout_and_dashboard(kiosk: Any) -> None:
             kiosk.tap(digit, exact=True)
         kiosk.tap("确定")
         kiosk.wait_until(lambda: kiosk.screen == "maintenance", what="the maintenance screen")
-        assert any("card_reader" in t and "not installed" in t for t in kiosk.visible_texts())
+        assert any("card_reader" in t and "simulated" in t for t in kiosk.visible_texts())
         kiosk.tap("维护记录")
         assert any("maintenance.enter" in t and "granted" in t for t in kiosk.visible_texts())
         kiosk.tap("退出维护")
