@@ -1,14 +1,16 @@
 """Renderers: document -> ESC/POS bytes, PNG preview, A4 PDF.
 
 The receipt PNG is made by interpreting the ESC/POS bytes with the printer simulator, so the
-preview shows what the printer is sent, not a second layout. The A4 page is drawn with Pillow at
-200 dpi with a CJK TrueType font and saved as PDF (one raster page; no extra PDF library).
+preview shows what the printer is sent, not a second layout. The A4 preview is drawn with Pillow at
+200 dpi; the A4 PDF is vector (fpdf2, :mod:`kiosk.documents.pdf`) with the same layout.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import io
+import logging
 import shutil
 import subprocess
 
@@ -19,6 +21,8 @@ from drivers.printer.escpos import EscPosEncoder, PrinterProfile, qr_image
 from drivers.printer.simulator import interpret, render_paper
 from kiosk.documents.model import Document, Image, QrCode, Rule, Space, Text
 from kiosk.errors import KioskError
+
+log = logging.getLogger(__name__)
 
 A4_DPI = 200
 A4_SIZE = (1654, 2339)  # 210 x 297 mm at 200 dpi
@@ -107,7 +111,19 @@ def to_png(document: Document, profile: PrinterProfile | None = None) -> PILImag
 
 
 def to_pdf(document: Document) -> bytes:
-    """The A4 page as a one-page PDF at 200 dpi (what the CUPS queue receives)."""
+    """The A4 document as PDF (what the CUPS queue receives): vector text in an embedded CJK
+    TrueType font via fpdf2 (:mod:`kiosk.documents.pdf`); without fpdf2, the 200-dpi preview
+    page as a one-page raster PDF, so printing still works on a partial install."""
+    if importlib.util.find_spec("fpdf") is not None:
+        from kiosk.documents.pdf import to_vector_pdf
+
+        return to_vector_pdf(document)
+    log.warning("fpdf2 not installed: A4 PDF falls back to a raster page")
+    return raster_pdf(document)
+
+
+def raster_pdf(document: Document) -> bytes:
+    """The A4 preview page as a one-page PDF at 200 dpi."""
     buf = io.BytesIO()
     a4_png(document).save(buf, format="PDF", resolution=A4_DPI)
     return buf.getvalue()
