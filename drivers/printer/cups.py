@@ -47,10 +47,15 @@ class CupsA4Printer:
         except (OSError, subprocess.TimeoutExpired):
             return DeviceHealth(Health.UNKNOWN, "unknown", "lpstat failed")
         if out.returncode != 0:
-            return DeviceHealth(Health.DOWN, "no_queue", out.stderr.strip())
-        if "disabled" in out.stdout:
-            return DeviceHealth(Health.DOWN, "offline", out.stdout.strip())
-        return DeviceHealth(Health.OK, "ready", out.stdout.strip())
+            return DeviceHealth(Health.DOWN, "no_queue", _one_line(out.stderr))
+        if "disabled" in out.stdout:  # lpstat puts the reason on an indented second line
+            return DeviceHealth(Health.DOWN, "offline", _one_line(out.stdout))
+        return DeviceHealth(Health.OK, "ready", _one_line(out.stdout))
 
     def close(self) -> None:
         return None
+
+
+def _one_line(text: str) -> str:
+    """lpstat's possibly multi-line answer as one line (technicians read it in one-line causes)."""
+    return " ".join(text.split())

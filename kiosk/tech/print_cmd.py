@@ -29,6 +29,7 @@ CAUSES = {
     "unknown": "无状态应答 no status answer",
     "paper_near_end": "纸将尽 paper near end",
     "ready": "正常 ready",
+    "no_queue": "无此打印队列 no such CUPS queue",
 }
 
 
@@ -81,9 +82,9 @@ def run_print_test(args: argparse.Namespace) -> int:
         cups = CupsA4Printer(uri.removeprefix("cups:"))
         health = cups.health()
         if not health.usable:
-            print(f"printer refused: {health.code} {health.detail}", file=sys.stderr)
+            print(f"{CAUSES.get(health.code, health.code)}: {health.detail}", file=sys.stderr)
             return 1
-        doc = test_page(config.kiosk.id, health.code, config.kiosk.status_base_url)
+        doc = test_page(config.kiosk.id, CAUSES.get(health.code, health.code), config.kiosk.status_base_url)
         print(cups.print_pdf(to_pdf(doc), "kiosk print test"))
         return 0
     from drivers.printer.printer import EscPosPrinter

@@ -15,6 +15,7 @@ from kiosk.devices import DeviceContext
 from kiosk.devices.a4_printer import DRIVERS, print_a4
 from kiosk.documents import samples
 from kiosk.documents.model import Document
+from kiosk.tech import main as tech_main
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +57,16 @@ def fake_lp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         'echo "request id is $2-7 (1 file(s))"\n'
     )
     lp.chmod(0o755)
+    lpstat = bin_dir / "lpstat"  # queue "Paused" is disabled, "bad" does not exist
+    lpstat.write_text(
+        "#!/bin/sh\n"
+        'case "$2" in\n'
+        '  bad) echo "lpstat: Invalid destination name in list \\"bad\\"." >&2; exit 1;;\n'
+        '  Paused) echo "printer Paused disabled since Sat 28 Nov 2026 -"; echo "\tPaused";;\n'
+        '  *) echo "printer $2 is idle.  enabled since Sat 28 Nov 2026";;\n'
+        "esac\n"
+    )
+    lpstat.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     return spool
 
@@ -69,3 +80,21 @@ def test_cups_submits_pdf(fake_lp: Path, certificate: Document) -> None:
 def test_cups_missing_queue_names_the_cause(fake_lp: Path) -> None:
     with pytest.raises(DeviceNotFound, match="does not exist"):
         CupsA4Printer("bad").print_pdf(b"%PDF-1.4")
+
+
+def test_cli_print_test_on_a_cups_queue(fake_lp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert tech_main(["print-test", "--printer", "cups:Office_A4"]) == 0
+    assert capsys.readouterr().out.strip() == "request id is Office_A4-7 (1 file(s))"
+    assert fake_lp.read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(
+    ("queue", "cause"), [("Paused", "打印机离线 offline"), ("bad", "无此打印队列 no such CUPS queue")]
+)
+def test_cli_print_test_refused_by_cups_prints_nothing(
+    fake_lp: Path, queue: str, cause: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert tech_main(["print-test", "--printer", f"cups:{queue}"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(cause) and err.count("\n") == 1
+    assert not fake_lp.exists()
