@@ -221,16 +221,17 @@ def open_transport(uri: str) -> Transport:
         return TcpTransport(host, int(port))
     if scheme == "serial":
         device, _, query = rest.partition("?")
-        baud = int(parse_qs(query).get("baud", ["115200"])[0])
-        if not device:
+        baud = parse_qs(query).get("baud", ["115200"])[0]
+        if not device or not baud.isdigit():
             raise ValueError(f"expected serial:DEVICE[?baud=N], got {uri!r}")
-        return SerialTransport(device, baud)
+        return SerialTransport(device, int(baud))
     if scheme == "usb":
         vid, _, pid = rest.partition(":")
         try:
-            return UsbTransport(int(vid, 16), int(pid, 16))
+            ids = int(vid, 16), int(pid, 16)
         except ValueError as exc:
             raise ValueError(f"expected usb:VID:PID in hex, got {uri!r}") from exc
+        return UsbTransport(*ids)
     if scheme == "file":
         if not rest:
             raise ValueError(f"expected file:PATH, got {uri!r}")

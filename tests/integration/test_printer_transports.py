@@ -150,9 +150,27 @@ def test_cli_print_test_file_uri(tmp_path: Path) -> None:
     assert "打印测试".encode("gb18030") in out.read_bytes()
 
 
-def test_cli_bad_uri_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert tech_main(["print-test", "--printer", "lpt:1"]) == 2
-    assert "unknown printer URI" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("lpt:1", "unknown printer URI"),
+        ("tcp:printer", "expected tcp:HOST:PORT"),
+        ("serial:/dev/ttyS9?baud=fast", "expected serial:DEVICE[?baud=N]"),
+        ("usb:zz:5011", "expected usb:VID:PID in hex"),
+        ("file:", "expected file:PATH"),
+    ],
+)
+def test_cli_bad_uri_is_usage_error(uri: str, expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert tech_main(["print-test", "--printer", uri]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1
+
+
+def test_cli_absent_usb_printer_names_the_cause(capsys: pytest.CaptureFixture[str]) -> None:
+    assert tech_main(["print-test", "--printer", "usb:0416:50ff"]) != 0
+    err = capsys.readouterr().err
+    # without pyusb/libusb the cause names the missing piece; with them, the absent device
+    assert ("pyusb" in err or "libusb" in err or "no such USB device" in err) and err.count("\n") == 1
 
 
 def test_tcp_query_arriving_right_behind_the_job_is_answered(sim: tuple[SimulatedEscPosPrinter, int]) -> None:
