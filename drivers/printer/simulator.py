@@ -309,8 +309,10 @@ class SimulatedA4Printer:
         self.jobs: list[Path] = []
 
     def print_pdf(self, pdf: bytes, preview: Image.Image | None = None) -> None:
-        if "disconnect" in self.faults or "offline" in self.faults:
-            raise DeviceDisconnected("A4 printer offline", device="a4_printer", port="simulated")
+        """Keep the job; any injected fault (offline, disconnect, paper_out, cover_open) refuses it."""
+        if self.faults:
+            fault = sorted(self.faults)[0]
+            raise DeviceDisconnected(f"A4 printer {fault}", device="a4_printer", port="simulated")
         self.folder.mkdir(parents=True, exist_ok=True)
         stem = self.folder / f"a4-{len(self.jobs) + 1:04d}"
         stem.with_suffix(".pdf").write_bytes(pdf)

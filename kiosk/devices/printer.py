@@ -104,9 +104,10 @@ class PrintOutcome:
     detail: str = ""
 
 
-def _failed(
+def failed_outcome(
     code: str, before: PrinterStatus, after: PrinterStatus | None = None, detail: str = ""
 ) -> PrintOutcome:
+    """A failed outcome with the resident message key for ``code`` (generic ``error`` if unknown)."""
     key = f"printing.failed.{code}" if code in _KNOWN_FAILURES else "printing.failed.error"
     return PrintOutcome(False, code, key, before, after, detail)
 
@@ -133,36 +134,42 @@ def print_document(
         print_when_status_unknown = printer.print_when_status_unknown
     before = printer.status()
     if before.code == "unknown" and not print_when_status_unknown:
-        return _failed("unknown", before)
+        return failed_outcome("unknown", before)
     if before.code != "unknown" and not before.can_print:
-        return _failed(before.code, before)
+        return failed_outcome(before.code, before)
     job = to_escpos(document, profile or getattr(printer, "profile", None))
     try:
         printer.send(job)
     except DeviceError as exc:
         log.warning("print job failed: %s", exc)
-        return _failed("disconnected", before, detail=str(exc))
+        return failed_outcome("disconnected", before, detail=str(exc))
     after = printer.status()
     if after.can_print:
         return PrintOutcome(True, "printed", "printing.printed", before, after)
-    return _failed(after.code, before, after)
+    return failed_outcome(after.code, before, after)
 
 
 def print_in_background(
-    printer: ReceiptPrinter,
+    printer: Any,
     document: Document,
     post: Callable[[Callable[[], None]], None],
     on_done: Callable[[PrintOutcome], None],
 ) -> threading.Thread:
-    """Run :func:`print_document` on a worker thread; ``on_done(outcome)`` is called via ``post``
+    """Run :func:`print_document` (receipts) or :func:`~kiosk.devices.a4_printer.print_a4_document`
+    (``document.kind == "a4"``) on a worker thread; ``on_done(outcome)`` is called via ``post``
     (the app passes a Clock.schedule_once wrapper). Unexpected errors become ``error`` outcomes."""
 
     def work() -> None:
         try:
-            outcome = print_document(printer, document)
+            if document.kind == "a4":
+                from kiosk.devices.a4_printer import print_a4_document
+
+                outcome = print_a4_document(printer, document)
+            else:
+                outcome = print_document(printer, document)
         except Exception as exc:  # the resident must always get an outcome and a way forward
             log.exception("printing crashed")
-            outcome = _failed("error", PrinterStatus.unknown(), detail=f"{type(exc).__name__}: {exc}")
+            outcome = failed_outcome("error", PrinterStatus.unknown(), detail=f"{type(exc).__name__}: {exc}")
         post(lambda: on_done(outcome))
 
     thread = threading.Thread(target=work, name="print-job", daemon=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from drivers.printer.base import ReceiptPrinter
 from kiosk.devices.printer import PrintOutcome, print_in_background
@@ -36,11 +37,14 @@ class PrintStepState:
 
 
 class PrintStep:
-    """Prints ``document`` on a worker thread; ``on_change(state)`` runs through ``post``."""
+    """Prints ``document`` on a worker thread; ``on_change(state)`` runs through ``post``.
+
+    ``printer`` is the receipt printer for receipts, the A4 printer (CUPS or simulated) for
+    ``kind == "a4"`` documents; ``None`` when the device failed to open."""
 
     def __init__(
         self,
-        printer: ReceiptPrinter | None,
+        printer: ReceiptPrinter | Any | None,
         document: Document,
         *,
         request_id: str,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,9 +14,10 @@ from drivers.printer.cups import CupsA4Printer
 from drivers.printer.simulator import SimulatedA4Printer
 from kiosk.config import load_config
 from kiosk.devices import DeviceContext
-from kiosk.devices.a4_printer import DRIVERS, print_a4
+from kiosk.devices.a4_printer import DRIVERS, print_a4, print_a4_document
 from kiosk.documents import samples
 from kiosk.documents.model import Document
+from kiosk.documents.print_step import PrintStep, PrintStepState
 from kiosk.tech import main as tech_main
 
 pytestmark = pytest.mark.integration
@@ -98,3 +101,61 @@ def test_cli_print_test_refused_by_cups_prints_nothing(
     err = capsys.readouterr().err
     assert err.startswith(cause) and err.count("\n") == 1
     assert not fake_lp.exists()
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [
+        ("paper_out", "paper_out"),
+        ("cover_open", "cover_open"),
+        ("offline", "offline"),
+        ("disconnect", "disconnected"),
+    ],
+)
+def test_a4_outcome_for_each_simulated_fault(
+    tmp_path: Path, certificate: Document, fault: str, code: str
+) -> None:
+    printer = SimulatedA4Printer(tmp_path)
+    printer.faults.add(fault)
+    outcome = print_a4_document(printer, certificate)
+    assert (outcome.ok, outcome.code, outcome.message_key) == (False, code, f"printing.failed.{code}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a4_outcome_printed_and_kept(tmp_path: Path, certificate: Document) -> None:
+    printer = SimulatedA4Printer(tmp_path)
+    outcome = print_a4_document(printer, certificate)
+    assert outcome.ok and outcome.code == "printed" and outcome.message_key == "printing.printed"
+    assert [p.name for p in printer.jobs] == ["a4-0001.pdf"]
+
+
+def test_a4_outcome_disabled_cups_queue_is_offline(fake_lp: Path, certificate: Document) -> None:
+    outcome = print_a4_document(CupsA4Printer("Paused"), certificate)
+    assert (outcome.ok, outcome.code) == (False, "offline")
+    assert "disabled" in outcome.detail and not fake_lp.exists()
+
+
+def test_print_step_drives_the_a4_printer_too(tmp_path: Path, certificate: Document) -> None:
+    states: list[PrintStepState] = []
+    printer = SimulatedA4Printer(tmp_path)
+    printer.faults.add("offline")
+    step = PrintStep(
+        printer, certificate, request_id="R-1", status_url="https://s.invalid/R-1",
+        post=lambda fn: fn(), on_change=states.append,
+    )  # fmt: skip
+    step.start()
+    wait_for(lambda: step.state.phase == "failed")
+    assert step.state.message_key == "printing.failed.offline" and step.state.can_reprint
+    printer.faults.clear()
+    step.reprint()
+    wait_for(lambda: step.state.phase == "printed")
+    assert [s.phase for s in states] == ["printing", "failed", "printing", "printed"]
+    assert step.state.attempts == 2 and len(printer.jobs) == 1
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
