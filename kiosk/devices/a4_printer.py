@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +30,7 @@ class CupsOptions(BaseModel):
 class SimulatedA4Options(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     folder: str = ""  # default: DATA_DIR/a4-sim
+    faults: list[Literal["paper_out", "cover_open", "offline", "disconnect"]] = Field(default_factory=list)
 
 
 def _open_cups(options: Any, _context: DeviceContext) -> Device:
@@ -41,7 +42,9 @@ def _open_cups(options: Any, _context: DeviceContext) -> Device:
 def _open_simulated(options: Any, context: DeviceContext) -> Device:
     from drivers.printer.simulator import SimulatedA4Printer
 
-    return SimulatedA4Printer(Path(options.folder) if options.folder else context.data_dir / "a4-sim")
+    printer = SimulatedA4Printer(Path(options.folder) if options.folder else context.data_dir / "a4-sim")
+    printer.faults.update(options.faults)
+    return printer
 
 
 DRIVERS: dict[str, DriverEntry] = {

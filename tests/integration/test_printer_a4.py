@@ -159,3 +159,12 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.01)
+
+
+def test_simulated_a4_faults_from_config(tmp_path: Path, certificate: Document) -> None:
+    entry = DRIVERS["simulated"]
+    options = entry.options.model_validate({"folder": str(tmp_path), "faults": ["paper_out"]})
+    printer = entry.open(options, DeviceContext("a4", tmp_path))
+    assert print_a4_document(printer, certificate).code == "paper_out"
+    with pytest.raises(ValueError, match="faults"):
+        entry.options.model_validate({"faults": ["on_fire"]})
