@@ -135,7 +135,7 @@ def _certificate(
 
     from kiosk.documents import signed_qr
 
-    key = signed_qr.load_private_key(signed_qr.kiosk_key_path(config.data_dir), create=True)
+    key = signed_qr.kiosk_private_key(config)  # the enrolled key (backend.signing_key_file), or a demo key
     photo: Any = Image.open(io.BytesIO(session.photo_jpeg)) if session.photo_jpeg else None
     until = (now + dt.timedelta(days=CERTIFICATE_DAYS)).date().isoformat()
     data = CertificateData(

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from typing import Any
 
 from kivy.app import App
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from drivers.errors import DeviceError
 from kiosk.print_jobs import PrintJob, build_jobs
 
 log = logging.getLogger(__name__)
@@ -58,10 +56,7 @@ class PrintingStep(BoxLayout):
         job = self._jobs[0]
         self.phase, self._key, self.can_reprint = "printing", "printing.progress", False
         self.refresh_texts()
-        printer = self.app.runtime.devices.get(job.target)
-        if job.target == "a4_printer":
-            self._print_a4(printer, job)
-            return
+        printer = self.app.runtime.devices.get(job.target)  # None (failed to open): straight to fallback
         from kiosk.documents.print_step import PrintStep
 
         engine = PrintStep(
@@ -75,23 +70,6 @@ class PrintingStep(BoxLayout):
             self._printed()
         elif state.phase == "failed":
             self._failed(state.message_key, getattr(state.outcome, "detail", ""))
-
-    def _print_a4(self, printer: Any, job: PrintJob) -> None:
-        if printer is None:
-            self._failed("printing.failed.offline", "no A4 printer")
-            return
-        from kiosk.devices.a4_printer import print_a4
-
-        def work() -> None:
-            try:
-                print_a4(printer, job.document)
-            except (DeviceError, OSError) as exc:
-                detail = str(exc)
-                self.app.post(lambda: self._failed("printing.failed.error", detail))
-                return
-            self.app.post(self._printed)
-
-        threading.Thread(target=work, name="print-a4", daemon=True).start()
 
     def _printed(self) -> None:
         if self._alive and self._jobs:

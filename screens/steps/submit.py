@@ -13,7 +13,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from drivers.errors import DeviceError
-from kiosk.errors import KioskError
+from kiosk.errors import KioskError, StorageError
 from kiosk.outbox import Attachment
 from kiosk.requests import build_payload
 from kiosk.schemas import SchemaViolation
@@ -53,7 +53,8 @@ class SubmitStep(BoxLayout):
                 submitted = queue.submit(service.request_type, service.request_version, payload, attachments)
             except (KioskError, DeviceError, SchemaViolation, OSError) as exc:
                 error = exc
-                self.app.post(lambda: self._failed(f"{type(error).__name__}: {error}"))
+                key = "queue.storage_full" if isinstance(exc, StorageError | OSError) else "submit.failed"
+                self.app.post(lambda: self._failed(f"{type(error).__name__}: {error}", key))
                 return
             self.app.post(lambda: self._done(submitted))
 
@@ -66,11 +67,11 @@ class SubmitStep(BoxLayout):
         self.flow.session.artifacts["submitted"] = submitted
         self.app.step_done()
 
-    def _failed(self, detail: str) -> None:
+    def _failed(self, detail: str, key: str = "submit.failed") -> None:
         log.error("submit failed: %s", detail)
         if self._alive:
             self.failed = True
-            self.message = self.app.tr("queue.storage_full")
+            self.message = self.app.tr(key)
 
     def teardown(self) -> None:
         self._alive = False

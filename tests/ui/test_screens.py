@@ -250,7 +250,7 @@ def test_submit_commits_to_the_outbox_before_done_and_delivery_follows(kiosk: An
     kiosk.tap("下一步")
     # what the card step would have put there (synthetic identity)
     kiosk.app.session.identity = SimpleNamespace(
-        name="张三丰", id_number="110101199003070035", sex="男", nation="汉",
+        name="张三丰", id_number="990000199001010017", sex="男", nation="汉",
         birth_date="1990-03-07", address="北京市东城区示例路1号", card_type="resident",
     )  # fmt: skip
     kiosk.tap("确认无误，提交")

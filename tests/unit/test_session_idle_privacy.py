@@ -13,7 +13,7 @@ from kiosk.messages import LANGUAGES, Messages
 from kiosk.privacy import MaskingFilter, mask_id_number, mask_name, mask_text
 from kiosk.session import Session
 
-SYNTHETIC_ID = "110101199003070035"  # synthetic: valid check digit, no real person
+SYNTHETIC_ID = "990000199001010017"  # synthetic: valid check digit, no real person
 
 
 def test_wipe_clears_values_files_and_runs_hooks() -> None:
@@ -50,12 +50,12 @@ def test_idle_monitor_warns_then_expires_and_resets_on_activity() -> None:
 
 
 def test_masking() -> None:
-    assert mask_id_number(SYNTHETIC_ID) == "1101**********0035"
+    assert mask_id_number(SYNTHETIC_ID) == "9900**********0017"
     assert mask_name("王小明") == "王**"
     assert mask_name("John Smith") == "J*** S****"
     assert (
         mask_text(f"card {SYNTHETIC_ID} read for 王小明", frozenset({"王小明"}))
-        == "card 1101**********0035 read for 王**"
+        == "card 9900**********0017 read for 王**"
     )
     assert (
         mask_text("order 20261128123456789012 ok") == "order 20261128123456789012 ok"
@@ -74,7 +74,7 @@ def test_log_filter_masks_every_record(caplog: pytest.LogCaptureFixture) -> None
             logger.info("after wipe %s", "李四")
     finally:
         caplog.handler.removeFilter(masking)
-    assert caplog.messages[0] == "read 1101**********0035 for 李*"
+    assert caplog.messages[0] == "read 9900**********0017 for 李*"
     assert SYNTHETIC_ID not in caplog.text
     assert caplog.messages[1] == "after wipe 李四"  # forgotten names are no longer known
 
