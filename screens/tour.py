@@ -133,6 +133,15 @@ def run_tour(runtime: Runtime, out: Path) -> int:
             shot("step-photo-live")
             pilot.wait_until(lambda: photo.can_accept, timeout_s=30, what="a capture")
             shot("step-photo-review")
+        if "card_reader" in runtime.devices:
+            simulator = getattr(runtime.devices["card_reader"], "simulator", None)
+            if simulator is not None:
+                simulator.remove()
+            flow = _open_flow(app, "household-certificate")
+            flow.complete()
+            app.show_route()
+            pilot.frames(10)
+            shot("step-read-card")
         flow = _open_flow(app, "household-certificate")
         clock.advance(runtime.config.session.idle_timeout_s - runtime.config.session.idle_warning_s + 3)
         pilot.wait_until(lambda: app._idle_view is not None, what="the idle warning")
