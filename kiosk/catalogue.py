@@ -25,8 +25,9 @@ SERVICE_IDS = (
     "plate-reissue",
     "vehicle-licence-reissue",
     "driving-licence-renewal",
+    "request-status",
 )
-CATEGORIES = ("household", "vehicle", "photo")
+CATEGORIES = ("household", "vehicle", "photo", "status")
 FieldType = Literal["choice", "number", "phone", "date", "id_number"]
 
 
@@ -88,7 +89,7 @@ class Step(_Model):
 
 class Service(_Model):
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
-    category: Literal["household", "vehicle", "photo"]
+    category: Literal["household", "vehicle", "photo", "status"]
     title: Text
     help: Text
     request_type: str = Field(pattern=r"^[a-z]+\.[a-z_]+$")

@@ -319,6 +319,11 @@ class Outbox:
         out["has_body"] = bool(out.pop("body IS NOT NULL"))
         return out
 
+    def latest_id(self) -> str | None:
+        """The id of the request submitted last (the demo's "hold up a receipt" uses it)."""
+        row = self._query_one("SELECT request_id FROM requests ORDER BY seq DESC LIMIT 1")
+        return str(row[0]) if row else None
+
     # -- internals ----------------------------------------------------------------------------
 
     def _query_one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:

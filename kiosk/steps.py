@@ -35,5 +35,6 @@ STEP_KINDS: dict[str, StepKind] = {
         StepKind("payment", backend=True),
         StepKind("submit", backend=False),  # the outbox is local; delivery happens later
         StepKind("print", devices=("printer",)),
+        StepKind("request_status", backend=True),  # camera optional: the number can be typed
     )
 }

@@ -122,6 +122,49 @@ def _review(pilot: Any, _step: Any) -> None:
     pilot.tap(pilot.app.tr("review.confirm"))
 
 
+def _request_status(pilot: Any, _step: Any) -> None:
+    """File a test request, look it up by its typed number and, with a simulated camera, by its
+    receipt's QR code: each time the backend's status must come back."""
+    from kiosk.status import BACKEND_STATES
+
+    app = pilot.app
+    queue = app.runtime.services["queue"]
+    note = {"fields": {"note": "selftest: status look-up"}}
+    submitted = queue.outbox.submit("system.test", 1, note, test=True)
+    queue.worker.wake()
+    request_id = submitted.request_id
+    pilot.wait_until(
+        lambda: (queue.outbox.record(request_id) or {}).get("status") == "acknowledged",
+        timeout_s=60,
+        what="the test request's delivery",
+    )
+    widget = app.screen("step").widget
+
+    def answered() -> None:
+        pilot.wait_until(lambda: widget.mode == "result", timeout_s=30, what="the status")
+        if widget.state not in BACKEND_STATES:
+            raise SelfTestFailure(f"{widget.headline}: {widget.view.detail if widget.view else ''}")
+
+    if widget.mode == "scan":
+        pilot.tap(app.tr("status.mode.type"))
+    for key in request_id.replace("-", "").upper():
+        pilot.tap(key, exact=True)
+    pilot.tap(app.tr("status.entry.check"))
+    answered()
+    camera = app.runtime.devices.get("camera")
+    if widget.camera_ok and getattr(camera, "simulated", False):
+        from kiosk.status_scan import receipt_frame
+
+        pilot.tap(app.tr("status.again"))
+        pilot.wait_until(lambda: widget.mode == "scan", what="the scanner")
+        camera.hold_up(receipt_frame(app.runtime.config.kiosk.status_base_url + request_id))
+        try:
+            answered()
+        finally:
+            camera.hold_up(None)
+    pilot.tap(app.tr("status.finish"))
+
+
 # step kind -> how a resident gets through it (read_card and print are added by their screens)
 PLAYERS: dict[str, Callable[[Any, Any], None]] = {
     "consent": _consent,
@@ -136,6 +179,7 @@ PLAYERS: dict[str, Callable[[Any, Any], None]] = {
     "verify_identity": _wait_for_next_step,
     "payment": _wait_for_next_step,
     "print": _wait_for_next_step,
+    "request_status": _request_status,
 }
 
 

@@ -74,6 +74,7 @@ class SimulatedSource:
         self._cycle: Iterator[Image] = itertools.cycle(frames)
         rng = np.random.default_rng(seed)
         shape = frames[0].shape
+        self.frame_shape = shape
         # A few precomputed noise fields: cheap per frame, and enough to make frames differ.
         self._noise = (
             [rng.integers(-noise, noise + 1, shape, dtype=np.int16) for _ in range(4)] if noise else []
@@ -81,12 +82,17 @@ class SimulatedSource:
         self._noise_index = 0
         self._lock = threading.Lock()
         self._fault: Fault | None = None
+        self._scene: Image | None = None  # something held up to the camera (hold_up)
         self._last: Image | None = None
         self._open = False
 
     def set_fault(self, fault: Fault | None) -> None:
         with self._lock:
             self._fault = fault
+
+    def set_scene(self, image: Image | None) -> None:
+        with self._lock:
+            self._scene = image
 
     def open(self) -> None:
         with self._lock:
@@ -96,12 +102,12 @@ class SimulatedSource:
 
     def read(self) -> Image | None:
         with self._lock:
-            fault = self._fault
+            fault, scene = self._fault, self._scene
             if fault is Fault.GONE or not self._open:
                 return None
         if fault is Fault.FROZEN and self._last is not None:
             return self._last.copy()
-        base = next(self._cycle)
+        base = next(self._cycle) if scene is None else scene
         if fault is Fault.BLACK:
             return np.zeros_like(base)
         if self._noise:
@@ -149,3 +155,10 @@ class SimulatedCamera(ThreadedCamera):
     def inject(self, fault: Fault | None) -> None:
         """Start faking ``fault`` (None clears it); the capture thread reacts within one frame."""
         self.source.set_fault(fault)
+
+    def hold_up(self, image: Image | None) -> None:
+        """Show ``image`` (same size as the frames) instead of the usual frames, as if something were
+        held up to the lens (a receipt's QR code); None puts the usual frames back."""
+        if image is not None and image.shape != self.source.frame_shape:
+            image = _fit(image, self.source.frame_shape[1], self.source.frame_shape[0])
+        self.source.set_scene(image)

@@ -24,6 +24,7 @@ STEP_WIDGETS: dict[str, str] = {
     "payment": "screens.steps.lookups:PaymentStep",
     "read_card": "screens.steps.read_card:ReadCardStep",
     "print": "screens.steps.printing:PrintingStep",
+    "request_status": "screens.steps.status:RequestStatusStep",
 }
 
 KV_FILES: tuple[str, ...] = (
@@ -35,6 +36,7 @@ KV_FILES: tuple[str, ...] = (
     "lookups.kv",
     "read_card.kv",
     "printing.kv",
+    "status.kv",
 )
 
 

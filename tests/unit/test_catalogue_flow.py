@@ -14,7 +14,7 @@ from kiosk.session import Session
 
 ALL_KINDS = frozenset(
     {"consent", "form", "review", "done", "read_card", "take_photo", "plate", "verify_identity",
-     "vehicle_lookup", "violations", "payment", "submit", "print"}
+     "vehicle_lookup", "violations", "payment", "submit", "print", "request_status"}
 )  # fmt: skip
 OK = DeviceHealth(Health.OK, "ready")
 
@@ -26,7 +26,7 @@ def catalogue() -> Catalogue:
 
 def test_catalogue_lists_every_service_of_the_product(catalogue: Catalogue) -> None:
     assert [s.id for s in catalogue.services] == list(SERVICE_IDS)
-    assert {s.category for s in catalogue.services} == {"household", "vehicle", "photo"}
+    assert {s.category for s in catalogue.services} == {"household", "vehicle", "photo", "status"}
     for service in catalogue.services:
         assert service.title.zh and service.title.en and service.help.zh and service.help.en
         assert service.steps[-1].kind == "done"
