@@ -1,0 +1,130 @@
+"""Status look-up over the real wire: the kiosk's signed BackendClient against the reference backend
+on 127.0.0.1 (a request delivered by the real outbox and sender, then moved along by staff), and
+against servers that fail (HTTP 500, no answer in time, nobody listening)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backend.app import Backend, make_server
+from backend.store import Store, open_store
+from kiosk.backend_client import BackendClient
+from kiosk.delivery import HttpSender, deliver_until_empty
+from kiosk.ids import uuid7
+from kiosk.outbox import Outbox
+from kiosk.signing import SigningKey
+from kiosk.status import look_up
+
+pytestmark = pytest.mark.integration
+
+KEY = SigningKey("KIOSK-S1", b"s" * 32)
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Iterator[tuple[str, Store]]:
+    store = open_store(f"sqlite:///{tmp_path / 'backend.db'}")
+    httpd = make_server(Backend(store, {KEY.key_id: KEY.secret}), "127.0.0.1", 0)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}", store
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+        store.close()
+
+
+def test_a_delivered_request_is_found_and_follows_the_staffs_decision(
+    backend: tuple[str, Store], tmp_path: Path
+) -> None:
+    url, store = backend
+    with Outbox(tmp_path / "outbox.db", KEY.key_id) as outbox:
+        submitted = outbox.submit("system.test", 1, {"fields": {"note": "status"}}, test=True)
+        request_id = submitted.request_id
+        client = BackendClient(url, KEY)
+        try:
+            before = look_up(client, request_id, held_here=outbox.record)
+            assert before.state == "queued_here"  # still only in this kiosk's outbox
+            sender = HttpSender(url, KEY)
+            try:
+                assert deliver_until_empty(outbox, sender, timeout_s=10) == 1
+            finally:
+                sender.close()
+            received = look_up(client, request_id, held_here=outbox.record)
+            assert (received.state, received.request_type) == ("received", "system.test")
+            assert received.received_at
+            assert store.take("officer-1") is not None
+            assert look_up(client, request_id).state == "in_progress"
+            assert store.finish(request_id, "rejected", "材料不全 documents missing")
+            rejected = look_up(client, request_id)
+            assert (rejected.state, rejected.reason) == ("rejected", "材料不全 documents missing")
+            assert look_up(client, str(uuid7()), held_here=outbox.record).state == "unknown"
+        finally:
+            client.close()
+
+
+def test_a_refused_signature_reads_as_offline_for_the_resident(backend: tuple[str, Store]) -> None:
+    url, _store = backend
+    client = BackendClient(url, SigningKey(KEY.key_id, b"x" * 32))
+    try:
+        view = look_up(client, str(uuid7()))
+    finally:
+        client.close()
+    assert view.state == "offline" and "401" in view.detail
+
+
+class _Failing(BaseHTTPRequestHandler):
+    mode = "500"
+
+    def do_GET(self) -> None:
+        if self.mode == "slow":
+            time.sleep(1.5)
+        self.send_response(500 if self.mode == "500" else 200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("mode", ["500", "slow"])
+def test_backend_error_or_timeout_is_offline_quickly(mode: str) -> None:
+    handler = type("Handler", (_Failing,), {"mode": mode})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    client = BackendClient(f"http://127.0.0.1:{httpd.server_port}", KEY, read_timeout_s=0.5)
+    try:
+        begun = time.monotonic()
+        view = look_up(client, str(uuid7()))
+        elapsed = time.monotonic() - begun
+    finally:
+        client.close()
+        httpd.shutdown()
+        httpd.server_close()
+    assert view.state == "offline"
+    assert ("500" in view.detail) if mode == "500" else ("timed out" in view.detail and elapsed < 1.4)
+
+
+def test_nobody_listening_is_offline() -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = BackendClient(f"http://127.0.0.1:{port}", KEY, connect_timeout_s=1)
+    try:
+        view = look_up(client, str(uuid7()))
+    finally:
+        client.close()
+    assert view.state == "offline" and "unreachable" in view.detail
