@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from drivers.base import DeviceHealth, Health
 from kiosk.app import Runtime
@@ -63,6 +64,29 @@ def _open_flow(app: object, service_id: str) -> Flow:
     app.flow = Flow(app.catalogue[service_id], app.session)  # type: ignore[attr-defined]
     app.show_route()  # type: ignore[attr-defined]
     return app.flow  # type: ignore[attr-defined]
+
+
+def _picture_status_lookup(app: Any, pilot: Any, shot: Callable[[str], None]) -> None:
+    """The request status look-up: scanning, typing the number, a result (made up: no backend)."""
+    from kiosk.status import StatusView
+
+    _open_flow(app, "request-status")
+    lookup = app.screen("step").widget
+    pilot.wait_until(lambda: lookup.mode in ("scan", "type"), what="the status look-up")
+    if lookup.mode == "scan":
+        pilot.wait_until(lambda: lookup.texture is not None, timeout_s=10, what="the scan preview")
+        shot("step-status-scan")
+        lookup.show_keypad()
+    for key in "0192F3A49B2C7":
+        pilot.tap(key, exact=True)
+    shot("step-status-entry")
+    lookup.show(
+        StatusView(
+            "rejected", "0192f3a4-9b2c-7d1e-8f00-0a1b2c3d4e5f", "household.household_certificate",
+            "2026-11-28 09:30", "2026-11-28 15:10", "照片不符合要求 photo not accepted",
+        )
+    )  # fmt: skip
+    shot("step-status-result")
 
 
 def run_tour(runtime: Runtime, out: Path) -> int:
@@ -133,6 +157,7 @@ def run_tour(runtime: Runtime, out: Path) -> int:
             shot("step-photo-live")
             pilot.wait_until(lambda: photo.can_accept, timeout_s=30, what="a capture")
             shot("step-photo-review")
+        _picture_status_lookup(app, pilot, shot)
         if "card_reader" in runtime.devices:
             simulator = getattr(runtime.devices["card_reader"], "simulator", None)
             if simulator is not None:

@@ -211,14 +211,17 @@ class RequestStatusStep(BoxLayout):
         threading.Thread(target=run, name="status-lookup", daemon=True).start()
 
     def _show(self, view: StatusView, asking: int) -> None:
-        if not self._alive or asking != self._asking:
-            return  # the resident left, or went back and asked something else
+        if self._alive and asking == self._asking:  # else the resident left or asked something else
+            self.show(view)
+
+    def show(self, view: StatusView) -> None:
+        """Show a look-up's result (also what the screenshot tour calls)."""
         if view.state == "offline":
             log.warning("status look-up: backend unavailable: %s", view.detail)
         else:
             log.info("status look-up: %s (%s)", view.state, view.masked_number)
         self.view = view
-        self.flow.session.artifacts["status_lookup"]["state"] = view.state
+        self.flow.session.artifacts.setdefault("status_lookup", {})["state"] = view.state
         self.mode = "result"
         self.refresh_texts()
 
