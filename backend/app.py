@@ -4,6 +4,7 @@ Routes (the OpenAPI document is served at ``/openapi.json``, see :mod:`backend.o
 
     POST /v1/requests                 signed; 201 new, 200 duplicate (same receipt), 422 id reused
     GET  /v1/requests/{id}            signed; the request's status as JSON
+    GET  /v1/requests/by-tail/{12hex} signed; {"requests": [...]} ending in the number's last group
     GET  /status/{id}                 public HTML status page (the receipt's QR points here)
     POST /v1/lookup/...  /v1/payments signed look-ups, see :mod:`backend.lookups`
     POST /v1/jobs/take, /v1/jobs/{id}/complete|reject   staff API, bearer token (off without one)
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 8 * 1024 * 1024
 _STATUS_RE = re.compile(r"^/status/([0-9a-f-]{36})$")
 _REQ_RE = re.compile(r"^/v1/requests/([0-9a-f-]{36})$")
+_TAIL_RE = re.compile(r"^/v1/requests/by-tail/([0-9a-f]{12})$")
 _JOB_RE = re.compile(r"^/v1/jobs/([0-9a-f-]{36})/(complete|reject)$")
 
 _STATUS_TEXT = {
@@ -157,6 +159,10 @@ class Handler(BaseHTTPRequestHandler):
                 return
             found = self.backend.store.status(m.group(1))
             self._send(200, json.dumps(found)) if found else self._error(404, "unknown_request")
+        elif m := _TAIL_RE.match(path):
+            if self._verified(b"") is None:
+                return
+            self._send(200, json.dumps({"requests": self.backend.store.find_by_tail(m.group(1))}))
         elif path.startswith("/v1/"):
             self._lookup(b"")
         else:

@@ -62,6 +62,12 @@ def openapi_document() -> dict[str, Any]:
             "/v1/requests/{request_id}": {
                 "get": _op("Status of a request", {"200": "status", "404": "unknown"})
             },
+            "/v1/requests/by-tail/{tail}": {
+                "get": _op(
+                    "Requests whose number ends in this last group (12 hex digits): at most two",
+                    {"200": "{requests: [status, ...]}, empty when none"},
+                )
+            },
             "/status/{request_id}": {
                 "get": {
                     "summary": "HTML status page for the receipt QR",

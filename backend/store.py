@@ -38,6 +38,8 @@ _TABLES = [
         updated_at      TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS requests_status ON requests (status, received_at)",
+    # the request number's last group (12 hex digits): what a resident may type instead of all 32
+    "CREATE INDEX IF NOT EXISTS requests_tail ON requests (substr(request_id, 25, 12))",
     """CREATE TABLE IF NOT EXISTS nonces (
         key_id TEXT NOT NULL, nonce TEXT NOT NULL, ts BIGINT NOT NULL, PRIMARY KEY (key_id, nonce))""",
     "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
@@ -169,6 +171,17 @@ class Store:
             return None
         keys = ("request_id", "request_type", "status", "reason", "received_at", "updated_at")
         return dict(zip(keys, row, strict=True))
+
+    def find_by_tail(self, tail: str) -> list[dict[str, Any]]:
+        """Requests whose id ends in the 12 hex digits ``tail`` (random bits: almost always one;
+        at most two are returned, enough to tell the kiosk to ask for the whole number)."""
+        with self.transaction() as cur:
+            rows = self._exec(
+                cur,
+                "SELECT request_id FROM requests WHERE substr(request_id, 25, 12) = ? LIMIT 2",
+                (tail.lower(),),
+            ).fetchall()
+        return [found for (request_id,) in rows if (found := self.status(request_id)) is not None]
 
     def stats(self) -> dict[str, Any]:
         with self.transaction() as cur:

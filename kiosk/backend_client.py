@@ -108,6 +108,12 @@ class BackendClient:
         answer = self._call("GET", f"/v1/requests/{request_id}", not_found_ok=True)
         return None if answer is None else dict(answer)
 
+    def requests_by_tail(self, tail: str) -> list[dict[str, Any]]:
+        """Requests whose number ends in the 12 hex digits ``tail`` (the last group a resident may
+        type instead of the whole number): none, one, or two when the digits are ambiguous."""
+        found: list[dict[str, Any]] = self._call("GET", f"/v1/requests/by-tail/{tail.lower()}")["requests"]
+        return found
+
     # -- plumbing -----------------------------------------------------------------------------
 
     def _call(

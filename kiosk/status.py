@@ -2,8 +2,11 @@
 
 A receipt prints the request's own id (a UUIDv7, ``kiosk/ids.py``) in full and a QR code holding
 ``kiosk.status_base_url + request_id`` (the backend's public ``/status/{id}`` page). A resident
-either holds that QR up to the camera or types the printed number on a hexadecimal keypad; both
-end as the same canonical id. The UUIDv7 layout doubles as a typing check: the 13th digit is
+either holds that QR up to the camera or types on a hexadecimal keypad. Typing all 32 digits is
+slow, so the keypad first asks only for the number's last group (12 hex digits, random bits of
+the UUIDv7, printed on every receipt ever made): the backend resolves it (``GET
+/v1/requests/by-tail/{tail}``) and says when two requests share it, then the whole number is
+asked for. For the whole number the UUIDv7 layout doubles as a typing check: the 13th digit is
 always ``7`` and the 17th one of ``8 9 a b``, so most slips are caught before the backend is asked.
 
 The answer (``GET /v1/requests/{id}``: status, reason, request type, times; no personal data) is
@@ -27,6 +30,7 @@ from kiosk.errors import BackendRejected, BackendUnavailable
 log = logging.getLogger(__name__)
 
 ID_DIGITS = 32
+TAIL_DIGITS = 12  # the last group of the printed number
 GROUPS = (8, 4, 4, 4, 12)  # how a UUID is printed: 8-4-4-4-12
 HEX = "0123456789abcdef"
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$")
@@ -34,7 +38,7 @@ _STATUS_PATH_RE = re.compile(r"/status/([0-9A-Fa-f-]{32,36})/?$")
 
 # what the backend's status values mean for a resident (message keys under ``status.state``)
 BACKEND_STATES = ("received", "in_progress", "done", "rejected")
-STATES = (*BACKEND_STATES, "queued_here", "unknown", "offline")
+STATES = (*BACKEND_STATES, "queued_here", "unknown", "ambiguous", "offline")
 
 
 def is_request_id(text: str) -> bool:
@@ -82,19 +86,32 @@ def mask_request_id(request_id: str) -> str:
     """Enough of the number to recognise the receipt, not enough to look it up again from a
     glance at the screen: ``0192F3A4-…-4A5B``."""
     digits = request_id.replace("-", "").upper()
-    return f"{digits[:8]}-…-{digits[-4:]}" if len(digits) == ID_DIGITS else "…"
+    if len(digits) == ID_DIGITS:
+        return f"{digits[:8]}-…-{digits[-4:]}"
+    return f"…-{digits[-4:]}" if len(digits) == TAIL_DIGITS else "…"
 
 
 class ManualEntry:
-    """The number a resident types on the hex keypad, shown grouped as the receipt prints it."""
+    """What a resident types on the hex keypad: the number's last group (12 digits) or, with
+    ``full``, the whole number, shown grouped as the receipt prints it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, full: bool = False) -> None:
         self.digits = ""
+        self.full = full
+
+    @property
+    def size(self) -> int:
+        return ID_DIGITS if self.full else TAIL_DIGITS
+
+    def set_full(self, full: bool) -> None:
+        """Switch between the last group and the whole number (what was typed is kept if it fits)."""
+        self.full = full
+        self.digits = self.digits[: self.size]
 
     def press(self, key: str) -> bool:
         """Add one hex digit; False when full or not a hex digit."""
         key = key.lower()
-        if len(key) != 1 or key not in HEX or len(self.digits) >= ID_DIGITS:
+        if len(key) != 1 or key not in HEX or len(self.digits) >= self.size:
             return False
         self.digits += key
         return True
@@ -107,24 +124,33 @@ class ManualEntry:
 
     @property
     def complete(self) -> bool:
-        return len(self.digits) == ID_DIGITS
+        return len(self.digits) == self.size
 
     def display(self, placeholder: str = "_") -> str:
-        """``0192F3A4-9B2C-7___-____-____________``: typed digits upper case, the rest placeholders."""
-        padded = self.digits.upper() + placeholder * (ID_DIGITS - len(self.digits))
+        """``0192F3A4-9B2C-7___-____-____________`` (whole number) or ``0A1B 2C3D 4E__`` (last
+        group): typed digits upper case, the rest placeholders."""
+        padded = self.digits.upper() + placeholder * (self.size - len(self.digits))
+        if not self.full:
+            return " ".join(padded[i : i + 4] for i in range(0, TAIL_DIGITS, 4))
         return canonical(padded.replace(placeholder, "\0")).replace("\0", placeholder).upper()
 
     def problem(self) -> str:
-        """A message key when the typed number cannot be a request number, else ``""``."""
+        """A message key when the typed digits cannot be looked up, else ``""``."""
         if not self.complete:
-            return "status.entry.incomplete"
-        if not version_ok(self.digits):
+            return "status.entry.incomplete" if self.full else "status.entry.tail_incomplete"
+        if self.full and not version_ok(self.digits):
             return "status.entry.not_a_number"
         return ""
 
     @property
     def request_id(self) -> str | None:
-        return canonical(self.digits) if self.complete and not self.problem() else None
+        """The whole number typed (full mode), once complete and plausible."""
+        return canonical(self.digits) if self.full and self.complete and not self.problem() else None
+
+    @property
+    def tail(self) -> str | None:
+        """The last group typed (short mode), once complete."""
+        return self.digits if not self.full and self.complete else None
 
 
 @dataclass(frozen=True)
@@ -146,6 +172,8 @@ class StatusView:
 
 class StatusClient(Protocol):
     def request_status(self, request_id: str) -> dict[str, Any] | None: ...
+
+    def requests_by_tail(self, tail: str) -> list[dict[str, Any]]: ...
 
 
 def _local_time(stamp: object) -> str:
@@ -199,3 +227,21 @@ def look_up(
     if record is not None and record.get("status") == "pending":
         return StatusView("queued_here", request_id, request_type=str(record.get("request_type", "")))
     return StatusView("unknown", request_id)
+
+
+def look_up_tail(client: StatusClient, tail: str) -> StatusView:
+    """Like :func:`look_up` for the number's last group: unknown, the one request ending in it, or
+    ``ambiguous`` (two share it: the resident is asked for the whole number)."""
+    shown = tail  # only the last group is known until the backend answers
+    try:
+        found = client.requests_by_tail(tail)
+    except BackendUnavailable as exc:
+        return StatusView("offline", shown, detail=str(exc))
+    except BackendRejected as exc:
+        log.error("status look-up by last group refused by the backend: %s", exc)
+        return StatusView("offline", shown, detail=str(exc))
+    if not found:
+        return StatusView("unknown", shown)
+    if len(found) > 1:
+        return StatusView("ambiguous", shown, detail=f"{len(found)} requests end in {tail}")
+    return view_from_answer(str(found[0].get("request_id", shown)), found[0])

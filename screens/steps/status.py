@@ -19,7 +19,7 @@ from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk.status import ManualEntry, StatusView, look_up
+from kiosk.status import ManualEntry, StatusView, look_up, look_up_tail
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ class RequestStatusStep(BoxLayout):
     typed = StringProperty("")
     entry_problem = StringProperty("")
     can_check = BooleanProperty(False)
+    full_entry = BooleanProperty(False)  # typing the whole number rather than its last group
     camera_ok = BooleanProperty(False)
     demo = BooleanProperty(False)  # simulated camera: offer to hold up a receipt
     state = StringProperty("")  # the result's state (kiosk.status.STATES)
@@ -52,6 +53,7 @@ class RequestStatusStep(BoxLayout):
         self._hint_key = ""
         self._held_up = False
         self._last_id = ""
+        self._last_by_tail = False
         self._asking = 0  # which look-up the screen waits for (a later one, or none, wins)
         self.camera = self.app.runtime.devices.get("camera")
         health = self.app.runtime.device_health("camera") if self.camera is not None else None
@@ -71,8 +73,9 @@ class RequestStatusStep(BoxLayout):
             button = Factory.KeypadKey()
             button.key, button.form = key, self
             self.ids.keypad.add_widget(button)
-        # one pane per mode; only the current one is on screen (hidden panes take no touches)
-        self._panes = {mode: self.ids[f"{mode}_pane"] for mode in MODES}
+        # one pane per mode; only the current one is on screen (hidden panes take no touches).
+        # ids are weak proxies: keep the panes themselves, or detached ones are collected
+        self._panes = {mode: self.ids[f"{mode}_pane"].__self__ for mode in MODES}
         self.on_mode(self, self.mode)
 
     def on_mode(self, _instance: Any, mode: str) -> None:
@@ -174,6 +177,12 @@ class RequestStatusStep(BoxLayout):
         self.entry.clear()
         self._typed_changed()
 
+    def whole_number(self, full: bool = True) -> None:
+        """Type the whole number (32 digits) instead of its last group, or back."""
+        self.entry.set_full(full)
+        self.full_entry = full
+        self._typed_changed()
+
     def _typed_changed(self) -> None:
         self.typed = self.entry.display()
         self.can_check = self.entry.complete
@@ -184,13 +193,18 @@ class RequestStatusStep(BoxLayout):
         if problem:
             self.entry_problem = self.app.tr(problem)
             return
-        assert self.entry.request_id is not None
-        self.ask(self.entry.request_id, via="typed")
+        if self.entry.full:
+            assert self.entry.request_id is not None
+            self.ask(self.entry.request_id, via="typed")
+        else:
+            assert self.entry.tail is not None
+            self.ask(self.entry.tail, via="typed_last_group", by_tail=True)
 
     # -- asking the backend ------------------------------------------------------------------------
-    def ask(self, request_id: str, *, via: str) -> None:
-        """Look ``request_id`` up on a worker thread; the result comes back through the app's clock."""
-        self._last_id = request_id
+    def ask(self, request_id: str, *, via: str, by_tail: bool = False) -> None:
+        """Look ``request_id`` (or, ``by_tail``, the number's last group) up on a worker thread; the
+        result comes back through the app's clock."""
+        self._last_id, self._last_by_tail = request_id, by_tail
         self._asking += 1
         asking = self._asking
         self.mode = "busy"
@@ -203,7 +217,10 @@ class RequestStatusStep(BoxLayout):
             else:
                 client = queue.new_client()
                 try:
-                    view = look_up(client, request_id, held_here=queue.outbox.record)
+                    if by_tail:
+                        view = look_up_tail(client, request_id)
+                    else:
+                        view = look_up(client, request_id, held_here=queue.outbox.record)
                 finally:
                     client.close()
             self.app.post(lambda: self._show(view, asking))
@@ -227,7 +244,17 @@ class RequestStatusStep(BoxLayout):
 
     def retry(self) -> None:
         if self._last_id:
-            self.ask(self._last_id, via="retry")
+            self.ask(self._last_id, via="retry", by_tail=self._last_by_tail)
+
+    def next_try(self) -> None:
+        """The result's way forward: ask again (backend was away) or type the whole number (the
+        last group was ambiguous)."""
+        if self.state == "ambiguous":
+            self.again()
+            self.show_keypad()
+            self.whole_number(True)
+        else:
+            self.retry()
 
     def again(self) -> None:
         """Check another number: back to scanning (or typing), nothing of this one kept on screen."""

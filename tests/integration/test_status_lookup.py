@@ -4,6 +4,7 @@ against servers that fail (HTTP 500, no answer in time, nobody listening)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -21,16 +22,30 @@ from kiosk.delivery import HttpSender, deliver_until_empty
 from kiosk.ids import uuid7
 from kiosk.outbox import Outbox
 from kiosk.signing import SigningKey
-from kiosk.status import look_up
+from kiosk.status import look_up, look_up_tail
 
 pytestmark = pytest.mark.integration
 
 KEY = SigningKey("KIOSK-S1", b"s" * 32)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'backend.db'}"
+    url = os.environ.get("KIOSK_TEST_PG_URL")
+    if not url:
+        pytest.skip("KIOSK_TEST_PG_URL is not set (source scripts/test-services.sh && start_test_services)")
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS requests, nonces, counters, kiosks, step_stats")
+    return url
+
+
 @pytest.fixture
-def backend(tmp_path: Path) -> Iterator[tuple[str, Store]]:
-    store = open_store(f"sqlite:///{tmp_path / 'backend.db'}")
+def backend(store_url: str) -> Iterator[tuple[str, Store]]:
+    store = open_store(store_url)
     httpd = make_server(Backend(store, {KEY.key_id: KEY.secret}), "127.0.0.1", 0)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -70,6 +85,55 @@ def test_a_delivered_request_is_found_and_follows_the_staffs_decision(
             assert look_up(client, str(uuid7()), held_here=outbox.record).state == "unknown"
         finally:
             client.close()
+
+
+def test_the_last_group_of_the_number_finds_the_request(backend: tuple[str, Store], tmp_path: Path) -> None:
+    url, store = backend
+    with Outbox(tmp_path / "outbox.db", KEY.key_id) as outbox:
+        made = [outbox.submit("system.test", 1, {"fields": {"note": f"t{i}"}}, test=True) for i in range(3)]
+        sender = HttpSender(url, KEY)
+        try:
+            assert deliver_until_empty(outbox, sender, timeout_s=10) == 3
+        finally:
+            sender.close()
+    client = BackendClient(url, KEY)
+    try:
+        for submitted in made:
+            tail = submitted.request_id[-12:]
+            view = look_up_tail(client, tail.upper())
+            assert (view.state, view.request_id) == ("received", submitted.request_id)
+        assert look_up_tail(client, "0123456789ab").state == "unknown"
+    finally:
+        client.close()
+    # two requests sharing a last group (never by chance in practice): the kiosk asks for the whole number
+    twin = made[0].request_id[:24] + made[1].request_id[-12:]
+    with store.transaction() as cur:
+        store._exec(
+            cur,
+            "INSERT INTO requests (request_id, kiosk_id, sequence, request_type, request_version, test,"
+            " body_sha256, envelope, receipt, received_at, status, updated_at)"
+            " SELECT ?, kiosk_id, sequence + 100, request_type, request_version, test, body_sha256,"
+            " envelope, receipt, received_at, status, updated_at FROM requests WHERE request_id = ?",
+            (twin, made[0].request_id),
+        )
+    client = BackendClient(url, KEY)
+    try:
+        assert look_up_tail(client, made[1].request_id[-12:]).state == "ambiguous"
+    finally:
+        client.close()
+
+
+def test_sqlite_resolves_the_last_group_through_its_index(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'b.db'}")
+    try:
+        with store.transaction() as cur:
+            plan = cur.execute(
+                "EXPLAIN QUERY PLAN SELECT request_id FROM requests WHERE substr(request_id, 25, 12) = ?",
+                ("0a1b2c3d4e5f",),
+            ).fetchall()
+    finally:
+        store.close()
+    assert any("requests_tail" in str(row) for row in plan), plan
 
 
 def test_a_refused_signature_reads_as_offline_for_the_resident(backend: tuple[str, Store]) -> None:

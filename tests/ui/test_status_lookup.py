@@ -58,17 +58,28 @@ def _open_lookup(kiosk: Any) -> Any:
     return step
 
 
-def _type_number(kiosk: Any, step: Any, request_id: str) -> None:
+def _type_number(kiosk: Any, step: Any, request_id: str, *, whole: bool = True) -> None:
     if step.mode == "scan":
         kiosk.tap("输入受理编号")
     assert step.mode == "type"
-    for key in request_id.replace("-", "").upper():
+    if whole:
+        kiosk.tap("输入完整编号")
+    digits = request_id.replace("-", "").upper()
+    for key in digits if whole else digits[-12:]:
         kiosk.tap(key, exact=True)
     kiosk.tap("查询", exact=True)
 
 
 def _result(kiosk: Any, step: Any) -> str:
-    kiosk.wait_until(lambda: step.mode == "result", timeout_s=15, what="the status")
+    try:
+        kiosk.wait_until(lambda: step.mode == "result", timeout_s=20, what="the status")
+    except AssertionError as exc:  # say where it stood
+        scanner = step.scanner
+        raise AssertionError(
+            f"{exc}: screen {kiosk.screen}, mode {step.mode}, hint {step.hint!r}, scanner running "
+            f"{bool(scanner and scanner.running)}, decode ms {scanner.decode_ms[-3:] if scanner else []}, "
+            f"errors {kiosk.errors!r}"
+        ) from exc
     return " ".join(kiosk.visible_texts())
 
 
@@ -78,7 +89,7 @@ def test_typed_number_shows_the_status_and_the_session_is_wiped_after(kiosk: Any
     assert step.mode == "scan" and step.camera_ok
     _type_number(kiosk, step, request_id)
     texts = _result(kiosk, step)
-    assert "已受理，等待审核" in texts and "受理时间" in texts
+    assert "已受理，等待审核" in texts and "受理时间" in texts and "测试" not in texts
     digits = request_id.replace("-", "").upper()
     assert f"{digits[:8]}-…-{digits[-4:]}" in texts
     assert request_id not in texts and digits not in texts  # only the masked number stays on screen
@@ -134,9 +145,24 @@ def test_foreign_qr_code_gets_a_hint_and_an_unknown_number_says_so(kiosk: Any) -
     assert "未找到这个编号" in texts and "请核对回执上的编号" in texts
 
 
+def test_last_group_of_the_number_is_enough(kiosk: Any) -> None:
+    request_id = _delivered_request(kiosk)
+    step = _open_lookup(kiosk)
+    _type_number(kiosk, step, request_id, whole=False)
+    texts = _result(kiosk, step)
+    assert "已受理，等待审核" in texts
+    digits = request_id.replace("-", "").upper()
+    assert f"{digits[:8]}-…-{digits[-4:]}" in texts  # the backend said which request it is
+    assert kiosk.app.session.artifacts["status_lookup"]["via"] == "typed_last_group"
+    kiosk.tap("查询其他编号")
+    _type_number(kiosk, step, str(uuid7()), whole=False)
+    assert "未找到这个编号" in _result(kiosk, step)
+
+
 def test_a_mistyped_number_is_caught_before_asking(kiosk: Any) -> None:
     step = _open_lookup(kiosk)
     kiosk.tap("输入受理编号")
+    kiosk.tap("输入完整编号")
     for key in "0192F3A49B2C4D1E8F000A1B2C3D4E5F":  # version digit 4: not a receipt number
         kiosk.tap(key, exact=True)
     kiosk.tap("查询", exact=True)
