@@ -149,7 +149,7 @@ def _request_status(pilot: Any, _step: Any) -> None:
         pilot.tap(app.tr("status.mode.type"))
     for key in request_id.replace("-", "")[-12:].upper():  # the number's last group is enough
         pilot.tap(key, exact=True)
-    pilot.tap(app.tr("status.entry.check"))
+    pilot.tap(app.tr("app.next"))
     answered()
     camera = app.runtime.devices.get("camera")
     if widget.camera_ok and getattr(camera, "simulated", False):

@@ -33,7 +33,7 @@ class RequestStatusStep(BoxLayout):
     hint = StringProperty("")
     typed = StringProperty("")
     entry_problem = StringProperty("")
-    can_check = BooleanProperty(False)
+    wants_next = BooleanProperty(False)  # the step screen's "next" button checks the typed number
     full_entry = BooleanProperty(False)  # typing the whole number rather than its last group
     camera_ok = BooleanProperty(False)
     demo = BooleanProperty(False)  # simulated camera: offer to hold up a receipt
@@ -70,7 +70,7 @@ class RequestStatusStep(BoxLayout):
         from kivy.factory import Factory
 
         for key in KEYS:
-            button = Factory.KeypadKey()
+            button = Factory.HexKey()
             button.key, button.form = key, self
             self.ids.keypad.add_widget(button)
         # one pane per mode; only the current one is on screen (hidden panes take no touches).
@@ -79,6 +79,7 @@ class RequestStatusStep(BoxLayout):
         self.on_mode(self, self.mode)
 
     def on_mode(self, _instance: Any, mode: str) -> None:
+        self.wants_next = mode == "type"
         panes = getattr(self, "_panes", None)
         if panes is None:
             return
@@ -185,8 +186,11 @@ class RequestStatusStep(BoxLayout):
 
     def _typed_changed(self) -> None:
         self.typed = self.entry.display()
-        self.can_check = self.entry.complete
         self.entry_problem = ""
+
+    def next(self) -> None:
+        """The step screen's "next" button, shown while typing."""
+        self.check()
 
     def check(self) -> None:
         problem = self.entry.problem()

@@ -67,7 +67,7 @@ def _type_number(kiosk: Any, step: Any, request_id: str, *, whole: bool = True) 
     digits = request_id.replace("-", "").upper()
     for key in digits if whole else digits[-12:]:
         kiosk.tap(key, exact=True)
-    kiosk.tap("查询", exact=True)
+    kiosk.tap("下一步")
 
 
 def _result(kiosk: Any, step: Any) -> str:
@@ -165,9 +165,9 @@ def test_a_mistyped_number_is_caught_before_asking(kiosk: Any) -> None:
     kiosk.tap("输入完整编号")
     for key in "0192F3A49B2C4D1E8F000A1B2C3D4E5F":  # version digit 4: not a receipt number
         kiosk.tap(key, exact=True)
-    kiosk.tap("查询", exact=True)
+    kiosk.tap("下一步")
     assert step.mode == "type" and "这不是一个有效的受理编号" in " ".join(kiosk.visible_texts())
-    kiosk.tap("退格")
+    kiosk.tap("删除")
     assert step.typed.endswith("4E5_") and step.entry_problem == ""
     kiosk.tap("上一步")  # back inside the step: keypad -> camera
     assert step.mode == "scan"

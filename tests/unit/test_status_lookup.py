@@ -323,3 +323,18 @@ def test_simulated_camera_holds_up_a_receipt_and_puts_it_down() -> None:
         assert decoded() == ""
     finally:
         camera.close()
+
+
+def test_the_receipt_prints_the_status_code_the_keypad_asks_for() -> None:
+    from kiosk.config import load_config
+    from kiosk.documents import samples
+    from kiosk.documents.render import to_escpos
+
+    config = load_config(None, environ={}, validate_devices=False)
+    job = to_escpos(samples.sample_document("receipt", config))
+    code = samples.SAMPLE_REQUEST_ID[-12:].upper()
+    assert f"查询码 Status code: {code}".encode("gb18030") in job
+    entry = ManualEntry()
+    for key in code:
+        entry.press(key)
+    assert entry.tail == samples.SAMPLE_REQUEST_ID[-12:]
