@@ -7,6 +7,7 @@ Routes (the OpenAPI document is served at ``/openapi.json``, see :mod:`backend.o
     GET  /v1/requests/by-tail/{12hex} signed; {"requests": [...]} ending in the number's last group
     GET  /status/{id}                 public HTML status page (the receipt's QR points here)
     POST /v1/lookup/...  /v1/payments signed look-ups, see :mod:`backend.lookups`
+    POST /v1/alerts                   signed; a resident asked for staff (no personal data)
     POST /v1/jobs/take, /v1/jobs/{id}/complete|reject   staff API, bearer token (off without one)
     GET  /healthz
 
@@ -29,6 +30,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from backend.alerts import parse_alert, store_alert
 from backend.lookups import Lookups
 from backend.openapi import openapi_document
 from backend.store import Store
@@ -177,6 +179,8 @@ class Handler(BaseHTTPRequestHandler):
             self._ingest(body)
         elif path == "/v1/heartbeat":
             self._heartbeat(body)
+        elif path == "/v1/alerts":
+            self._alert(body)
         elif path.startswith("/v1/jobs/"):
             self._jobs(path, body)
         elif path.startswith("/v1/"):
@@ -236,6 +240,19 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.backend.store.heartbeat(key_id, health, analytics, time.time())
         self._send(200, '{"ok":true}')
+
+    def _alert(self, body: bytes) -> None:
+        """A help alert (backend/alerts.py): 201 stored, 200 already stored (a retry)."""
+        verified = self._verified(body)
+        if verified is None:
+            return
+        try:
+            alert = parse_alert(body, verified[0])
+        except (ValueError, TypeError) as exc:
+            self._error(400, "invalid_alert", str(exc))
+            return
+        new = store_alert(self.backend.store, alert)
+        self._send(201 if new else 200, json.dumps({"alert_id": alert["alert_id"], "stored": True}))
 
     def _lookup(self, body: bytes) -> None:
         if self._verified(body) is None:

@@ -157,6 +157,37 @@ def cmd_kiosks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts(args: argparse.Namespace) -> int:
+    """Residents waiting for staff: open help alerts, oldest first (``--close ID`` when attended)."""
+    from backend.alerts import close_alert, list_alerts
+
+    store = open_store(args.store)
+    try:
+        if args.close:
+            if not close_alert(store, args.close):
+                raise CliError(f"alert {args.close} is unknown or already closed")
+            print(f"alert {args.close} closed")
+            return 0
+        alerts = list_alerts(store, include_closed=args.all)
+    finally:
+        store.close()
+    now = time.time()
+    for alert in alerts:
+        alert["waiting_s"] = round(now - alert["received_ts"], 1)
+    if args.json:
+        print(json.dumps({"alerts": alerts}, ensure_ascii=False))
+    elif not alerts:
+        print("no open help alerts")
+    for alert in [] if args.json else alerts:
+        where = "/".join(p for p in (alert["service"], alert["step"]) if p) or "-"
+        print(
+            f"{alert['kiosk_id']:<20} {alert['status']:<6} waiting {alert['waiting_s']:.0f} s"
+            f"  screen {alert['screen']}  service/step {where}  raised {alert['raised_at']}"
+            f"  id {alert['alert_id']}"
+        )
+    return 0
+
+
 def cmd_jobs(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     try:
@@ -229,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--silent-after", type=float, default=300, metavar="S", help="flag kiosks silent this long"
     )
     kiosks.set_defaults(func=cmd_kiosks)
+    alerts = sub.add_parser("alerts", help="open help alerts (a resident is waiting for staff)")
+    alerts.add_argument("--store", required=True)
+    alerts.add_argument("--json", action="store_true")
+    alerts.add_argument("--all", action="store_true", help="closed alerts too")
+    alerts.add_argument("--close", metavar="ALERT_ID", default="", help="mark an alert attended")
+    alerts.set_defaults(func=cmd_alerts)
     jobs = sub.add_parser("jobs", help="take, complete or reject requests")
     jobs.add_argument("action", choices=["take", "complete", "reject", "list"])
     jobs.add_argument("request_id", nargs="?", default="")

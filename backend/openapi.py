@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from backend.alerts import SCHEMA as ALERT_SCHEMA
 from kiosk.schemas import load_schema, request_types
 
 _SIGNED: list[dict[str, list[str]]] = [{"kioskHmac": []}]
@@ -24,7 +25,7 @@ def _op(summary: str, responses: dict[str, str], body: str | None = None) -> dic
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    schemas: dict[str, Any] = {"Envelope": load_schema("envelope", 1)}
+    schemas: dict[str, Any] = {"Envelope": load_schema("envelope", 1), "HelpAlert": ALERT_SCHEMA}
     for name, versions in request_types().items():
         for v in versions:
             schemas[f"{name}.v{v}"] = load_schema(name, v)
@@ -82,6 +83,18 @@ def openapi_document() -> dict[str, Any]:
             "/v1/payments/{payment_id}": {"get": _op("Poll a payment order", lookup)},
             "/v1/payments/{payment_id}/cancel": {"post": _op("Cancel a payment order", lookup)},
             "/v1/identity/verify": {"post": _op("Verify identity for a temporary certificate", lookup)},
+            "/v1/alerts": {
+                "post": _op(
+                    "A resident asked for staff at a kiosk (help button); no personal data",
+                    {
+                        "201": "stored",
+                        "200": "this alert_id was stored before (a retry)",
+                        "400": "invalid alert (permanent)",
+                        "401": "signature, stale timestamp or replayed nonce",
+                    },
+                    "#/components/schemas/HelpAlert",
+                )
+            },
             "/v1/jobs/take": {
                 "post": {
                     "summary": "Staff: take the oldest received request (bearer token)",

@@ -49,6 +49,11 @@ _TABLES = [
     """CREATE TABLE IF NOT EXISTS step_stats (
         kiosk_id TEXT NOT NULL, service TEXT NOT NULL, step TEXT NOT NULL, outcome TEXT NOT NULL,
         count BIGINT NOT NULL, PRIMARY KEY (kiosk_id, service, step, outcome))""",
+    # help alerts from kiosks (backend/alerts.py): no personal data
+    """CREATE TABLE IF NOT EXISTS alerts (
+        alert_id TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL, kind TEXT NOT NULL, screen TEXT NOT NULL,
+        service TEXT NOT NULL, step TEXT NOT NULL, raised_at TEXT NOT NULL,
+        received_ts DOUBLE PRECISION NOT NULL, status TEXT NOT NULL, closed_ts DOUBLE PRECISION)""",
 ]
 
 STATUSES = ("received", "in_progress", "done", "rejected")

@@ -103,6 +103,10 @@ class BackendClient:
         """The kiosk's health and step analytics (kiosk/heartbeat.py)."""
         self._call("POST", "/v1/heartbeat", doc)
 
+    def alert(self, doc: dict[str, Any]) -> None:
+        """A help alert (kiosk/alerts.py): no personal data; the backend keeps one per alert_id."""
+        self._call("POST", "/v1/alerts", doc)
+
     def request_status(self, request_id: str) -> dict[str, Any] | None:
         """A submitted request's status at the backend, or None if it has not arrived yet."""
         answer = self._call("GET", f"/v1/requests/{request_id}", not_found_ok=True)

@@ -55,6 +55,23 @@ class DisplaySection(_Section):
     large_text: bool = False
     high_contrast: bool = False
     show_cursor: bool = True
+    # physical size, for touch targets of at least 15 mm (tests/ui/test_accessibility.py):
+    # dpi wins when set; else it follows from the panel's diagonal and the window size
+    diagonal_in: float = Field(default=21.5, ge=7, le=100)
+    dpi: float = Field(default=0, ge=0, le=600)
+    # voice prompts (kiosk/voice.py, screens/voice.py)
+    voice: bool = True
+    voice_volume: float = Field(default=0.8, ge=0, le=1)
+    voice_attract_every_min: float = Field(default=10, ge=0, le=1440)  # 0: never on the attract screen
+    voice_recorded_dir: str = ""  # recorded <key>.<lang>.wav|ogg files; they win over synthesised ones
+
+    @property
+    def pixels_per_mm(self) -> float:
+        """Pixels per millimetre of the panel at the configured window size."""
+        if self.dpi:
+            return self.dpi / 25.4
+        width, height = self.size
+        return (width**2 + height**2) ** 0.5 / (self.diagonal_in * 25.4)
 
     @property
     def size(self) -> tuple[int, int]:

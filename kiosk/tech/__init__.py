@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "print_cmd",
     "sim_card",
     "read_card",
+    "voice_cmd",
 )
 
 
