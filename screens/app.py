@@ -90,6 +90,11 @@ class KioskApp(App):
     c_danger = ListProperty(STANDARD["c_danger"])
     c_ok = ListProperty(STANDARD["c_ok"])
     c_disabled = ListProperty(STANDARD["c_disabled"])
+    # assistance in the top bar (screens/voice_assist.py): voice volume/mute, help alert state
+    voice_volume = NumericProperty(0.8)
+    voice_muted = BooleanProperty(False)
+    assist_shown = BooleanProperty(True)  # false on maintenance screens
+    help_state = StringProperty("")  # "" | pending | sent
 
     def __init__(self, runtime: Runtime, *, on_started: Callable[[KioskApp], None] | None = None) -> None:
         super().__init__()
@@ -117,6 +122,10 @@ class KioskApp(App):
         font = self.runtime.font
         LabelBase.register(DEFAULT_FONT, str(font.path), fn_bold=str(font.bold or font.path))
         Builder.load_file(str(screens_dir() / "widgets.kv"))
+        Builder.load_file(str(screens_dir() / "voice.kv"))
+        from screens.voice_assist import Assist
+
+        self.assist = Assist(self)
         self.manager = ScreenManager(transition=NoTransition())
         for name in ("attract", "home"):  # what the first frames show; the rest follow frame by frame
             self.screen(name)
@@ -248,6 +257,7 @@ class KioskApp(App):
     def show(self, screen: str) -> None:
         self.screen(screen)
         self.manager.current = screen
+        self.assist.screen_shown(screen)  # its voice prompt; the last one stops
 
     def show_attract(self) -> None:
         self._cancel_return()
@@ -374,6 +384,8 @@ class KioskApp(App):
             self.session.wipe()
         self.session = None
         self.flow = None
+        if hasattr(self, "assist"):
+            self.assist.reset()
         for screen in self.manager.screens if hasattr(self, "manager") else []:
             reset = getattr(screen, "reset", None)
             if reset is not None:
