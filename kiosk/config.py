@@ -43,6 +43,7 @@ class KioskSection(_Section):
     status_base_url: str = Field(pattern=r"^https://\S+$")
     data_dir: str = ""
     log_dir: str = ""
+    region_code: str = Field(default="", pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6})?$")  # address step start
 
 
 class DisplaySection(_Section):

@@ -29,6 +29,7 @@ STEP_KINDS: dict[str, StepKind] = {
         StepKind("read_card", devices=("card_reader",), collects_personal_data=True),
         StepKind("take_photo", devices=("camera",), collects_personal_data=True),
         StepKind("plate"),
+        StepKind("address", collects_personal_data=True),  # the card's address or region lists
         StepKind("verify_identity", backend=True),
         StepKind("vehicle_lookup", backend=True),
         StepKind("violations", backend=True),

@@ -9,6 +9,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.fields import display_value
 from kiosk.privacy import mask_id_number, mask_name
+from kiosk.regions import mask_address
 from screens.base import KioskScreen
 
 
@@ -29,6 +30,8 @@ def review_rows(flow: Any, lang: str, tr: Any) -> list[tuple[str, str]]:
         for field in step.fields:
             if field.id in session.values:
                 rows.append((field.label.get(lang), display_value(field, session.values[field.id], lang)))
+        if step.kind == "address" and session.values.get("mail_address"):
+            rows.append((tr("address.review", lang), mask_address(str(session.values["mail_address"]))))
     if service.fee_fen:
         rows.append((tr("review.fee", lang), f"￥{service.fee_fen / 100:.2f}"))
     return rows

@@ -19,7 +19,8 @@ SYNTHETIC_ID = "990000199001010017"  # synthetic: valid check character, nobody'
 SYNTHETIC_PHONE = "13800138000"
 SYNTHETIC_PLATE = "京A10000"  # the simulated backend seeds a known vehicle with two violations for it
 # choices where the first option would end the visit early with the simulated data
-PREFERRED_CHOICES = {"lookup_by": "plate"}
+PREFERRED_CHOICES = {"lookup_by": "plate", "delivery": "mail"}  # mail: the address step is walked too
+SYNTHETIC_HOUSE = ("5", "号楼", "3", "0", "1", "室")  # typed on the address step's keypad
 
 
 @dataclass
@@ -55,6 +56,22 @@ def _form(pilot: Any, step: Any) -> None:
 
 def _plate(pilot: Any, _step: Any) -> None:
     for key in SYNTHETIC_PLATE:
+        pilot.tap(key, exact=True)
+    pilot.tap(pilot.app.tr("app.next"))
+
+
+def _address(pilot: Any, _step: Any) -> None:
+    """Pick the first region on each list (the lists, not the card, so they are checked too)."""
+    widget = pilot.app.screen("step").widget
+    if widget.mode == "choose":
+        pilot.tap(pilot.app.tr("address.pick_lists"))
+    for _level in range(3):
+        if widget.mode == "detail":
+            break
+        first = widget.regions.children(widget.parent_code)[0]
+        pilot.tap(first.name, exact=True)
+    pilot.wait_until(lambda: widget.mode == "detail", what="the house-number keypad")
+    for key in SYNTHETIC_HOUSE:
         pilot.tap(key, exact=True)
     pilot.tap(pilot.app.tr("app.next"))
 
@@ -171,6 +188,7 @@ PLAYERS: dict[str, Callable[[Any, Any], None]] = {
     "read_card": _read_card,
     "form": _form,
     "plate": _plate,
+    "address": _address,
     "take_photo": _photo,
     "vehicle_lookup": _vehicle,
     "violations": _violations,
