@@ -24,12 +24,14 @@ import datetime as dt
 import enum
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from drivers.base import Health
 from drivers.errors import DeviceDisconnected, DeviceError, DeviceNotFound, DeviceTimeout, ProtocolError
 from drivers.idcard.base import CardReader, CardReaderError, IdCard, Presence, SamError
+from kiosk.devices.counters import counters_for
 from kiosk.idnumber import Refusal, check_card
 from kiosk.privacy import mask_id_number, mask_name
 
@@ -58,6 +60,8 @@ class CardRemoved:
 class CardRead:
     card: IdCard
     refusals: tuple[Refusal, ...] = ()  # empty: the card may be used
+    read_ms: float = 0.0  # find + select + read, as the worker timed it
+    status_word: str = ""  # the reader's last SW1 SW2 SW3, hex (technicians' card-read test)
 
     @property
     def accepted(self) -> bool:
@@ -173,6 +177,8 @@ class CardReaderWorker:
         self._post(deliver)
 
     def _set_status(self, status: str, detail: str = "") -> None:
+        if status in ("disconnected", "fault") and status != self.status.status:
+            counters_for(self._reader).error(detail)  # the dashboard's errors and last cause
         if status != self.status.status or detail != self.status.detail:
             self.status = ReaderStatus(status, detail)
             self._emit(self.status)
@@ -235,21 +241,28 @@ class CardReaderWorker:
             self._read()
 
     def _read(self) -> None:
+        counters = counters_for(self._reader)
+        started = time.monotonic()
         try:
             result = self._reader.read_card(fingerprint=self._fingerprint)
         except (DeviceDisconnected, DeviceNotFound) as exc:
+            counters.error(str(exc))
             self._emit(failure_of(exc))
             raise
         except DeviceError as exc:
             log.info("card read failed: %s", exc)
+            counters.error(str(exc))
             self._emit(failure_of(exc))
             return
+        read_ms = (time.monotonic() - started) * 1000
         if result is Presence.NO_CARD or not isinstance(result, IdCard):
             self._emit(ReadFailed("card_removed", "idcard.error.card_removed"))
             return
         with self._lock:
             self._armed = False
-        self._emit(CardRead(result, tuple(check_card(result, self._today()))))
+        counters.count("reads")
+        status_word = str(getattr(self._reader, "last_status", ""))
+        self._emit(CardRead(result, tuple(check_card(result, self._today())), read_ms, status_word))
 
 
 class StepPhase(enum.Enum):

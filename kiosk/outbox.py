@@ -115,6 +115,19 @@ class QueueStatus:
         }
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    """A request the backend refused for good, as technicians see it (no personal data)."""
+
+    request_id: str
+    sequence: int
+    request_type: str
+    attempts: int
+    http_status: int
+    answer: str  # the backend's answer body (up to 4000 characters)
+    settled_ts: float
+
+
 def _storage_error(path: Path, exc: sqlite3.Error) -> StorageError:
     text = str(exc)
     if "full" in text or getattr(exc, "sqlite_errorcode", None) == 13:  # SQLITE_FULL
@@ -275,13 +288,29 @@ class Outbox:
             (http_status, answer[:4000], f"HTTP {http_status}", time.time(), request_id),
         )
 
-    def retry_dead(self) -> int:
-        """Put every dead-lettered request back in the queue (in its original order)."""
-        return self._write(
+    def retry_dead(self, request_id: str | None = None) -> int:
+        """Put dead-lettered requests back in the queue (in their original order): all of them, or
+        only ``request_id``. Returns how many were queued again."""
+        sql = (
             "UPDATE requests SET status = 'pending', next_attempt_ts = 0, answer_status = NULL,"
-            " answer = NULL, settled_ts = NULL WHERE status = 'dead'",
-            (),
+            " answer = NULL, settled_ts = NULL WHERE status = 'dead'"
         )
+        if request_id is None:
+            return self._write(sql, ())
+        return self._write(sql + " AND request_id = ?", (request_id,))
+
+    def dead_letters(self, limit: int = 50) -> list[DeadLetter]:
+        """The dead-lettered requests, oldest first, with the backend's answer (no body)."""
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    "SELECT request_id, seq, request_type, attempts, answer_status, coalesce(answer, ''),"
+                    " coalesce(settled_ts, 0) FROM requests WHERE status = 'dead' ORDER BY seq LIMIT ?",
+                    (limit,),
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise _storage_error(self.path, exc) from exc
+        return [DeadLetter(r[0], r[1], r[2], r[3], r[4] or 0, r[5], r[6]) for r in rows]
 
     # -- looking ------------------------------------------------------------------------------
 

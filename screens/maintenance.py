@@ -13,6 +13,16 @@ from screens.base import KioskScreen
 
 LOG_LINES = 200
 
+# Tabs drawn by a page widget of their own (module screens/NAME.py + NAME.kv, with PAGE_CLASS);
+# other tabs (logs, audit) are text views drawn here. The settings page plugs in as "settings".
+PAGES: dict[str, str] = {
+    "devices": "maintenance_devices",
+    "card": "maintenance_card",
+    "camera": "maintenance_camera",
+    "print": "maintenance_print",
+    "queue": "maintenance_queue",
+}
+
 
 class MaintenanceScreen(KioskScreen):
     tab = StringProperty("devices")
@@ -30,17 +40,65 @@ class MaintenanceScreen(KioskScreen):
     def on_enter(self, *_args: Any) -> None:
         self.app.runtime.services["maintenance"].audit.record("maintenance.view", tab=self.tab)
         self._event = Clock.schedule_interval(lambda _dt: self.refresh(), 1.0)
+        self._place_page()
         self.refresh()
 
     def on_leave(self, *_args: Any) -> None:
         self._event.cancel()
+        self._close_page()
 
     def show_tab(self, tab: str) -> None:
+        if tab != self.tab:
+            self.app.runtime.services["maintenance"].audit.record("maintenance.view", tab=tab)
+        self._close_page()
         self.tab = tab
+        self._place_page()
         self.refresh()
 
+    def page(self, tab: str) -> Any:
+        """The page widget of ``tab`` (built on first use), or None for the text tabs."""
+        module_name = PAGES.get(tab)
+        if module_name is None:
+            return None
+        pages: dict[str, Any] = self.__dict__.setdefault("_pages", {})
+        if tab not in pages:
+            import importlib
+
+            from kivy.lang import Builder
+
+            from kiosk.paths import screens_dir
+
+            Builder.load_file(str(screens_dir() / f"{module_name}.kv"))
+            pages[tab] = importlib.import_module(f"screens.{module_name}").PAGE_CLASS()
+        return pages[tab]
+
+    @property
+    def current_page(self) -> Any:
+        """The page widget shown now (None on a text tab or before the screen is entered)."""
+        return self.__dict__.get("_open_page")
+
+    def _place_page(self) -> None:
+        body = self.ids.body
+        # ids are weak: hold the text view strongly while a page replaces it
+        text_view = self.__dict__.setdefault("_text_view", self.ids.text_view.__ref__())
+        page = self.page(self.tab)
+        body.clear_widgets()
+        body.add_widget(page if page is not None else text_view)
+        if page is not None:
+            self._open_page = page
+            page.open()
+
+    def _close_page(self) -> None:
+        page = self.__dict__.pop("_open_page", None)
+        if page is not None:
+            page.close()
+
     def refresh(self) -> None:
-        if self.tab == "devices":
+        if self.tab in PAGES:
+            return  # a page refreshes itself
+        if self.tab == "settings":
+            self.text = self.app.tr("maint.settings.pending")
+        elif self.tab == "devices":
             self.text = self._devices()
         elif self.tab == "logs":
             self.text = self._log_tail()

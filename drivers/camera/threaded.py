@@ -45,6 +45,9 @@ def _thumbnail(image: Image) -> np.ndarray:
     return image[::step_y, ::step_x].astype(np.float32)
 
 
+_FAULTS = (CameraStatus.NO_CAMERA, CameraStatus.RECONNECTING, CameraStatus.BLACK, CameraStatus.FROZEN)
+
+
 class ThreadedCamera:
     """Captures from a :class:`FrameSource` in a daemon thread at up to ``fps`` frames per second.
 
@@ -75,6 +78,8 @@ class ThreadedCamera:
         self._slot = FrameSlot()
         self._status = CameraStatus.STARTING
         self._detail = ""
+        self.faults = 0  # diagnostics: failure states entered, and the last one with its cause
+        self.last_fault = ""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -122,6 +127,9 @@ class ThreadedCamera:
         with self._lock:
             if status is not self._status:
                 log.info("camera %s: %s %s", self._source.name, status.value, detail)
+                if status in _FAULTS:
+                    self.faults += 1  # each time the camera goes into a failure state
+                    self.last_fault = f"{status.value}: {detail}"
             self._status, self._detail = status, detail
 
     def _open(self, failed_status: CameraStatus) -> bool:

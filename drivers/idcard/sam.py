@@ -191,6 +191,7 @@ class SamSerialReader:
         self._lock = threading.RLock()
         self._health = DeviceHealth(Health.UNKNOWN, "not_opened")
         self._closing = threading.Event()  # set by close() from another thread: abort the wait
+        self.last_status = ""  # SW1 SW2 SW3 of the last reply, hex (diagnostics)
 
     # -- connection -------------------------------------------------------------------------
     def open(self) -> None:
@@ -270,6 +271,7 @@ class SamSerialReader:
             except (ProtocolError, DeviceTimeout) as exc:
                 last = exc
                 continue
+            self.last_status = f"{reply.sw1:02X} {reply.sw2:02X} {reply.sw3:02X}"
             if reply.sw3 == SW_HOST_CHECKSUM:
                 last = self._error(reply)
                 continue

@@ -73,6 +73,14 @@ def print_a4_document(printer: Any, document: Document) -> PrintOutcome:
     is briefly away), which is as far as a kiosk can confirm an office printer. Health codes map
     to the receipt printer's outcome codes, so the screen uses the same message keys.
     """
+    from kiosk.devices.printer import count_outcome
+
+    outcome = _print_a4_document(printer, document)
+    count_outcome(printer, outcome)
+    return outcome
+
+
+def _print_a4_document(printer: Any, document: Document) -> PrintOutcome:
     health = printer.health()
     before = PrinterStatus(
         code=_A4_CODES.get(health.code, health.code), answered=health.state != Health.UNKNOWN

@@ -128,6 +128,28 @@ def print_document(
     printer's ``print_when_status_unknown`` from config); the outcome is then ``unknown`` even if
     the bytes went out, because nobody confirmed paper came out.
     """
+    outcome = _print_document(printer, document, profile, print_when_status_unknown)
+    count_outcome(printer, outcome)
+    return outcome
+
+
+def count_outcome(printer: object, outcome: PrintOutcome) -> None:
+    """Bump the printer's dashboard counters: a job sent, or an error with its cause."""
+    from kiosk.devices.counters import counters_for
+
+    counters = counters_for(printer)
+    if outcome.after is not None:  # the job was sent (a status was read after it)
+        counters.count("prints")
+    if not outcome.ok:
+        counters.error(outcome.code + (f": {outcome.detail}" if outcome.detail else ""))
+
+
+def _print_document(
+    printer: ReceiptPrinter,
+    document: Document,
+    profile: PrinterProfile | None,
+    print_when_status_unknown: bool | None,
+) -> PrintOutcome:
     from kiosk.documents.render import to_escpos
 
     if print_when_status_unknown is None:

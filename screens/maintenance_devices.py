@@ -1,0 +1,63 @@
+"""Device dashboard: each device's live status, port, driver, counters and last error, refreshed
+once a second while the page is open (the status requests run on a worker thread)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.properties import StringProperty
+
+from screens.maintenance_page import MaintenancePage
+
+REFRESH_S = 1.0
+
+
+class DevicesPage(MaintenancePage):
+    text = StringProperty("")
+    refreshed = StringProperty("")  # time of the last refresh, so the technician sees it is live
+    mono_font = StringProperty("Roboto")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        from kiosk.fonts import find_mono_font
+
+        mono = find_mono_font()
+        if mono is not None:
+            self.mono_font = str(mono)
+
+    def open(self) -> None:
+        super().open()
+        if not self.text:  # first view: the quick table until the full rows arrive
+            from screens.tour import device_lines
+
+            self.text = "\n".join(device_lines(self.runtime)[0])
+        self._event = Clock.schedule_interval(lambda _dt: self.refresh(), REFRESH_S)
+        self.refresh()
+
+    def close(self) -> None:
+        super().close()
+        self._event.cancel()
+
+    def refresh(self) -> None:
+        if self.busy:
+            return  # a printer still answering the last round: do not pile up threads
+        from kiosk.diagnostics import device_rows
+
+        self.in_background(lambda: device_rows(self.runtime), self._show, name="maintenance-devices")
+
+    def _show(self, rows: Any) -> None:
+        import time
+
+        lines: list[str] = []
+        for row in rows:
+            lines.extend(row.lines())
+            lines.append("")
+        self.text = "\n".join(lines).rstrip() or self.app.tr("maint.no_devices")
+        self.refreshed = time.strftime("%H:%M:%S")
+
+    def show_error(self, exc: BaseException) -> None:
+        self.text = f"{type(exc).__name__}: {exc}"
+
+
+PAGE_CLASS = DevicesPage
