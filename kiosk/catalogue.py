@@ -47,6 +47,9 @@ class Option(_Model):
     value: str = Field(min_length=1)
     zh: str
     en: str
+    # device roles (or "backend") this answer's branch needs beyond the steps conditioned on it;
+    # while one is down the option is offered disabled with the reason (kiosk/flow.py)
+    needs: tuple[str, ...] = ()
 
     def label(self, lang: str) -> str:
         return self.en if lang == "en" else self.zh

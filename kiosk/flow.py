@@ -19,17 +19,78 @@ from kiosk.fields import FieldError, validate_field
 from kiosk.session import Session
 from kiosk.steps import STEP_KINDS
 
+BACKEND = "backend"  # a need that is not a device role: the backend's look-ups
+
+
+@dataclass(frozen=True)
+class BlockedOption:
+    """One answer of a choice that cannot be taken now, because its branch needs something down."""
+
+    field: str
+    value: str
+    reason_key: str  # resident message: service.degraded.<role>
+    detail: str  # technician detail, as for a disabled service
+
 
 @dataclass(frozen=True)
 class Availability:
-    """Whether a service can be started now; if not, a resident message key and technician detail."""
+    """Whether a service can be started now; if not, a resident message key and technician detail.
+
+    A service may also be *degraded*: available, with some answers of a choice blocked (``blocked``)
+    because only their branch needs a device that is down, e.g. traffic-fine by ID card while the
+    reader is unplugged (by plate still works)."""
 
     ok: bool
     reason_key: str = ""
     detail: str = ""
+    blocked: tuple[BlockedOption, ...] = ()
+
+    @property
+    def degraded(self) -> bool:
+        return self.ok and bool(self.blocked)
 
 
 AVAILABLE = Availability(True)
+
+
+def _problem(
+    need: str, device_health: Callable[[str], DeviceHealth | None], backend_ok: bool
+) -> tuple[str, str] | None:
+    """(resident message key, technician detail) when ``need`` cannot be met now, else None."""
+    if need == BACKEND:
+        return None if backend_ok else ("service.unavailable.backend", "backend look-up unreachable")
+    health = device_health(need)
+    if health is None:
+        return f"service.unavailable.device.{need}", f"{need} not configured"
+    if health.state is Health.UNKNOWN and health.code == "starting":
+        return "service.unavailable.starting", f"{need} is being opened"
+    if not health.usable:
+        return f"service.unavailable.device.{need}", f"{need}: {health.code} {health.detail}".strip()
+    return None
+
+
+def step_needs(step: Step) -> tuple[str, ...]:
+    """The device roles (and ``backend``) a step's kind needs to run."""
+    kind = STEP_KINDS[step.kind]
+    return kind.devices + ((BACKEND,) if kind.backend else ())
+
+
+def branch_needs(service: Service) -> tuple[list[str], dict[tuple[str, str], list[str]]]:
+    """What the service needs whatever the resident answers, and what each answer's branch needs
+    on top: steps with ``when = {field, equals}`` belong to that answer, and an option may list
+    ``needs`` itself. Everything else (including ``not_equals`` conditions) is needed always."""
+    always: list[str] = list(service.devices)
+    branches: dict[tuple[str, str], list[str]] = {}
+    for step in service.steps:
+        if step.when is not None and step.when.equals is not None and step.when.not_equals is None:
+            branches.setdefault((step.when.field, step.when.equals), []).extend(step_needs(step))
+        else:
+            always.extend(step_needs(step))
+        for field in step.fields:
+            for option in field.options:
+                if option.needs:
+                    branches.setdefault((field.id, option.value), []).extend(option.needs)
+    return always, branches
 
 
 def service_availability(
@@ -39,27 +100,35 @@ def service_availability(
     device_health: Callable[[str], DeviceHealth | None],
     backend_ok: bool = True,
 ) -> Availability:
-    """Decide if ``service`` can run: every step kind has a screen, every device it needs is usable,
-    and the backend is reachable when a step must ask it something."""
+    """Decide if ``service`` can run: every step kind has a screen, every device it needs whatever
+    the answers is usable, the backend is reachable when a step must ask it something, and at least
+    one answer of every choice remains. Answers whose branch needs something down are blocked."""
     for step in service.steps:
         if step.kind not in ready_kinds:
             return Availability(False, "service.unavailable.not_ready", f"step kind {step.kind!r} not built")
-    roles = list(service.devices)
-    for step in service.steps:
-        roles.extend(STEP_KINDS[step.kind].devices)
-    for role in dict.fromkeys(roles):
-        health = device_health(role)
-        if health is None:
-            return Availability(False, f"service.unavailable.device.{role}", f"{role} not configured")
-        if health.state is Health.UNKNOWN and health.code == "starting":
-            return Availability(False, "service.unavailable.starting", f"{role} is being opened")
-        if not health.usable:
-            return Availability(
-                False, f"service.unavailable.device.{role}", f"{role}: {health.code} {health.detail}".strip()
-            )
-    if not backend_ok and any(STEP_KINDS[s.kind].backend for s in service.steps):
-        return Availability(False, "service.unavailable.backend", "backend look-up unreachable")
-    return AVAILABLE
+    always, branches = branch_needs(service)
+    devices_first = sorted(dict.fromkeys(always), key=lambda need: need == BACKEND)
+    for need in devices_first:
+        problem = _problem(need, device_health, backend_ok)
+        if problem is not None:
+            return Availability(False, *problem)
+    blocked: list[BlockedOption] = []
+    for (field_id, value), needs in branches.items():
+        for need in dict.fromkeys(needs):
+            problem = _problem(need, device_health, backend_ok)
+            if problem is not None:
+                reason = "service.degraded.backend" if need == BACKEND else f"service.degraded.{need}"
+                blocked.append(BlockedOption(field_id, value, reason, problem[1]))
+                break
+    for field_id in dict.fromkeys(b.field for b in blocked):
+        field = service.field(field_id)
+        shut = {b.value for b in blocked if b.field == field_id}
+        if field is not None and field.options and {o.value for o in field.options} <= shut:
+            first = next(b for b in blocked if b.field == field_id)  # no way through is left
+            key = first.reason_key.replace("service.degraded.", "service.unavailable.device.")
+            key = "service.unavailable.backend" if first.reason_key == "service.degraded.backend" else key
+            return Availability(False, key, "; ".join(b.detail for b in blocked if b.field == field_id))
+    return Availability(True, blocked=tuple(blocked))
 
 
 @dataclass(frozen=True)
@@ -73,9 +142,12 @@ class Route:
 class Flow:
     """One resident's way through one service."""
 
-    def __init__(self, service: Service, session: Session) -> None:
+    def __init__(
+        self, service: Service, session: Session, *, blocked: tuple[BlockedOption, ...] = ()
+    ) -> None:
         self.service = service
         self.session = session
+        self.blocked = blocked  # answers that cannot be taken in this visit (a device is down)
         session.service_id = service.id
         self._history: list[int] = []
         self._index = self._next_index(-1)
@@ -127,6 +199,7 @@ class Flow:
         clean: dict[str, Any] = {}
         for field in self.step.fields:
             value, problem = validate_field(field, values.get(field.id))
+            problem = problem or self.blocked_reason(field.id, value)
             if problem:
                 errors.append(FieldError(field.id, problem))
             else:
@@ -145,6 +218,13 @@ class Flow:
             return False
         self._index = self._history.pop()
         return True
+
+    def blocked_reason(self, field_id: str, value: Any) -> str | None:
+        """The message key saying why this answer cannot be taken now, or None."""
+        for option in self.blocked:
+            if option.field == field_id and option.value == value:
+                return option.reason_key
+        return None
 
     # -- internals ----------------------------------------------------------------------------
     def _applies(self, step: Step) -> bool:

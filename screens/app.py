@@ -327,7 +327,9 @@ class KioskApp(App):
         if self.session is None:
             self._new_session()
         assert self.session is not None
-        self.flow = Flow(self.catalogue[service_id], self.session)
+        self.flow = Flow(self.catalogue[service_id], self.session, blocked=availability.blocked)
+        if availability.blocked:
+            log.info("service %s degraded: %s", service_id, "; ".join(b.detail for b in availability.blocked))
         self.runtime.services["analytics"].record(service_id, "-", "started")
         log.info("session %s: service %s started", self.session.id, service_id)
         self.show_route()

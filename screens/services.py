@@ -48,6 +48,8 @@ class ServicesScreen(KioskScreen):
                 if availability.ok
                 else f"{app.tr('service.unavailable.title')}: {app.tr(availability.reason_key)}"
             )
+            if availability.degraded:  # e.g. by plate only while the card reader is down
+                tile.note = f"{tile.note}  ·  {app.tr('service.degraded.note')}".strip(" ·")
 
     def _equalise(self, *_args: Any) -> None:
         """All tiles as tall as the tallest one's text, so the rows line up."""

@@ -97,6 +97,11 @@ class FormStep(BoxLayout):
                 text=option.label(app.lang), role="primary" if option.value == current else "secondary"
             )
             button.option_value = option.value
+            blocked = self.flow.blocked_reason(field.id, option.value)
+            if blocked:  # a device this answer needs is down: offered disabled, with the reason
+                button.disabled = True
+                button.text = f"{option.label(app.lang)}\n{app.tr(blocked)}"
+                button.font_size = app.u * 28 * app.text_scale
             button.bind(on_release=lambda b: self.answer(b.option_value))
             grid.add_widget(button)
         return grid
