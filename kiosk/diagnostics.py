@@ -147,12 +147,13 @@ class QueueView:
 def queue_lines(view: QueueView) -> list[str]:
     s = view.status
     age = "-" if s.oldest_pending_age_s is None else f"{s.oldest_pending_age_s:.0f} s"
-    lines = [
-        f"待发送 pending {s.pending}   最早 oldest {age}   已确认 acknowledged {s.acknowledged}"
-        f"   失败 dead {s.dead}",
+    return [
+        f"待发送 pending {s.pending}",
+        f"最早 oldest {age}",
+        f"已确认 acknowledged {s.acknowledged}",
+        f"失败 dead {s.dead}",
         f"最近错误 last delivery error: {s.last_error or '-'}",
     ]
-    return lines
 
 
 def dead_letter_text(dead: DeadLetter, excerpt: int = 160) -> str:

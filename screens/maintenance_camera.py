@@ -150,15 +150,22 @@ class CameraPage(MaintenancePage):
             return
         folder = self.runtime.config.data_dir / "snapshots"
 
+        def work() -> Path:
+            try:
+                path = save_snapshot(image, folder)
+            except OSError as exc:
+                self.audit("maintenance.camera_snapshot", "failed", detail=str(exc))
+                raise
+            self.audit("maintenance.camera_snapshot", file=path.name)  # even if the page is left
+            return path
+
         def done(path: Path) -> None:
             self.saved = self.app.tr("maint.camera.saved", path=str(path))
-            self.audit("maintenance.camera_snapshot", file=path.name)
 
         def failed(exc: BaseException) -> None:
             self.saved = f"{type(exc).__name__}: {exc}"
-            self.audit("maintenance.camera_snapshot", "failed", detail=str(exc))
 
-        self.in_background(lambda: save_snapshot(image, folder), done, failed, name="camera-snapshot")
+        self.in_background(work, done, failed, name="camera-snapshot")
 
 
 PAGE_CLASS = CameraPage

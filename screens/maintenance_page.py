@@ -52,10 +52,14 @@ class MaintenancePage(BoxLayout):
         done: Callable[[Any], None],
         failed: Callable[[BaseException], None] | None = None,
         name: str = "maintenance-page",
+        *,
+        mark_busy: bool = True,
     ) -> threading.Thread:
         """Run ``work()`` off the UI thread; ``done(result)`` or ``failed(exc)`` runs on the UI thread
-        (only while the page is open: a page left meanwhile ignores late results)."""
-        self.busy = True
+        (only while the page is open: a page left meanwhile ignores late results). ``mark_busy``:
+        the page's ``busy`` is true meanwhile (its periodic refresh waits for it)."""
+        if mark_busy:
+            self.busy = True
 
         def run() -> None:
             try:
@@ -63,16 +67,19 @@ class MaintenancePage(BoxLayout):
             except Exception as exc:  # shown to the technician with its cause; never kills the app
                 log.warning("%s failed: %s: %s", name, type(exc).__name__, exc)
                 error = exc
-                Clock.schedule_once(lambda _dt: self._finish(lambda: (failed or self.show_error)(error)), 0)
+                Clock.schedule_once(
+                    lambda _dt: self._finish(lambda: (failed or self.show_error)(error), mark_busy), 0
+                )
                 return
-            Clock.schedule_once(lambda _dt: self._finish(lambda: done(result)), 0)
+            Clock.schedule_once(lambda _dt: self._finish(lambda: done(result), mark_busy), 0)
 
         thread = threading.Thread(target=run, name=name, daemon=True)
         thread.start()
         return thread
 
-    def _finish(self, then: Callable[[], None]) -> None:
-        self.busy = False
+    def _finish(self, then: Callable[[], None], mark_busy: bool = True) -> None:
+        if mark_busy:
+            self.busy = False
         if self.is_open:
             then()
 

@@ -73,18 +73,27 @@ class PrintTestPage(MaintenancePage):
         if self.busy:
             return
         self.outcome = self.app.tr("maint.print.printing")
-        self.in_background(lambda: run_print_test(self.runtime, role), self._show, self._failed, "print-test")
+
+        def work() -> PrintTestResult:
+            try:
+                result = run_print_test(self.runtime, role)
+            except Exception as exc:
+                cause = f"{type(exc).__name__}: {exc}"
+                self.audit("maintenance.print_test", "error", role=role, detail=cause)
+                raise
+            self.audit("maintenance.print_test", "ok" if result.ok else result.code, role=role)
+            return result
+
+        self.in_background(work, self._show, self._failed, "print-test")
 
     def _show(self, result: PrintTestResult) -> None:
         if result.png:
             self.preview = CoreImage(io.BytesIO(result.png), ext="png").texture
         key = "maint.print.ok" if result.ok else "maint.print.failed"
         self.outcome = self.app.tr(key, role=result.role, status=result.text)
-        self.audit("maintenance.print_test", "ok" if result.ok else result.code, role=result.role)
 
     def _failed(self, exc: BaseException) -> None:
         self.outcome = self.app.tr("maint.print.failed", role="-", status=f"{type(exc).__name__}: {exc}")
-        self.audit("maintenance.print_test", "error", detail=f"{type(exc).__name__}: {exc}")
 
 
 PAGE_CLASS = PrintTestPage

@@ -9,7 +9,7 @@ from typing import Any
 
 from kivy.clock import Clock
 from kivy.factory import Factory
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 
 from screens.maintenance_page import MaintenancePage
 
@@ -20,9 +20,11 @@ SHOWN_DEAD = 30
 class QueuePage(MaintenancePage):
     summary = StringProperty("")
     note = StringProperty("")  # the result of the last retry
+    retrying = BooleanProperty(False)  # a retry is being written (refreshes may run meanwhile)
 
     def open(self) -> None:
         super().open()
+        self.retrying = False
         self._shown: list[str] | None = None  # ids of the dead letters drawn; None: draw anew
         self.note = ""
         self._event = Clock.schedule_interval(lambda _dt: self.refresh(), REFRESH_S)
@@ -75,26 +77,33 @@ class QueuePage(MaintenancePage):
     def retry(self, request_id: str | None) -> None:
         """Queue one dead letter (or all of them, ``None``) again and wake delivery; audited."""
         queue = self._queue()
-        if queue is None or self.busy:
+        if queue is None or self.retrying:
             return
+        self.retrying = True
+
+        detail = {"request_id": request_id} if request_id else {"all": True}
 
         def work() -> int:
-            n: int = queue.outbox.retry_dead(request_id)
+            try:
+                n: int = queue.outbox.retry_dead(request_id)
+            except Exception as exc:
+                self.audit("maintenance.queue_retry", "failed", detail=str(exc), **detail)
+                raise
+            # audited here, not in done(): the entry must exist even if the page is left meanwhile
+            self.audit("maintenance.queue_retry", "ok" if n else "nothing", count=n, **detail)
             queue.worker.wake()
             return n
 
         def done(n: int) -> None:
-            detail = {"request_id": request_id} if request_id else {"all": True}
-            self.audit("maintenance.queue_retry", "ok" if n else "nothing", count=n, **detail)
+            self.retrying = False
             self.note = self.app.tr("maint.queue.retried", count=n)
             self._shown = None
-            self.refresh()
 
         def failed(exc: BaseException) -> None:
-            self.audit("maintenance.queue_retry", "failed", detail=str(exc))
+            self.retrying = False
             self.note = f"{type(exc).__name__}: {exc}"
 
-        self.in_background(work, done, failed, name="queue-retry")
+        self.in_background(work, done, failed, name="queue-retry", mark_busy=False)
 
 
 PAGE_CLASS = QueuePage
