@@ -158,6 +158,9 @@ def run_tour(runtime: Runtime, out: Path) -> int:
             pilot.wait_until(lambda: photo.can_accept, timeout_s=30, what="a capture")
             shot("step-photo-review")
         _picture_status_lookup(app, pilot, shot)
+        from screens.tour_steps import StepTour
+
+        StepTour(app, pilot, shot).run()  # every step of every service, and the notable states
         if "card_reader" in runtime.devices:
             simulator = getattr(runtime.devices["card_reader"], "simulator", None)
             if simulator is not None:
