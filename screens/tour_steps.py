@@ -183,6 +183,23 @@ class StepTour:
             for number, step in enumerate(service.steps, 1):
                 self.picture(service, step, f"{service.id}-{number:02d}-{step.id}")
         self.app.end_session("tour")
+        self.degraded()
+
+    def degraded(self) -> None:
+        """Traffic fine with the card reader down: offered, by plate only, the card option's reason."""
+        from drivers.base import DeviceHealth, Health
+
+        failures = self.runtime.failures
+        failures["card_reader"] = DeviceHealth(Health.DOWN, "tour", "card reader unplugged (tour)")
+        try:
+            self.app.begin()
+            self.app.choose_category("vehicle")
+            self.shot("services-vehicle-card-reader-down")
+            self.app.start_service("traffic-fine")
+            self.shot("traffic-fine-by-plate-only")
+        finally:
+            del failures["card_reader"]
+            self.app.end_session("tour")
 
     def picture(self, service: Any, step: Any, name: str) -> None:
         runtime = self.runtime

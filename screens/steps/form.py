@@ -102,6 +102,7 @@ class FormStep(BoxLayout):
                 button.disabled = True
                 button.text = f"{option.label(app.lang)}\n{app.tr(blocked)}"
                 button.font_size = app.u * 28 * app.text_scale
+                button.disabled_color = app.c_danger  # readable, like a disabled service's reason
             button.bind(on_release=lambda b: self.answer(b.option_value))
             grid.add_widget(button)
         return grid
