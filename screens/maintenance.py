@@ -38,6 +38,7 @@ class MaintenanceScreen(KioskScreen):
             self.mono_font = str(mono)
 
     def on_enter(self, *_args: Any) -> None:
+        self.tab = "devices"  # every visit starts at the dashboard
         self.app.runtime.services["maintenance"].audit.record("maintenance.view", tab=self.tab)
         self._event = Clock.schedule_interval(lambda _dt: self.refresh(), 1.0)
         self._place_page()
@@ -98,8 +99,6 @@ class MaintenanceScreen(KioskScreen):
             return  # a page refreshes itself
         if self.tab == "settings":
             self.text = self.app.tr("maint.settings.pending")
-        elif self.tab == "devices":
-            self.text = self._devices()
         elif self.tab == "logs":
             self.text = self._log_tail()
         else:
@@ -109,12 +108,6 @@ class MaintenanceScreen(KioskScreen):
                 + " ".join(f"{k}={v}" for k, v in e.items() if k not in ("at", "action", "outcome"))
                 for e in entries
             )
-
-    def _devices(self) -> str:
-        from screens.tour import device_lines
-
-        lines, _ok = device_lines(self.app.runtime)
-        return "\n".join(lines) or self.app.tr("maint.no_devices")
 
     def _log_tail(self) -> str:
         path = self.app.runtime.config.log_dir / "kiosk.log"

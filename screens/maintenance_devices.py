@@ -28,10 +28,9 @@ class DevicesPage(MaintenancePage):
 
     def open(self) -> None:
         super().open()
-        if not self.text:  # first view: the quick table until the full rows arrive
-            from screens.tour import device_lines
-
-            self.text = "\n".join(device_lines(self.runtime)[0])
+        if not self.text:  # first view: roles and drivers (nothing that blocks) until the rows arrive
+            devices = self.runtime.config.devices
+            self.text = "\n".join(f"{role:<11} {s.driver}  …" for role, s in devices.items())
         self._event = Clock.schedule_interval(lambda _dt: self.refresh(), REFRESH_S)
         self.refresh()
 
