@@ -57,9 +57,13 @@ _LOCK = threading.Lock()
 
 
 def counters_for(device: Any) -> DeviceCounters:
-    """The counters of ``device`` (made on first use)."""
+    """The counters of ``device`` (made on first use). An object that cannot be weakly referenced
+    (a test double with ``__slots__``) gets fresh, unkept counters: counting never breaks a job."""
     with _LOCK:
-        counters = _COUNTERS.get(device)
-        if counters is None:
-            counters = _COUNTERS[device] = DeviceCounters()
+        try:
+            counters = _COUNTERS.get(device)
+            if counters is None:
+                counters = _COUNTERS[device] = DeviceCounters()
+        except TypeError:
+            return DeviceCounters()
         return counters

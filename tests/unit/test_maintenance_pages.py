@@ -59,6 +59,14 @@ def test_counters_count_errors_keep_the_last_cause_and_belong_to_one_device() ->
     assert counters_for(a).snapshot().prints == 1 and counters_for(b).snapshot().prints == 0
 
 
+def test_counting_never_breaks_on_a_device_that_cannot_be_weakly_referenced() -> None:
+    class Slotted:
+        __slots__ = ("x",)
+
+    counters_for(Slotted()).count("prints")  # no TypeError: printing goes on
+    assert counters_for(Slotted()).snapshot().prints == 0
+
+
 def test_counters_are_safe_from_several_threads() -> None:
     counters = DeviceCounters()
     threads = [
