@@ -14,6 +14,10 @@ from typing import Any
 
 import pytest
 
+# requests is otherwise first imported on the queue's worker thread; urllib3 may warn there about
+# optional SOCKS support, and pytest's warnings-as-errors filter turns that into a failed setup
+import requests  # noqa: F401
+
 from kiosk.catalogue import Catalogue
 from kiosk.config import load_config
 from kiosk.idle import FakeClock
