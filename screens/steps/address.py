@@ -29,7 +29,7 @@ from kiosk.regions import (
 from screens.widgets import KButton
 
 COLS = {True: 5, False: 4}  # tiles per row: landscape, portrait
-ROWS = {True: 4, False: 7}  # rows per page with normal text (large text: one row less in landscape)
+ROWS = {True: 4, False: 10}  # rows per page with normal text (large text: one row less in landscape)
 
 
 class AddressChoose(BoxLayout):
