@@ -23,7 +23,7 @@ from screens.voice import VoicePlayer
 
 log = logging.getLogger(__name__)
 
-SILENT_SCREENS = ("maintenance_pin", "maintenance")
+SILENT_PREFIX = "maintenance"  # the PIN screen and every maintenance page: technicians only
 VOLUME_STEP = 0.2
 
 
@@ -58,9 +58,10 @@ class Assist:
 
     def screen_shown(self, screen: str) -> None:
         self._screen = screen
-        self.app.assist_shown = screen not in SILENT_SCREENS
+        silent = screen.startswith(SILENT_PREFIX)
+        self.app.assist_shown = not silent
         self._close_views()
-        if not self.enabled or screen in SILENT_SCREENS:
+        if not self.enabled or silent:
             self.player.play(None, self.app.lang)
             return
         if screen == "attract":
@@ -88,7 +89,8 @@ class Assist:
         self.player.play(self.prompt_key(), self.app.lang)
 
     def _language_changed(self) -> None:
-        if self.player.current_key is not None and self._screen not in ("", *SILENT_SCREENS):
+        speaking = self.player.current_key is not None and self._screen
+        if speaking and not self._screen.startswith(SILENT_PREFIX):
             self.player.play(self.prompt_key(), self.app.lang)
 
     def change_volume(self, steps: int) -> None:
