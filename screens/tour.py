@@ -73,7 +73,7 @@ def _picture_status_lookup(app: Any, pilot: Any, shot: Callable[[str], None]) ->
     _open_flow(app, "request-status")
     lookup = app.screen("step").widget
     pilot.wait_until(lambda: lookup.mode in ("scan", "type"), what="the status look-up")
-    if lookup.mode == "scan":
+    if lookup.mode == "scan" and lookup.camera_ok:  # "scan" is also the mode before it opened
         pilot.wait_until(lambda: lookup.texture is not None, timeout_s=10, what="the scan preview")
         shot("step-status-scan")
         lookup.show_keypad()
