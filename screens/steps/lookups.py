@@ -29,6 +29,16 @@ PAYMENT_POLL_S = 2.0
 PAYMENT_TIMEOUT_S = 180.0
 
 
+class BackendStatus(BoxLayout):
+    """Busy indicator, message and retry button of a backend step (see lookups.kv).
+
+    ``step`` is set by the step's kv rule after this widget's own rule bound ``root.step.message``;
+    without ``rebind`` those bindings stayed on the initial None, and the message, the busy
+    indicator and the retry button never showed."""
+
+    step = ObjectProperty(None, allownone=True, rebind=True)
+
+
 class BackendStep(BoxLayout):
     """Common frame: a message, a busy indicator, and a retry button when the backend is away."""
 

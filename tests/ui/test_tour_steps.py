@@ -71,3 +71,22 @@ def test_every_step_of_a_service_and_the_notable_states(kiosk: Any, tmp_path: Pa
         timeout_s=10,
         what="no worker left waiting on a held call",
     )
+
+
+def test_backend_step_shows_its_progress_message(kiosk: Any) -> None:
+    """The message under a backend step's busy indicator follows the step (BackendStatus rebinds)."""
+    app = kiosk.app
+    kiosk.wait_until(lambda: "queue" in app.runtime.services, timeout_s=30, what="the request queue")
+    seen: list[list[str]] = []
+
+    def shot(_name: str) -> None:
+        widget = app.screen("step").widget
+        seen.append(kiosk.visible_texts())
+        widget.message = app.tr("queue.lookup_unavailable")
+        seen.append(kiosk.visible_texts())
+
+    service = app.catalogue["temp-id-certificate"]
+    verify = next(s for s in service.steps if s.kind == "verify_identity")
+    StepTour(app, kiosk, shot).picture(service, verify, "verify")
+    assert app.tr("lookup.verifying") in seen[0]
+    assert app.tr("queue.lookup_unavailable") in seen[1]
