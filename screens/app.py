@@ -187,6 +187,7 @@ class KioskApp(App):
 
         open_devices_in_background(self.runtime, on_opened=lambda _role: self.post(self._devices_changed))
         start_queue_in_background(self.runtime, self.post, self._devices_changed, self._queue_status)
+        self.assist.build_in_background()
 
     def on_stop(self) -> None:
         self.end_session("app_stop")

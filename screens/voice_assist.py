@@ -18,7 +18,7 @@ from kivy.uix.modalview import ModalView
 
 from kiosk.alerts import AlertQueue
 from kiosk.errors import BackendUnavailable, KioskError
-from kiosk.voice import VoiceLibrary, resolve_key
+from kiosk.voice import VoiceBuildError, VoiceLibrary, build_voice, espeak_synthesiser, resolve_key
 from screens.voice import VoicePlayer
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,34 @@ class Assist:
         app.bind(lang=lambda *_: self._language_changed())
 
     # -- voice -----------------------------------------------------------------------------------
+
+    def build_in_background(self) -> threading.Thread | None:
+        """Synthesise prompts that are missing or whose text changed (an upgrade, an edited
+        message), on a worker thread after the first frame; ~0.01 s when nothing changed. Without
+        espeak-ng the kiosk keeps whatever files exist (recorded ones need no synthesiser)."""
+        if not self.enabled:
+            return None
+        try:
+            synthesise = espeak_synthesiser()
+        except VoiceBuildError as exc:
+            log.warning("voice prompts not built: %s", exc)
+            return None
+
+        def work() -> None:
+            try:
+                report = build_voice(self.app.runtime.messages, self.library.folder, synthesise)
+            except OSError as exc:
+                log.warning("voice prompts not built: %s", exc)
+                return
+            for eid, why in sorted(report.failed.items()):
+                log.warning("voice prompt %s not built: %s", eid, why)
+            if report.built or report.removed:
+                log.info("voice prompts: %d built, %d removed", len(report.built), len(report.removed))
+                self.app.post(self.library.reload)
+
+        thread = threading.Thread(target=work, name="voice-build", daemon=True)
+        thread.start()
+        return thread
 
     def screen_shown(self, screen: str) -> None:
         self._screen = screen
