@@ -377,3 +377,29 @@ def test_heartbeats_keep_the_latest_health_and_sum_step_analytics(server: Runnin
         capture_output=True, text=True, timeout=60, check=True,
     ).stdout  # fmt: skip
     assert "traffic-fine / payment: abandoned 1" in text and "paper_out" in text
+
+
+def test_unknown_kiosks_future_clocks_and_oversized_bodies_are_refused(server: Running, outbox: Outbox) -> None:
+    """The rest of the security list (issue #9): nothing from them is stored."""
+    import time
+
+    outbox.submit("household.household_certificate", 1, CERT)
+    head = outbox.head()
+    assert head is not None
+    stranger = _post(server.url, head.body, key=SigningKey("KIOSK-STRANGER", KEY.secret))
+    assert stranger.status_code == 401 and stranger.json()["error"] == "unknown_key"
+    future = _post(server.url, head.body, now=time.time() + 3600)  # a kiosk clock an hour ahead
+    assert future.status_code == 401 and future.json()["error"] == "stale"
+    unsigned = requests.post(server.url + "/v1/requests", data=head.body, timeout=5)
+    assert unsigned.status_code == 401
+    huge = b"{" + b" " * (8 * 1024 * 1024) + b"}"  # one byte over the 8 MiB limit
+    headers = KEY.sign("POST", "/v1/requests", huge)
+    headers["Idempotency-Key"] = head.request_id
+    try:
+        answer = requests.post(server.url + "/v1/requests", data=huge, headers=headers, timeout=10)
+    except requests.ConnectionError:
+        pass  # the server may close before the client finished sending: refused either way
+    else:
+        assert answer.status_code == 413 and answer.json()["error"] == "bad_length"
+    assert server.store.stats()["requests"] == 0
+    assert _post(server.url, head.body).status_code == 201  # the genuine request still goes in
