@@ -51,6 +51,7 @@ class Assist:
         self._help_view: HelpNotice | None = None
         self._sound_view: SoundPopover | None = None
         self._screen = ""
+        self.build_thread: threading.Thread | None = None
         app.voice_volume = display.voice_volume
         app.bind(lang=lambda *_: self._language_changed())
 
@@ -80,9 +81,9 @@ class Assist:
                 log.info("voice prompts: %d built, %d removed", len(report.built), len(report.removed))
                 self.app.post(self.library.reload)
 
-        thread = threading.Thread(target=work, name="voice-build", daemon=True)
-        thread.start()
-        return thread
+        self.build_thread = threading.Thread(target=work, name="voice-build", daemon=True)
+        self.build_thread.start()
+        return self.build_thread
 
     def screen_shown(self, screen: str) -> None:
         self._screen = screen

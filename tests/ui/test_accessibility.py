@@ -60,6 +60,8 @@ def voice(kiosk: Any) -> Iterator[Any]:
     from kiosk.voice import build_voice
 
     app = kiosk.app
+    if app.assist.build_thread is not None:
+        app.assist.build_thread.join(120)  # the kiosk's own build after start-up writes the same folder
     folder = app.runtime.config.data_dir / "voice"
     build_voice(app.messages, folder, _tone)
     player = app.assist.player
