@@ -121,9 +121,11 @@ def _read_card(pilot: Any, _step: Any) -> None:
     widget = pilot.app.screen("step").widget
     simulator = getattr(pilot.app.runtime.devices.get("card_reader"), "simulator", None)
     if simulator is not None:
-        simulator.remove()
-        pilot.wait_until(lambda: widget.state == "waiting", timeout_s=10, what="the reader to be ready")
-        pilot.tap(pilot.app.tr("readcard.demo_card"))
+        simulator.remove()  # the card of an earlier visit, if it was left on the reader
+        ready = ("waiting", "read")  # or that card was read before it went away
+        pilot.wait_until(lambda: widget.state in ready, timeout_s=10, what="the reader to be ready")
+        if widget.state == "waiting":
+            pilot.tap(pilot.app.tr("readcard.demo_card"))
     else:
         print("selftest: lay a test ID card on the reader (60 s)", flush=True)
     pilot.wait_until(lambda: widget.state in ("read", "problem", "no_reader"), timeout_s=60, what="a card")
@@ -205,8 +207,6 @@ def run_selftest(runtime: Runtime, service_id: str) -> tuple[bool, list[StepRepo
     from screens.pilot import Pilot
 
     pilot = Pilot(runtime)
-    app = pilot.app
-    reports: list[StepReport] = []
     try:
         started = time.monotonic()
         pilot.wait_until(lambda: not runtime.pending_roles(), timeout_s=60, what="the devices to open")
@@ -215,40 +215,49 @@ def run_selftest(runtime: Runtime, service_id: str) -> tuple[bool, list[StepRepo
             timeout_s=60,
             what="the request queue",
         )
-        reports.append(StepReport("start", "start", True, time.monotonic() - started))
-        availability = app.availability(service_id)
-        if not availability.ok:
-            reports.append(StepReport("availability", "check", False, 0, availability.detail))
-            return False, reports
-        app.begin()
-        app.start_service(service_id)
-        reported: set[str] = set()
-        while app.flow is not None and not app.flow.finished:
-            for done in app.flow.steps_taken():  # steps that finished by themselves (a fast backend)
-                if done.id not in reported:
-                    reported.add(done.id)
-                    reports.append(StepReport(done.id, done.kind, True, 0.0, "finished by itself"))
-            step = app.flow.step
-            reported.add(step.id)
-            player = PLAYERS.get(step.kind)
-            begun = time.monotonic()
-            try:
-                if player is None:
-                    raise SelfTestFailure(f"no self-test player for step kind {step.kind!r}")
-                player(pilot, step)
-                if app.flow is not None and app.flow.step is step:
-                    _wait_for_next_step(pilot, step)
-            except Exception as exc:
-                reports.append(StepReport(step.id, step.kind, False, time.monotonic() - begun, str(exc)))
-                return False, reports
-            reports.append(StepReport(step.id, step.kind, True, time.monotonic() - begun))
-        reports.append(_delivered(pilot, runtime))
-        unexpected = [repr(e) for e in pilot.errors]
-        if unexpected:
-            reports.append(StepReport("errors", "check", False, 0, "; ".join(unexpected)))
-        return all(r.ok for r in reports), reports
+        start = StepReport("start", "start", True, time.monotonic() - started)
+        ok, reports = walk_service(pilot, runtime, service_id)
+        return ok, [start, *reports]
     finally:
         pilot.close()
+
+
+def walk_service(pilot: Any, runtime: Runtime, service_id: str) -> tuple[bool, list[StepReport]]:
+    """One resident's whole visit to ``service_id`` on an app that is already running (the
+    self-test runs one; bench/soak.py runs hundreds back to back in one process)."""
+    app = pilot.app
+    reports: list[StepReport] = []
+    availability = app.availability(service_id)
+    if not availability.ok:
+        reports.append(StepReport("availability", "check", False, 0, availability.detail))
+        return False, reports
+    app.begin()
+    app.start_service(service_id)
+    reported: set[str] = set()
+    while app.flow is not None and not app.flow.finished:
+        for done in app.flow.steps_taken():  # steps that finished by themselves (a fast backend)
+            if done.id not in reported:
+                reported.add(done.id)
+                reports.append(StepReport(done.id, done.kind, True, 0.0, "finished by itself"))
+        step = app.flow.step
+        reported.add(step.id)
+        player = PLAYERS.get(step.kind)
+        begun = time.monotonic()
+        try:
+            if player is None:
+                raise SelfTestFailure(f"no self-test player for step kind {step.kind!r}")
+            player(pilot, step)
+            if app.flow is not None and app.flow.step is step:
+                _wait_for_next_step(pilot, step)
+        except Exception as exc:
+            reports.append(StepReport(step.id, step.kind, False, time.monotonic() - begun, str(exc)))
+            return False, reports
+        reports.append(StepReport(step.id, step.kind, True, time.monotonic() - begun))
+    reports.append(_delivered(pilot, runtime))
+    unexpected = [repr(e) for e in pilot.errors]
+    if unexpected:
+        reports.append(StepReport("errors", "check", False, 0, "; ".join(unexpected)))
+    return all(r.ok for r in reports), reports
 
 
 def _delivered(pilot: Any, runtime: Runtime) -> StepReport:
