@@ -1,0 +1,132 @@
+"""Soak: hundreds of whole visits back to back in ONE kiosk process, watching for leaks.
+
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python bench/soak.py [--sessions 500] [--every 25]
+
+Every service is walked in turn by the self-test's players (screens/selftest.py: walk_service) on
+simulated devices and the local backend; after each visit the done screen's own return to the
+attract screen is awaited (a fake clock moved past ``attract_return_s``), so each session ends the
+way a resident's does. Resident memory (VmRSS), threads and open file descriptors are sampled every
+``--every`` sessions. The figures compare the last sample with the one after the warm-up (the
+first pass over all services loads OpenCV, fonts, textures and the step modules once).
+Exit 1 if a visit failed, RSS grew by 5 MB or more after warm-up, or threads/fds kept growing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[0] = str(ROOT)  # not bench/: its queue.py would shadow the standard library's queue
+
+RSS_BUDGET_MB = 5.0
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+_census: dict[str, int] = {}
+
+
+def _type_census(n: int) -> None:
+    """SOAK_TYPES=1: which object types grew between warm-up and the end (a leak's suspects)."""
+    import collections
+    import gc
+
+    from kivy.animation import Animation
+    from kivy.uix.widget import Widget
+
+    gc.collect()
+    counts = collections.Counter(
+        type(o).__qualname__ if not issubclass(type(o), (Widget, Animation)) else f"<{type(o).__qualname__}>"
+        for o in gc.get_objects()
+    )
+    if _census:
+        grown = sorted(((c - _census.get(t, 0), t) for t, c in counts.items()), reverse=True)[:25]
+        grown += [(c - _census.get(t, 0), t) for t, c in counts.items() if t.startswith("<") and c > _census.get(t, 0)]
+        print(f"  objects grown by session {n}: " + ", ".join(f"{t} +{d}" for d, t in grown if d > 0), flush=True)
+    _census.clear()
+    _census.update(counts)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sessions", type=int, default=500)
+    parser.add_argument("--every", type=int, default=25, help="sample every N sessions")
+    args = parser.parse_args()
+
+    from kiosk.app import compose, simulate_everything
+    from kiosk.config import load_config
+    from kiosk.idle import FakeClock
+
+    tmp = Path(tempfile.mkdtemp(prefix="kiosk-soak-"))
+    site = tmp / "kiosk.toml"
+    site.write_text('[kiosk]\ndata_dir = "data"\n[display]\nfullscreen = false\n', encoding="utf-8")
+    config = simulate_everything(load_config(site, environ={}))
+    from screens.kivy_env import prepare
+
+    prepare(size=config.display.size, fullscreen=False, show_cursor=True, kivy_home=config.data_dir / "kivy")
+    clock = FakeClock()
+    runtime = compose(config, clock=clock)
+    from screens.pilot import Pilot
+    from screens.selftest import walk_service
+
+    pilot = Pilot(runtime)
+    pilot.clock = clock
+    app = pilot.app
+    pilot.wait_until(lambda: not runtime.pending_roles(), timeout_s=60, what="the devices to open")
+    pilot.wait_until(lambda: "queue" in runtime.services, timeout_s=60, what="the request queue")
+    services = [s.id for s in runtime.catalogue.services]
+    warmup = len(services)
+    samples: list[tuple[int, float, int, int]] = []
+    failures: list[str] = []
+    started = time.monotonic()
+    try:
+        for n in range(1, args.sessions + 1):
+            service = services[(n - 1) % len(services)]
+            ok, reports = walk_service(pilot, runtime, service)
+            if not ok:
+                bad = next((r for r in reports if not r.ok), None)
+                failures.append(f"#{n} {service}: {bad.step if bad else '?'}: {bad.detail if bad else ''}")
+                pilot.errors.clear()
+                app.cancel()
+            else:
+                clock.advance(config.session.attract_return_s + 1)
+                pilot.wait_until(lambda: pilot.screen == "attract", timeout_s=30, what="the attract screen")
+            pilot.frames(2)
+            if os.environ.get("SOAK_TYPES") and n in (warmup, args.sessions):
+                _type_census(n)
+            if n == warmup or n % args.every == 0 or n == args.sessions:
+                samples.append((n, rss_mb(), threading.active_count(), open_fds()))
+                print(f"  after {n:4d} sessions: RSS {samples[-1][1]:7.1f} MB, threads {samples[-1][2]:3d}, fds {samples[-1][3]:4d}", flush=True)
+    finally:
+        pilot.close()
+    elapsed = time.monotonic() - started
+    base = next(s for s in samples if s[0] >= warmup)
+    last = samples[-1]
+    growth = last[1] - base[1]
+    print(f"{args.sessions} sessions over {len(services)} services in {elapsed:.0f} s ({elapsed / args.sessions:.2f} s each)")
+    print(f"failed visits: {len(failures)}")
+    for line in failures[:10]:
+        print(f"  {line}")
+    print(f"RSS after warm-up ({base[0]} sessions) {base[1]:.1f} MB -> {last[1]:.1f} MB: growth {growth:+.1f} MB (budget {RSS_BUDGET_MB} MB)")
+    print(f"threads {base[2]} -> {last[2]}, open fds {base[3]} -> {last[3]}")
+    leaked = last[2] > base[2] + 1 or last[3] > base[3] + 2
+    return 1 if failures or growth >= RSS_BUDGET_MB or leaked else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
