@@ -6,7 +6,6 @@ anything beyond the allowed fields."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -29,19 +28,6 @@ pytestmark = pytest.mark.integration
 
 KEY = SigningKey("KIOSK-A1", b"a" * 32)
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'backend.db'}"
-    url = os.environ.get("KIOSK_TEST_PG_URL")
-    if not url:
-        pytest.skip("KIOSK_TEST_PG_URL is not set (source scripts/test-services.sh && start_test_services)")
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS requests, nonces, counters, kiosks, step_stats, alerts")
-    return url
 
 
 class Server:

@@ -5,7 +5,6 @@ kiosk's real HttpSender and outbox."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,24 +24,6 @@ pytestmark = pytest.mark.integration
 KEY = SigningKey("KIOSK-C1", b"c" * 32)
 APPLICANT = {"id_number": "990000199001010009", "name": "李四", "identified_by": "card"}
 CERT = {"applicant": APPLICANT, "fields": {"purpose": "school", "copies": 1, "phone": "13800000000"}}
-
-
-def _fresh_pg(url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS requests, nonces, counters, kiosks, step_stats")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'backend.db'}"
-    url = os.environ.get("KIOSK_TEST_PG_URL")
-    if not url:
-        pytest.skip("KIOSK_TEST_PG_URL is not set (source scripts/test-services.sh && start_test_services)")
-    _fresh_pg(url)
-    return url
 
 
 @dataclass

@@ -60,22 +60,8 @@ class Proc:
         return self.p is not None and self.p.poll() == 0
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The backend's store: SQLite always, PostgreSQL when KIOSK_TEST_PG_URL is set."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'backend.db'}"
-    url = os.environ.get("KIOSK_TEST_PG_URL")
-    if not url:
-        pytest.skip("KIOSK_TEST_PG_URL is not set (source scripts/test-services.sh && start_test_services)")
-    import psycopg
 
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS requests, nonces, counters")
-    return url
-
-
-def test_exactly_once_in_effect_through_sigkills(tmp_path: Path, store: str) -> None:
+def test_exactly_once_in_effect_through_sigkills(tmp_path: Path, store_url: str) -> None:
     rng = random.Random(SEED)
     port = _free_port()
     site = init_site(tmp_path / "kiosk", backend=f"http://127.0.0.1:{port}", kiosk_id="KIOSK-CRASH")
@@ -91,7 +77,7 @@ def test_exactly_once_in_effect_through_sigkills(tmp_path: Path, store: str) -> 
             "backend",
             "serve",
             "--store",
-            store,
+            store_url,
             "--host",
             "127.0.0.1",
             "--port",
@@ -148,7 +134,7 @@ def test_exactly_once_in_effect_through_sigkills(tmp_path: Path, store: str) -> 
         status = outbox.status()
     stats = json.loads(
         subprocess.run(
-            [sys.executable, "-m", "backend", "stats", "--store", store, "--json"],
+            [sys.executable, "-m", "backend", "stats", "--store", store_url, "--json"],
             env=env,
             cwd=REPO,
             capture_output=True,

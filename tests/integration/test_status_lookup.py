@@ -4,7 +4,6 @@ against servers that fail (HTTP 500, no answer in time, nobody listening)."""
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -28,19 +27,6 @@ pytestmark = pytest.mark.integration
 
 KEY = SigningKey("KIOSK-S1", b"s" * 32)
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'backend.db'}"
-    url = os.environ.get("KIOSK_TEST_PG_URL")
-    if not url:
-        pytest.skip("KIOSK_TEST_PG_URL is not set (source scripts/test-services.sh && start_test_services)")
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS requests, nonces, counters, kiosks, step_stats")
-    return url
 
 
 @pytest.fixture

@@ -1,0 +1,27 @@
+"""Fixtures shared by the integration tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# every table the reference backend creates (backend/store.py, backend/alerts.py)
+BACKEND_TABLES = "requests, nonces, counters, kiosks, step_stats, alerts"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty backend store: SQLite always, PostgreSQL when ``KIOSK_TEST_PG_URL`` is set
+    (scripts/test-services.sh starts a throwaway cluster)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'backend.db'}"
+    url = os.environ.get("KIOSK_TEST_PG_URL")
+    if not url:
+        pytest.skip("KIOSK_TEST_PG_URL is not set (source scripts/test-services.sh && start_test_services)")
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {BACKEND_TABLES}")
+    return url
