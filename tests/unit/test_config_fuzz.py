@@ -2,7 +2,9 @@
 in a site file or a KIOSK__ variable, the loader answers with a valid configuration or a
 ConfigError whose every problem is a readable line, never another exception.
 
-``KIOSK_FUZZ_EXAMPLES`` scales the run (default 200 examples per property).
+``KIOSK_FUZZ_EXAMPLES`` scales the run (default 200 examples per property). A long run needs the
+per-test time limit lifted:
+``KIOSK_FUZZ_EXAMPLES=100000 .venv/bin/python -m pytest tests/unit/test_config_fuzz.py --timeout 0``
 """
 
 from __future__ import annotations
