@@ -96,7 +96,8 @@ def validate_device_sections(config: KioskConfig, label: str) -> list[ConfigProb
             for err in exc.errors():
                 key = ".".join(str(p) for p in err["loc"])
                 message = "unknown option" if err["type"] == "extra_forbidden" else err["msg"]
-                problems.append(ConfigProblem(label, f"devices.{role}.{key}", message))
+                where = f"devices.{role}.{key}" if key else f"devices.{role}"  # a whole-model rule: no key
+                problems.append(ConfigProblem(label, where, message))
     return problems
 
 
