@@ -318,3 +318,19 @@ class RequestStatusStep(BoxLayout):
     def teardown(self) -> None:
         self._alive = False
         self.stop_scan()
+        self._release_bindings()
+
+    def _release_bindings(self) -> None:
+        """Drop the kv bindings of this step and of all its panes now, not when the collector runs.
+
+        The step and its detached panes form reference cycles, so they outlive the visit until a
+        cycle collection; meanwhile their rules stayed bound to ``app.lang`` (and ``app.u``), and the
+        next language switch on the home screen ran them against collected widgets (ReferenceError:
+        weakly-referenced object no longer exists)."""
+        from kivy.lang import Builder
+
+        panes = list((getattr(self, "_panes", None) or {}).values())
+        self._panes = None  # on_mode does nothing from now on
+        for top in (self, *panes):
+            for widget in list(top.walk(restrict=True)):
+                Builder.unbind_widget(widget.uid)
