@@ -9,19 +9,24 @@ outbox and the backend, and that the kiosk is back on the attract screen with th
 from __future__ import annotations
 
 import gc
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from screens.steps.lookups import PAYMENT_TIMEOUT_S
+from tests.fault_proxy import FaultProxy
 from tests.ui.faults import (
     assert_calm,
     assert_way_forward,
     backend_requests,
     outbox_total,
+    proxy,  # noqa: F401 - fixture
     queue,
     return_to_attract,
     type_keys,
+    wait_delivered,
     wait_devices,
 )
 
@@ -143,3 +148,104 @@ def test_vehicle_not_found_then_the_plate_is_corrected(kiosk: Any) -> None:
     kiosk.app.runtime.devices["card_reader"].simulator.remove()
     return_to_attract(kiosk)
     assert outbox_total(kiosk) == before_outbox and backend_requests(kiosk) == before_backend
+
+
+# -- traffic-fine payment -----------------------------------------------------------------------------
+
+
+class Payments:
+    """What the simulated payment provider answered through the proxy: the orders made and, per
+    order, the last state it reported (a charge is an order that reached "paid")."""
+
+    def __init__(self, fault_proxy: FaultProxy) -> None:
+        self.created: list[str] = []
+        self.state: dict[str, str] = {}
+        forward = fault_proxy.forward
+
+        def recording(method: str, path: str, headers: dict[str, str], body: bytes) -> Any:
+            status, kept, data = forward(method, path, headers, body)
+            if path.startswith("/v1/payments") and status < 300:
+                answer = json.loads(data)
+                if path == "/v1/payments":
+                    self.created.append(answer["payment_id"])
+                self.state[answer["payment_id"]] = answer["status"]
+            return status, kept, data
+
+        fault_proxy.forward = recording  # type: ignore[method-assign]
+
+    @property
+    def charged(self) -> list[str]:
+        return [p for p in self.created if self.state.get(p) == "paid"]
+
+
+def _to_payment(kiosk: Any, payments: Payments, orders: int = 1) -> Any:
+    step = _to_traffic_fine_plate(kiosk, KNOWN_VEHICLE)
+    kiosk.wait_until(lambda: len(step.items) == 2, timeout_s=20, what="the two violations")
+    kiosk.tap(kiosk.app.tr("lookup.pay_chosen"), exact=True)
+    assert kiosk.app.flow.step.kind == "payment"
+    step = kiosk.app.screen("step").widget
+    kiosk.wait_until(lambda: step.qr_texture is not None, timeout_s=20, what="the payment QR code")
+    assert len(payments.created) == orders
+    return step
+
+
+def test_payment_timeout_charges_nothing_and_a_retry_charges_once(kiosk: Any, proxy: FaultProxy) -> None:  # noqa: F811
+    payments = Payments(proxy)
+    before_outbox, before_backend = outbox_total(kiosk), backend_requests(kiosk)
+    step = _to_payment(kiosk, payments)
+    # the resident never pays: the kiosk's payment window passes (3 polls would pay; 1 was made)
+    kiosk.clock.advance(PAYMENT_TIMEOUT_S + 1)
+    kiosk.wait_until(lambda: step.refused, timeout_s=10, what="the payment timeout")
+    first = payments.created[0]
+    kiosk.wait_until(
+        lambda: payments.state.get(first) == "cancelled", timeout_s=10, what="the order cancelled"
+    )
+    assert "付款超时，未扣款。请重新办理或到服务窗口缴费" in kiosk.visible_texts()
+    assert_calm(kiosk, step.message)
+    assert step.qr_texture is None and "payment" not in kiosk.app.session.artifacts
+    _shot(kiosk, "payment-timeout")
+    assert_way_forward(kiosk, "app.back")
+    kiosk.tap(kiosk.app.tr("app.back"), exact=True)  # try again: the violations, pay once more
+    step = kiosk.app.screen("step").widget
+    kiosk.wait_until(lambda: len(step.items) == 2, timeout_s=20, what="the violations again")
+    kiosk.tap(kiosk.app.tr("lookup.pay_chosen"), exact=True)
+    kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=40, what="paid, submitted, printed")
+    assert len(payments.created) == 2 and payments.charged == [payments.created[1]]
+    assert payments.state[first] == "cancelled"
+    request_id = kiosk.app.session.artifacts["submitted"].request_id
+    return_to_attract(kiosk)
+    wait_delivered(kiosk, request_id)
+    assert outbox_total(kiosk) == before_outbox + 1 and backend_requests(kiosk) == before_backend + 1
+
+
+def test_resident_leaves_the_payment_nothing_charged(kiosk: Any, proxy: FaultProxy) -> None:  # noqa: F811
+    payments = Payments(proxy)
+    before_outbox, before_backend = outbox_total(kiosk), backend_requests(kiosk)
+    _to_payment(kiosk, payments)
+    kiosk.tap(kiosk.app.tr("app.cancel"), exact=True)  # the resident changes their mind
+    return_to_attract(kiosk)
+    order = payments.created[0]
+    kiosk.wait_until(
+        lambda: payments.state.get(order) == "cancelled", timeout_s=10, what="the order cancelled"
+    )
+    assert payments.charged == []
+    assert outbox_total(kiosk) == before_outbox and backend_requests(kiosk) == before_backend
+
+
+def test_payment_answers_lost_then_repeated_polls_charge_once(kiosk: Any, proxy: FaultProxy) -> None:  # noqa: F811
+    payments = Payments(proxy)
+    before_outbox, before_backend = outbox_total(kiosk), backend_requests(kiosk)
+    step = _to_payment(kiosk, payments)
+    # the network drops the answers of the next polls (the provider sees them: one of them pays)
+    proxy.set("lost_answer")
+    kiosk.wait_until(lambda: proxy.hits["lost_answer"] >= 3, timeout_s=20, what="three lost poll answers")
+    order = payments.created[0]
+    assert kiosk.app.flow.step.kind == "payment" and step.qr_texture is not None  # still waiting, calmly
+    assert_calm(kiosk, step.message)
+    proxy.set("pass")
+    kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=40, what="paid, submitted, printed")
+    assert payments.created == [order] and payments.charged == [order]  # one order, paid once
+    request_id = kiosk.app.session.artifacts["submitted"].request_id
+    return_to_attract(kiosk)
+    wait_delivered(kiosk, request_id)
+    assert outbox_total(kiosk) == before_outbox + 1 and backend_requests(kiosk) == before_backend + 1
