@@ -21,6 +21,7 @@ PAGES: dict[str, str] = {
     "camera": "maintenance_camera",
     "print": "maintenance_print",
     "queue": "maintenance_queue",
+    "settings": "maintenance_settings",
 }
 
 
