@@ -71,6 +71,7 @@ class CardRead:
 @dataclass(frozen=True)
 class ReadFailed:
     reason: str  # card_removed | read_failed | unknown_card | communication | reader_fault | disconnected
+    #              | card_left (the card on the reader was read for an earlier visit)
     message_key: str  # config/messages/idcard.toml
     detail: str = ""
 
@@ -120,6 +121,8 @@ class CardReaderWorker:
         self._attempted = False  # a read was tried for the card now on the reader
         self._present = False
         self._misses = 0
+        self._owner: str | None = None  # who asked for the read now armed (a session id)
+        self._read_for: str | None = None  # whose read the card lying on the reader served
         self.status = ReaderStatus("starting")
 
     # -- the UI side ------------------------------------------------------------------------
@@ -135,10 +138,16 @@ class CardReaderWorker:
 
         return unsubscribe
 
-    def request_read(self) -> None:
-        """A screen wants a card: read the one on the reader now (even if read before), else the next."""
+    def request_read(self, owner: str | None = None) -> None:
+        """A screen wants a card: read the one on the reader now (even if read before), else the next.
+
+        With ``owner`` (the visit's session id), a card still lying on the reader since it was read
+        for another owner is not read again: a ``ReadFailed("card_left")`` asks for it to be taken
+        away (the previous visitor's card must not become the next visitor's identity); once it is
+        lifted, the next card placed is read. Without ``owner`` (technicians' card test) any card is.
+        """
         with self._lock:
-            self._armed, self._attempted = True, False
+            self._armed, self._attempted, self._owner = True, False, owner
         self._wake.set()
 
     def cancel_read(self) -> None:
@@ -224,11 +233,14 @@ class CardReaderWorker:
                 self._present = True
                 with self._lock:
                     self._attempted = False  # a new placement: read once more if wanted
+                    self._read_for = None  # a card laid down now belongs to nobody's visit yet
                 self._emit(CardPlaced())
             return
         self._misses += 1
         if self._present and (immediate or self._misses >= self._removal_polls):
             self._present = False
+            with self._lock:
+                self._read_for = None
             self._emit(CardRemoved())
 
     def _poll(self) -> None:
@@ -237,7 +249,11 @@ class CardReaderWorker:
             want = self._armed and self._present and not self._attempted
             if want:
                 self._attempted = True
-        if want:
+            left = want and self._owner is not None and self._read_for not in (None, self._owner)
+        if left:
+            log.info("a card read for an earlier visit still lies on the reader: asking to take it away")
+            self._emit(ReadFailed("card_left", "idcard.error.card_left"))
+        elif want:
             self._read()
 
     def _read(self) -> None:
@@ -260,6 +276,7 @@ class CardReaderWorker:
             return
         with self._lock:
             self._armed = False
+            self._read_for = self._owner if self._owner is not None else "-"
         counters.count("reads")
         status_word = str(getattr(self._reader, "last_status", ""))
         self._emit(CardRead(result, tuple(check_card(result, self._today())), read_ms, status_word))

@@ -35,6 +35,8 @@ class ReadCardStep(BoxLayout):
         self._key = "readcard.place"
         self._unsubscribe: Any = None
         self._worker: Any = None
+        # a card left on the reader by an earlier visit is not this visit's (kiosk/card_worker.py)
+        self._owner = str(flow.session.id)
         device = self.app.runtime.devices.get("card_reader")
         if device is None or not hasattr(device, "start_worker"):
             self.state, self._key = "no_reader", "readcard.reader_down"
@@ -42,7 +44,7 @@ class ReadCardStep(BoxLayout):
             self.simulated = getattr(device, "simulator", None) is not None
             self._worker = device.start_worker(self.app.post)
             self._unsubscribe = self._worker.subscribe(self._event)
-            self._worker.request_read()
+            self._worker.request_read(self._owner)
         self._anim = Animation(card_offset=0.0, duration=1.0, t="out_quad") + Animation(
             card_offset=1.0, duration=0.01
         )
@@ -73,12 +75,12 @@ class ReadCardStep(BoxLayout):
             log.info("card read failed: %s (%s)", event.reason, event.detail)
             self._say("problem", event.message_key)
         elif isinstance(event, CardRemoved) and self.state == "problem":
-            self._worker.request_read()  # the resident took the card away: ready for another try
+            self._worker.request_read(self._owner)  # the resident took the card away: ready for another try
             self._say("waiting", "readcard.place")
         elif isinstance(event, ReaderStatus) and event.status in ("disconnected", "fault"):
             self._say("no_reader", "readcard.reader_down")
         elif isinstance(event, ReaderStatus) and event.status == "ready" and self.state == "no_reader":
-            self._worker.request_read()
+            self._worker.request_read(self._owner)
             self._say("waiting", "readcard.place")
 
     def _card(self, event: Any) -> None:
