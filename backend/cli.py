@@ -76,8 +76,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     store = open_store(args.store)
     backend = Backend(
-        store, keys, staff_token=args.staff_token, lookups=Lookups(paid_after_polls=args.paid_after_polls)
-    )
+        store, keys, staff_token=args.staff_token, lookups=Lookups(paid_after_polls=args.paid_after_polls),
+        answer_delay_s=args.answer_delay_ms / 1000,
+    )  # fmt: skip
     try:
         tls = tls_context(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
         server = make_server(backend, args.host, args.port, tls)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import shutil
 import sqlite3
 import threading
@@ -32,6 +33,8 @@ from typing import Any
 from kiosk.errors import StorageError
 from kiosk.ids import uuid7
 from kiosk.schemas import ENVELOPE_VERSION, validate_payload
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -153,6 +156,8 @@ class Outbox:
         try:
             self._db.execute("PRAGMA journal_mode=WAL").fetchone()
             self._db.execute("PRAGMA synchronous=FULL")
+            # freed bytes (a purged body) are overwritten with zeros, not left in free pages
+            self._db.execute("PRAGMA secure_delete=ON")
             if check:
                 result = self._db.execute("PRAGMA quick_check").fetchone()[0]
                 if result != "ok":
@@ -265,12 +270,25 @@ class Outbox:
         return PendingRequest(row[0], row[1], bytes(row[2]), row[3], row[4]) if row else None
 
     def acknowledge(self, request_id: str, http_status: int, receipt: str) -> None:
-        """Store the backend's receipt and purge the body (the personal data) in one commit."""
+        """Store the backend's receipt and purge the body (the personal data) in one commit, then
+        checkpoint and truncate the write-ahead log, which still holds the body's old pages."""
         self._write(
             "UPDATE requests SET status = 'acknowledged', body = NULL, answer_status = ?, answer = ?,"
             " last_error = '', settled_ts = ? WHERE request_id = ? AND status = 'pending'",
             (http_status, receipt, time.time(), request_id),
         )
+        self._scrub_log()
+
+    def _scrub_log(self) -> None:
+        """Copy the log into the database file (where secure_delete zeroed the purged body) and cut
+        it to zero bytes. A reader in another process can make SQLite skip it: the next one will."""
+        with self._lock:
+            try:
+                busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.Error as exc:
+                raise _storage_error(self.path, exc) from exc
+        if busy:
+            log.info("outbox %s: log not truncated (a reader is busy); next receipt retries", self.path)
 
     def defer(self, request_id: str, next_attempt_ts: float, error: str) -> None:
         """Record a failed attempt; the request stays at the head until ``next_attempt_ts``."""

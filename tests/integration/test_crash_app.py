@@ -48,9 +48,11 @@ PERSONAL = ("张三丰", "99010119800315031X", "0315031X")
 class KioskChild:
     """The kiosk app in a child process; its stdout events arrive on a queue."""
 
-    def __init__(self, site: Path, env: dict[str, str], log: Path, sessions: int) -> None:
+    def __init__(
+        self, site: Path, env: dict[str, str], log: Path, sessions: int, service: str = SERVICE
+    ) -> None:
         cmd = [sys.executable, "-m", "tests.integration.crash_kiosk", "--config", str(site)]
-        cmd += ["--service", SERVICE, "--sessions", str(sessions)]
+        cmd += ["--service", service, "--sessions", str(sessions)]
         self.log = log.open("ab")
         self.p = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=self.log)
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
