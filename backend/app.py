@@ -53,6 +53,15 @@ _STATUS_TEXT = {
 }
 
 
+def _loads(body: bytes) -> Any:
+    """JSON from UTF-8 bytes, refusing what the store could not keep: ``json.loads`` alone takes
+    UTF-16/32 bytes and ``\\ud800`` escapes (lone surrogates, which no UTF-8 text can hold).
+    Raises ValueError (UnicodeError, JSONDecodeError) or RecursionError (nested too deep)."""
+    doc = json.loads(body.decode("utf-8"))
+    json.dumps(doc, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError on a lone surrogate
+    return doc
+
+
 class Backend:
     """Everything a request handler needs; shared by the server's threads."""
 
@@ -132,6 +141,17 @@ class Handler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(length)
 
+    def _json_object(self, body: bytes) -> dict[str, Any] | None:
+        """The body as a JSON object (empty: ``{}``); anything else is answered 400 here."""
+        try:
+            data = _loads(body) if body else {}
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
+            data = None
+        if not isinstance(data, dict):
+            self._error(400, "invalid_body", "the body is not a JSON object")
+            return None
+        return data
+
     def _verified(self, body: bytes) -> tuple[str, str, int] | None:
         try:
             return verify(
@@ -194,13 +214,14 @@ class Handler(BaseHTTPRequestHandler):
             return
         key_id, nonce, ts = verified
         try:
-            envelope = json.loads(body)
+            envelope = _loads(body)
             validate_envelope(envelope)
         except (
             ValueError,
             TypeError,
             KeyError,
-        ) as exc:  # JSONDecodeError and SchemaViolation are ValueErrors
+            RecursionError,  # nested deeper than the parser's stack
+        ) as exc:  # JSONDecodeError, UnicodeDecodeError and SchemaViolation are ValueErrors
             detail = "; ".join(exc.problems) if isinstance(exc, SchemaViolation) else str(exc)
             self._error(400, "invalid_body", detail)
             return
@@ -222,7 +243,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         key_id = verified[0]
         try:
-            doc = json.loads(body)
+            doc = _loads(body)
             health, analytics = doc["health"], doc.get("analytics", [])
             if (
                 doc.get("kiosk_id") != key_id
@@ -233,9 +254,12 @@ class Handler(BaseHTTPRequestHandler):
             for item in analytics:
                 if not (isinstance(item, dict) and {"service", "step", "outcome", "count"} <= set(item)):
                     raise ValueError("analytics items need service, step, outcome and count")
-                if not isinstance(item["count"], int) or item["count"] < 0:
-                    raise ValueError("analytics counts are non-negative integers")
-        except (ValueError, KeyError, TypeError) as exc:
+                if not all(isinstance(item[k], str) for k in ("service", "step", "outcome")):
+                    raise ValueError("analytics service, step and outcome are strings")
+                count = item["count"]
+                if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count < 2**31:
+                    raise ValueError("analytics counts are integers from 0 to 2**31 - 1")
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             self._error(400, "invalid_heartbeat", str(exc))
             return
         self.backend.store.heartbeat(key_id, health, analytics, time.time())
@@ -248,7 +272,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             alert = parse_alert(body, verified[0])
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:
             self._error(400, "invalid_alert", str(exc))
             return
         new = store_alert(self.backend.store, alert)
@@ -257,10 +281,8 @@ class Handler(BaseHTTPRequestHandler):
     def _lookup(self, body: bytes) -> None:
         if self._verified(body) is None:
             return
-        try:
-            data = json.loads(body) if body else {}
-        except ValueError:
-            self._error(400, "invalid_body")
+        data = self._json_object(body)
+        if data is None:
             return
         status, answer = self.backend.lookups.handle(self.command, self.path, data)
         self._send(status, json.dumps(answer, ensure_ascii=False))
@@ -270,10 +292,8 @@ class Handler(BaseHTTPRequestHandler):
         if not token or self.headers.get("Authorization") != f"Bearer {token}":
             self._error(401 if token else 404, "staff_token_required")
             return
-        try:
-            data = json.loads(body) if body else {}
-        except ValueError:
-            self._error(400, "invalid_body")
+        data = self._json_object(body)
+        if data is None:
             return
         store = self.backend.store
         if path == "/v1/jobs/take":

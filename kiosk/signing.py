@@ -93,6 +93,10 @@ def verify(
     secret = keys.get(key_id)
     if secret is None:
         raise SignatureError("unknown_key", f"unknown key id {key_id!r}")
+    # ASCII first: str.isdigit() takes "²", compare_digest refuses non-ASCII str, the canonical
+    # string is ASCII, and a server hands over header and path bytes as Latin-1 text
+    if not all(part.isascii() for part in (ts, nonce, digest, signature, method, path)):
+        raise SignatureError("malformed", "non-ASCII characters in the signed headers or the path")
     if not ts.isdigit() or len(nonce) < 16 or len(nonce) > 64:
         raise SignatureError("malformed", "malformed timestamp or nonce")
     if not hmac.compare_digest(digest, body_digest(body)):
