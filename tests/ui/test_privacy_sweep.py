@@ -9,6 +9,7 @@ camera, the request submitted and (for "done") delivered and printed. The probes
 
 from __future__ import annotations
 
+import gc
 import logging
 import sqlite3
 import tempfile
@@ -99,9 +100,17 @@ def _sweep(kiosk: Any, traces: Traces, log_path: Path, since: float, baseline: s
     # configured, the local reference backend's store (the receiving side keeps requests by design)
     skip = (str(data_dir / "printer-sim"), str(data_dir / "backend"))
     found += [f for f in file_finds([data_dir], traces, newer_than=since) if not f.startswith(skip)]
-    found += file_finds(sorted(Path(tempfile.gettempdir()).glob("kiosk-*")), traces, newer_than=since)
+    found += file_finds(sorted(Path(tempfile.gettempdir()).glob("kiosk-session-*")), traces, newer_than=since)
+    lines = log_path.read_text("utf-8").splitlines()
+    assert any("ended" in line for line in lines), "the log probe must see the visit's own lines"
+    found += [f"log line: {line[:100]}" for line in lines if traces.in_text(line)]
+    # the step widgets that showed the card and the camera (its preview texture is the face) are gone
+    from screens.steps.photo import TakePhotoStep
+    from screens.steps.read_card import ReadCardStep
+
+    live = [o for o in gc.get_objects() if type(o) in (TakePhotoStep, ReadCardStep)]  # not isinstance: weak proxies
     found += [
-        f"log line: {line[:100]}" for line in log_path.read_text("utf-8").splitlines() if traces.in_text(line)
+        f"a {type(o).__name__} is still alive (session {getattr(o.flow.session, 'wiped', '?')})" for o in live
     ]
     return found
 
