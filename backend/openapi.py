@@ -178,7 +178,7 @@ def openapi_document() -> dict[str, Any]:
     bad = ("bad input, or a body that is not a JSON object", "Problem")
     lookup = {"400": bad, "404": ("not found", "Problem")}
     payment = _path_param("payment_id", "^[0-9a-f]{32}$")
-    staff = [{"staffBearer": []}]
+    staff: list[dict[str, list[str]]] = [{"staffBearer": []}]
     staff_off = ("no such job, or the staff API is off (no token configured)", "Problem")
     return {
         "openapi": "3.1.0",
