@@ -20,7 +20,11 @@ class AttractScreen(KioskScreen):
         super().__init__(**kwargs)
         self._corner_taps: list[float] = []
 
-    def on_enter(self, *_args: Any) -> None:
+    # Paired on pre-enter / pre-leave, never on enter / leave: Kivy drops on_enter and on_leave when the
+    # current screen changes twice before a frame (a card laid on the reader goes attract -> home ->
+    # the service at once), which left two repeating animations running on a hidden screen per visit.
+    def on_pre_enter(self, *_args: Any) -> None:
+        Animation.cancel_all(self)
         self._anim = (
             Animation(card_offset=0.0, duration=1.2, t="out_quad")
             + Animation(card_offset=0.0, duration=0.8)
@@ -33,7 +37,7 @@ class AttractScreen(KioskScreen):
         self._pulse.repeat = True
         self._pulse.start(self)
 
-    def on_leave(self, *_args: Any) -> None:
+    def on_pre_leave(self, *_args: Any) -> None:
         Animation.cancel_all(self)
         self.card_offset = 1.0
         self.pulse = 1.0

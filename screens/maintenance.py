@@ -38,14 +38,16 @@ class MaintenanceScreen(KioskScreen):
         if mono is not None:
             self.mono_font = str(mono)
 
-    def on_enter(self, *_args: Any) -> None:
+    # pre-enter / pre-leave always come in pairs; on_enter / on_leave are lost when the screen changes
+    # twice before a frame (screens/attract.py), which would leave the refresh running forever
+    def on_pre_enter(self, *_args: Any) -> None:
         self.tab = "devices"  # every visit starts at the dashboard
         self.app.runtime.services["maintenance"].audit.record("maintenance.view", tab=self.tab)
         self._event = Clock.schedule_interval(lambda _dt: self.refresh(), 1.0)
         self._place_page()
         self.refresh()
 
-    def on_leave(self, *_args: Any) -> None:
+    def on_pre_leave(self, *_args: Any) -> None:
         self._event.cancel()
         self._close_page()
 
