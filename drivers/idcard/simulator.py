@@ -38,6 +38,7 @@ from drivers.idcard.nations import nation_name
 DEFAULT_CARDS = Path(__file__).with_name("sim_cards.toml")
 SAM_ID = bytes([5, 0, 1, 0]) + (20240101).to_bytes(4, "little") + (1).to_bytes(4, "little") + bytes(4)
 FAULTS = ("corrupt", "noise", "silence", "truncate", "remove_mid_read", "status")
+KEEP_COMMANDS = 1000  # commands remembered for tests and diagnostics
 
 
 def load_cards(path: Path = DEFAULT_CARDS) -> dict[str, IdCard]:
@@ -83,7 +84,7 @@ class SamSimulator:
         self.pace = pace
         self.baud = baud
         self.link_path = link_path
-        self.commands: list[tuple[int, int]] = []  # every command received, for tests
+        self.commands: list[tuple[int, int]] = []  # the latest commands received, for tests
         self._card = card
         self._faults: dict[str, int] = {}
         self._status = 0
@@ -227,6 +228,7 @@ class SamSimulator:
                 self._send(master, frame.encode_reply(0x10))
                 continue
             self.commands.append((command.cmd, command.para))
+            del self.commands[:-KEEP_COMMANDS]  # a demo kiosk polls for days
             reply = self._answer(command)
             if reply is not None:
                 self._send(master, reply)

@@ -149,6 +149,10 @@ def render_paper(result: Interpretation, width: int, font_path: str | None) -> I
     return paper
 
 
+KEEP_JOBS = 32
+KEEP_RECEIVED_BYTES = 1 << 20
+
+
 class SimulatedEscPosPrinter:
     """A receipt printer in memory. ``inject``/``clear`` drive faults; jobs land in ``folder``."""
 
@@ -162,8 +166,11 @@ class SimulatedEscPosPrinter:
         self.profile = profile or PrinterProfile()
         self.font_path = font_path
         self.faults: set[str] = set()
+        # the latest jobs only, and the tail of what arrived (including partial jobs): a demo kiosk
+        # prints for days and must not keep every receipt (with its photo) in memory
         self.jobs: list[bytes] = []
-        self.received = bytearray()  # everything that arrived, including partial jobs
+        self.printed = 0  # every job ever printed, for the file names
+        self.received = bytearray()
         self.link_down = False  # set when the "disconnect" fault dropped a job
         self._lock = threading.Lock()
 
@@ -210,11 +217,14 @@ class SimulatedEscPosPrinter:
                 self.link_down = True
                 raise DeviceDisconnected("link dropped mid-job", device="receipt_printer", port="simulated")
             self.received += job
+            del self.received[:-KEEP_RECEIVED_BYTES]
             if self.faults & {"paper_out", "cover_open", "offline"}:
                 return  # a real printer buffers and prints nothing
             self.jobs.append(job)
+            del self.jobs[:-KEEP_JOBS]
+            self.printed += 1
             if self.folder is not None:
-                self.save(job, self.folder / f"job-{len(self.jobs):04d}")
+                self.save(job, self.folder / f"job-{self.printed:04d}")
 
     def preview(self, job: bytes) -> Image.Image:
         return render_paper(interpret(job, self.profile.encoding), self.profile.width_dots, self.font_path)
