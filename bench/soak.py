@@ -62,12 +62,43 @@ def _type_census(n: int) -> None:
     _census.update(counts)
 
 
+def _trim() -> None:
+    """SOAK_TRIM=1: hand freed heap pages back to the kernel before sampling (glibc malloc_trim), to tell
+    fragmentation (RSS that trim gives back) from live allocations (RSS that stays)."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+_snapshot: list = []
+
+
+def _trace(n: int) -> None:
+    """SOAK_TRACE=1: Python allocations that grew between warm-up and the end, by source line."""
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    snap = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+    if _snapshot:
+        stats = snap.compare_to(_snapshot[0], "lineno")
+        total = sum(s.size_diff for s in stats) / 1024
+        print(f"  python allocations grown by session {n}: {total:+.0f} KiB; top lines:", flush=True)
+        for s in stats[:15]:
+            print(f"    {s.size_diff / 1024:+8.1f} KiB {s.count_diff:+6d} blocks  {s.traceback[0]}", flush=True)
+    _snapshot[:] = [snap]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=500)
     parser.add_argument("--every", type=int, default=25, help="sample every N sessions")
     args = parser.parse_args()
 
+    if os.environ.get("SOAK_TRACE"):
+        import tracemalloc
+
+        tracemalloc.start(1)
     from kiosk.app import compose, simulate_everything
     from kiosk.config import load_config
     from kiosk.idle import FakeClock
@@ -109,7 +140,11 @@ def main() -> int:
             pilot.frames(2)
             if os.environ.get("SOAK_TYPES") and n in (warmup, args.sessions):
                 _type_census(n)
+            if os.environ.get("SOAK_TRACE") and n in (warmup, args.sessions):
+                _trace(n)
             if n == warmup or n % args.every == 0 or n == args.sessions:
+                if os.environ.get("SOAK_TRIM"):
+                    _trim()
                 samples.append((n, rss_mb(), threading.active_count(), open_fds()))
                 print(f"  after {n:4d} sessions: RSS {samples[-1][1]:7.1f} MB, threads {samples[-1][2]:3d}, fds {samples[-1][3]:4d}", flush=True)
     finally:
