@@ -284,7 +284,12 @@ class Outbox:
         it to zero bytes. A reader in another process can make SQLite skip it: the next one will."""
         with self._lock:
             try:
-                busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                # never wait for another process's reader here: the UI thread may need the lock
+                self._db.execute("PRAGMA busy_timeout = 0")
+                try:
+                    busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                finally:
+                    self._db.execute("PRAGMA busy_timeout = 30000")
             except sqlite3.Error as exc:
                 raise _storage_error(self.path, exc) from exc
         if busy:
