@@ -16,7 +16,9 @@ registry, payment and identity systems; the routes and answer shapes stay the sa
 Simulated data is derived from a hash of the input, so the same plate always has the same
 violations. Payments are "paid" after ``paid_after_polls`` status polls. Identity verification
 passes when the ID number's GB 11643 check digit is right and a photo digest is present; a photo
-digest of 64 zeros is the test path for a refusal.
+digest of 64 zeros is the test path for a refusal, and the simulated population register holds no
+one whose sequence code (characters 15-17) is 999 (e.g. 990000199001019994: a well-formed number
+that matches nobody, answered ``"no_record"``).
 """
 
 from __future__ import annotations
@@ -157,6 +159,8 @@ class Lookups:
             return 200, {"verification_id": verification_id, "verified": False, "reason": "photo_missing"}
         if photo == "0" * 64:
             return 200, {"verification_id": verification_id, "verified": False, "reason": "photo_mismatch"}
+        if number[14:17] == "999":
+            return 200, {"verification_id": verification_id, "verified": False, "reason": "no_record"}
         seed = _seed(number)
         holder = {  # simulated population register: synthetic names, derived from the number
             "name": ["张三丰", "李四", "王小明", "赵敏", "陈静"][seed[0] % 5],

@@ -50,6 +50,9 @@ class Option(_Model):
     # device roles (or "backend") this answer's branch needs beyond the steps conditioned on it;
     # while one is down the option is offered disabled with the reason (kiosk/flow.py)
     needs: tuple[str, ...] = ()
+    # a message key: this answer stops the service here (e.g. a health self-declaration answered
+    # "no"); the form explains it and does not go on, so nothing is submitted (kiosk/fields.py)
+    stops: str | None = None
 
     def label(self, lang: str) -> str:
         return self.en if lang == "en" else self.zh

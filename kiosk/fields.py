@@ -30,8 +30,11 @@ def validate_field(field: FormField, raw: Any, *, today: dt.date | None = None) 
         return (None, "field.error.required") if field.required else (None, None)
     text = str(raw).strip()
     if field.type == "choice":
-        if text not in {o.value for o in field.options}:
+        option = next((o for o in field.options if o.value == text), None)
+        if option is None:
             return None, "field.error.choice"
+        if option.stops:  # an answer that rules the service out: explained, never submitted
+            return None, option.stops
         return text, None
     if field.type == "number":
         if not text.isdigit():

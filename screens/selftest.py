@@ -122,6 +122,9 @@ def _read_card(pilot: Any, _step: Any) -> None:
     simulator = getattr(pilot.app.runtime.devices.get("card_reader"), "simulator", None)
     if simulator is not None:
         simulator.remove()  # the card of an earlier visit, if it was left on the reader
+        worker = getattr(pilot.app.runtime.devices.get("card_reader"), "worker", None)
+        if worker is not None:  # a card laid again before the reader saw it go is still the old one
+            pilot.wait_until(lambda: not worker.card_present, timeout_s=10, what="the old card taken away")
         ready = ("waiting", "read")  # or that card was read before it went away
         pilot.wait_until(lambda: widget.state in ready, timeout_s=10, what="the reader to be ready")
         if widget.state == "waiting":

@@ -37,6 +37,7 @@ class ReadCardStep(BoxLayout):
         self._worker: Any = None
         # a card left on the reader by an earlier visit is not this visit's (kiosk/card_worker.py)
         self._owner = str(flow.session.id)
+        self._demo_pending = False  # demo mode: a card is laid once the reader saw the old one go
         device = self.app.runtime.devices.get("card_reader")
         if device is None or not hasattr(device, "start_worker"):
             self.state, self._key = "no_reader", "readcard.reader_down"
@@ -74,6 +75,11 @@ class ReadCardStep(BoxLayout):
         elif isinstance(event, ReadFailed):
             log.info("card read failed: %s (%s)", event.reason, event.detail)
             self._say("problem", event.message_key)
+        elif isinstance(event, CardRemoved) and self._demo_pending:
+            self._demo_pending = False
+            self._worker.request_read(self._owner)
+            self._say("waiting", "readcard.place")
+            self.place_demo_card()
         elif isinstance(event, CardRemoved) and self.state == "problem":
             self._worker.request_read(self._owner)  # the resident took the card away: ready for another try
             self._say("waiting", "readcard.place")
@@ -96,10 +102,17 @@ class ReadCardStep(BoxLayout):
         Clock.schedule_once(lambda _dt: self._finish(), SHOW_IDENTITY_S)
 
     def place_demo_card(self) -> None:
-        """Demo mode only: lay the synthetic resident card on the simulated reader."""
+        """Demo mode only: lay the synthetic resident card on the simulated reader (a card still
+        lying there from an earlier visit is taken away first, and the new one laid once the reader
+        has seen it go: otherwise it would still count as the earlier visit's card)."""
         device = self.app.runtime.devices.get("card_reader")
         simulator = getattr(device, "simulator", None)
-        if simulator is not None:
+        if simulator is None:
+            return
+        if self._worker is not None and self._worker.card_present:
+            simulator.remove()
+            self._demo_pending = True  # laid on CardRemoved
+        else:
             simulator.place("resident")
 
     def _finish(self) -> None:
