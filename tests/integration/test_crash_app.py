@@ -33,11 +33,11 @@ import pytest
 from kiosk.tech.config_init import init_site
 from tests.integration.test_crash_delivery import Proc, _free_port
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
 REPO = Path(__file__).resolve().parents[2]
 RUNS = int(os.environ.get("KIOSK_CRASH_RUNS", "4"))
 SEED = int(os.environ.get("KIOSK_CRASH_SEED", str(random.randrange(1 << 30))))
+# each run (a kiosk start, one or two visits, a kill) takes 5-20 s on a loaded 2-core machine
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(max(300, RUNS * 40))]
 SERVICE = "household-certificate"
 PHASES = ("submit", "print", "delivery", "backend")
 # the simulated card's identity (drivers/idcard/sim_cards.toml, card.resident): never on screen
