@@ -10,9 +10,10 @@ builds a request: ``kiosk_id`` is the signing key's, ``Idempotency-Key`` the ``r
 staff operations get the staff bearer token. A second test sends generated requests unsigned, with
 a wrong key or with schemathesis's junk signature: always 401, nothing stored.
 
-``KIOSK_SCHEMATHESIS_EXAMPLES`` is the number of cases per operation and generation mode (default
-10: 15 operations x 2 modes, about 300 cases). The long run (docs/fuzzing.md):
-``KIOSK_SCHEMATHESIS_EXAMPLES=3400 .venv/bin/python -m pytest tests/integration/test_backend_schemathesis.py --timeout 0``
+``KIOSK_SCHEMATHESIS_EXAMPLES`` is the number of cases per operation (default
+10: 15 operations plus 12 x 3 unsigned, about 190 cases; positive and negative cases are drawn
+together). The long run, 100,050 cases (docs/fuzzing.md):
+``KIOSK_SCHEMATHESIS_EXAMPLES=5750 .venv/bin/python -m pytest tests/integration/test_backend_schemathesis.py --timeout 0``
 """
 
 from __future__ import annotations
