@@ -34,7 +34,7 @@ class DoneScreen(KioskScreen):
             self.card_on_reader = False
             return
         self.card_on_reader = bool(worker.card_present)
-        self._unsubscribe = worker.subscribe(self._card_event)
+        self._unsubscribe = worker.subscribe(lambda event: self._card_event(event))
 
     def _card_event(self, event: Any) -> None:
         from kiosk.card_worker import CardPlaced, CardRemoved
