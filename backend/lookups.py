@@ -118,8 +118,10 @@ class Lookups:
 
     def create_payment(self, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         amount = data.get("amount_fen")
-        if not isinstance(amount, int) or amount <= 0:
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:  # JSON true is no amount
             return 400, {"error": "amount_fen_must_be_positive"}
+        if not isinstance(data.get("purpose", ""), str):
+            return 400, {"error": "purpose_must_be_text"}
         payment_id = uuid.uuid4().hex
         with self._lock:
             self._payments[payment_id] = {"status": "pending", "polls": 0, "amount_fen": amount}

@@ -196,6 +196,9 @@ def test_lookups_payments_and_identity(server: Running) -> None:
     assert _signed(server.url, "POST", "/v1/lookup/violations", {}).status_code == 400
     pay = _signed(server.url, "POST", "/v1/payments", {"amount_fen": 20000, "purpose": "fine"})
     assert pay.status_code == 201
+    # found by schemathesis: JSON true passed for an amount (a bool is an int in Python)
+    assert _signed(server.url, "POST", "/v1/payments", {"amount_fen": True}).status_code == 400
+    assert _signed(server.url, "POST", "/v1/payments", {"amount_fen": 1, "purpose": 2.5}).status_code == 400
     pid = pay.json()["payment_id"]
     polls = [_signed(server.url, "GET", f"/v1/payments/{pid}").json()["status"] for _ in range(3)]
     assert polls == ["pending", "pending", "paid"]
