@@ -26,6 +26,7 @@ import screens.widgets  # noqa: F401  (registers KButton, Tile... for the kv rul
 from kiosk.app import Runtime
 from kiosk.flow import Availability, Flow, service_availability
 from kiosk.idle import IdleMonitor, IdleState
+from kiosk.memory import release_free_heap_soon
 from kiosk.paths import screens_dir
 from kiosk.privacy import MASKING_FILTER
 from kiosk.session import Session
@@ -263,6 +264,8 @@ class KioskApp(App):
     def show_attract(self) -> None:
         self._cancel_return()
         self.show("attract")
+        # The visit's textures, frames and rasters are freed now; hand the pages back (kiosk/memory.py).
+        release_free_heap_soon()
 
     def enter_maintenance(self) -> None:
         """The hidden gesture was made on the attract screen: ask for the maintenance PIN."""
