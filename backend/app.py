@@ -23,6 +23,7 @@ import logging
 import re
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -338,16 +339,29 @@ def tls_context(cert: str, key: str, client_ca: str = "") -> ssl.SSLContext:
     return ctx
 
 
-def make_server(
-    backend: Backend, host: str, port: int, tls: ssl.SSLContext | None = None
-) -> ThreadingHTTPServer:
+class BackendServer(ThreadingHTTPServer):
+    """One thread per connection; a client that leaves is a log line, not a traceback on stderr."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        peer = client_address[0] if isinstance(client_address, tuple) and client_address else "?"
+        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)):
+            # the kiosk timed out, was unplugged or failed the TLS handshake: it retries with the same
+            # idempotency key, so nothing is lost; an operator needs the fact, not a stack
+            log.info("client %s went away mid-request: %s: %s", peer, type(exc).__name__, exc)
+        else:
+            log.error("unexpected error serving %s", peer, exc_info=exc)
+
+
+def make_server(backend: Backend, host: str, port: int, tls: ssl.SSLContext | None = None) -> BackendServer:
     """The threaded server; with ``tls`` the handshake happens in each connection's own thread."""
     handler = type("BoundHandler", (Handler,), {"backend": backend})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    server = BackendServer((host, port), handler)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     return server
 
 
-__all__ = ["Backend", "HTTPStatus", "make_server"]
+__all__ = ["Backend", "BackendServer", "HTTPStatus", "make_server"]
