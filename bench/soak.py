@@ -7,7 +7,11 @@ simulated devices and the local backend; after each visit the done screen's own 
 attract screen is awaited (a fake clock moved past ``attract_return_s``), so each session ends the
 way a resident's does. Resident memory (VmRSS), threads and open file descriptors are sampled every
 ``--every`` sessions. The figures compare the last sample with the one after the warm-up (the
-first pass over all services loads OpenCV, fonts, textures and the step modules once).
+first pass over all services loads OpenCV, fonts, textures and the step modules once; Kivy's own
+caches keep entries for 60 s, so a long run waits 50 sessions, about 9 minutes, before its
+baseline), and fit a least-squares trend through the samples after it (MB per 100 sessions).
+The kiosk hands freed heap back to the kernel at every return to the attract screen
+(kiosk/memory.py); ``SOAK_SMAPS=1`` shows which mappings grow, ``SOAK_TRACE=1`` which Python lines.
 Exit 1 if a visit failed, RSS grew by 5 MB or more after warm-up, or threads/fds kept growing.
 """
 
@@ -34,6 +38,15 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def _slope(samples: list[tuple[int, float, int, int]]) -> float:
+    """Least-squares MB per session through (session, RSS) samples: a leak's rate, not one sample's noise."""
+    xs = [float(x[0]) for x in samples]
+    ys = [x[1] for x in samples]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
+
+
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
@@ -56,8 +69,15 @@ def _type_census(n: int) -> None:
     )
     if _census:
         grown = sorted(((c - _census.get(t, 0), t) for t, c in counts.items()), reverse=True)[:25]
-        grown += [(c - _census.get(t, 0), t) for t, c in counts.items() if t.startswith("<") and c > _census.get(t, 0)]
-        print(f"  objects grown by session {n}: " + ", ".join(f"{t} +{d}" for d, t in grown if d > 0), flush=True)
+        grown += [
+            (c - _census.get(t, 0), t)
+            for t, c in counts.items()
+            if t.startswith("<") and c > _census.get(t, 0)
+        ]
+        print(
+            f"  objects grown by session {n}: " + ", ".join(f"{t} +{d}" for d, t in grown if d > 0),
+            flush=True,
+        )
     _census.clear()
     _census.update(counts)
 
@@ -68,6 +88,27 @@ def _trim() -> None:
     import ctypes
 
     ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+_maps: dict[str, float] = {}
+
+
+def _smaps(n: int) -> None:
+    """SOAK_SMAPS=1: resident memory by mapping ([heap], anonymous, each file) and which ones grew."""
+    rss: dict[str, float] = {}
+    name = "?"
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if not fields[0].endswith(":"):  # a mapping's header: address perms offset dev inode [path]
+            name = fields[5] if len(fields) > 5 else "[anon]"
+        elif fields[0] == "Rss:":
+            rss[name] = rss.get(name, 0.0) + int(fields[1]) / 1024
+    if _maps:
+        grown = sorted(((mb - _maps.get(k, 0.0), k) for k, mb in rss.items()), reverse=True)
+        shown = ", ".join(f"{k} {d:+.1f}" for d, k in grown[:8] if abs(d) >= 0.1)
+        print(f"  resident MB by mapping, change since last sample: {shown}", flush=True)
+    _maps.clear()
+    _maps.update(rss)
 
 
 _snapshot: list = []
@@ -85,7 +126,9 @@ def _trace(n: int) -> None:
         total = sum(s.size_diff for s in stats) / 1024
         print(f"  python allocations grown by session {n}: {total:+.0f} KiB; top lines:", flush=True)
         for s in stats[:15]:
-            print(f"    {s.size_diff / 1024:+8.1f} KiB {s.count_diff:+6d} blocks  {s.traceback[0]}", flush=True)
+            print(
+                f"    {s.size_diff / 1024:+8.1f} KiB {s.count_diff:+6d} blocks  {s.traceback[0]}", flush=True
+            )
     _snapshot[:] = [snap]
 
 
@@ -93,6 +136,13 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=500)
     parser.add_argument("--every", type=int, default=25, help="sample every N sessions")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=0,
+        help="sessions before the baseline sample (default: one pass over the services, or 50 when"
+        " --sessions is 200 or more: Kivy's caches expire entries after 60 s, so they fill over minutes)",
+    )
     args = parser.parse_args()
 
     if os.environ.get("SOAK_TRACE"):
@@ -121,7 +171,7 @@ def main() -> int:
     pilot.wait_until(lambda: not runtime.pending_roles(), timeout_s=60, what="the devices to open")
     pilot.wait_until(lambda: "queue" in runtime.services, timeout_s=60, what="the request queue")
     services = [s.id for s in runtime.catalogue.services]
-    warmup = len(services)
+    warmup = args.warmup or (50 if args.sessions >= 200 else len(services))
     samples: list[tuple[int, float, int, int]] = []
     failures: list[str] = []
     started = time.monotonic()
@@ -142,22 +192,42 @@ def main() -> int:
                 _type_census(n)
             if os.environ.get("SOAK_TRACE") and n in (warmup, args.sessions):
                 _trace(n)
-            if n == warmup or n % args.every == 0 or n == args.sessions:
+            if n in (len(services), warmup, args.sessions) or n % args.every == 0:
+                for thread in threading.enumerate():  # the app's own trim at the return to attract
+                    if thread.name == "heap-trim":
+                        thread.join(10)
                 if os.environ.get("SOAK_TRIM"):
                     _trim()
+                if os.environ.get("SOAK_SMAPS"):
+                    _smaps(n)
                 samples.append((n, rss_mb(), threading.active_count(), open_fds()))
-                print(f"  after {n:4d} sessions: RSS {samples[-1][1]:7.1f} MB, threads {samples[-1][2]:3d}, fds {samples[-1][3]:4d}", flush=True)
+                print(
+                    f"  after {n:4d} sessions: RSS {samples[-1][1]:7.1f} MB, threads {samples[-1][2]:3d}, fds {samples[-1][3]:4d}",
+                    flush=True,
+                )
     finally:
         pilot.close()
     elapsed = time.monotonic() - started
     base = next(s for s in samples if s[0] >= warmup)
     last = samples[-1]
     growth = last[1] - base[1]
-    print(f"{args.sessions} sessions over {len(services)} services in {elapsed:.0f} s ({elapsed / args.sessions:.2f} s each)")
+    print(
+        f"{args.sessions} sessions over {len(services)} services in {elapsed:.0f} s ({elapsed / args.sessions:.2f} s each)"
+    )
     print(f"failed visits: {len(failures)}")
     for line in failures[:10]:
         print(f"  {line}")
-    print(f"RSS after warm-up ({base[0]} sessions) {base[1]:.1f} MB -> {last[1]:.1f} MB: growth {growth:+.1f} MB (budget {RSS_BUDGET_MB} MB)")
+    print(
+        f"RSS after warm-up ({base[0]} sessions) {base[1]:.1f} MB -> {last[1]:.1f} MB: growth {growth:+.1f} MB (budget {RSS_BUDGET_MB} MB)"
+    )
+    after = [x for x in samples if x[0] >= base[0]]
+    if len(after) >= 3:
+        half = after[len(after) // 2 :]
+        print(
+            f"RSS trend after warm-up: {_slope(after) * 100:+.2f} MB per 100 sessions"
+            f" (second half: {_slope(half) * 100:+.2f}); min {min(x[1] for x in after):.1f},"
+            f" max {max(x[1] for x in after):.1f} MB"
+        )
     print(f"threads {base[2]} -> {last[2]}, open fds {base[3]} -> {last[3]}")
     leaked = last[2] > base[2] + 1 or last[3] > base[3] + 2
     return 1 if failures or growth >= RSS_BUDGET_MB or leaked else 0
