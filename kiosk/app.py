@@ -9,6 +9,7 @@ the kiosk: it is recorded as down, the services needing it are disabled with a r
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import logging.handlers
 import os
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from drivers.base import Device, DeviceHealth, Health
 from drivers.errors import DeviceError
@@ -254,8 +255,41 @@ def known_driver_names(role: str) -> list[str]:
     return sorted(role_drivers(role))
 
 
+LOCK_FILE = "kiosk.lock"
+
+
+def claim_data_dir(data_dir: Path) -> IO[str]:
+    """One kiosk app per data folder: two would fight over the serial ports and the camera, and the
+    second would sweep the first's session folders. An exclusive ``flock`` on ``DATA_DIR/kiosk.lock``,
+    held by the returned file until the process ends; the kernel drops it on any death, SIGKILL
+    included, so a crash never leaves a stale lock. KioskError names the holder if already taken."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / LOCK_FILE
+    handle = open(path, "a+", encoding="ascii")  # noqa: SIM115 - kept open for the process's life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise KioskError(
+            f"another kiosk app (pid {holder}) is running on the data folder {data_dir}; stop it first"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
 def run_app(runtime: Runtime, **app_options: Any) -> int:
-    """Open the window and run until the app stops. Imports Kivy (only here)."""
+    """Open the window and run until the app stops. Imports Kivy (only here). Takes the data
+    folder's lock first and sweeps session folders a killed predecessor left behind."""
+    from kiosk.session import sweep_scratch
+
+    lock = claim_data_dir(runtime.config.data_dir)
+    runtime.closers.append(lock.close)
+    sweep_scratch(runtime.config.data_dir / "sessions")
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     from screens.app import run_kiosk_app
 

@@ -123,7 +123,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_smoke(runtime)
     from kiosk.app import run_app
 
-    return run_app(runtime)
+    try:
+        return run_app(runtime)
+    except KioskError as exc:  # e.g. another kiosk app already runs on this data folder
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _selftest(runtime: object, args: argparse.Namespace) -> int:

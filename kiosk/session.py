@@ -18,11 +18,33 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+SCRATCH_PREFIX = "kiosk-session-"
+
+
+def sweep_scratch(root: Path) -> int:
+    """Delete session folders left in ``root`` by a process that never reached its wipe (power cut,
+    SIGKILL, OOM). Called once at app start, under the data folder's lock, before the first visit.
+    Returns how many were removed; creates ``root`` (mode 0700) if missing."""
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    removed = 0
+    for stale in root.glob(f"{SCRATCH_PREFIX}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+        removed += not stale.exists()
+    if removed:
+        log.warning("removed %d session folder(s) left by a kiosk process that did not end cleanly", removed)
+    return removed
+
 
 class Session:
     """All data of one resident's visit. Create one per visit; call :meth:`wipe` when it ends."""
 
-    def __init__(self, lang: str = "zh", *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        lang: str = "zh",
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        scratch_root: Path | None = None,
+    ) -> None:
         self.id = uuid.uuid4().hex[:12]  # a log correlation id, not personal data
         self.started_at = clock()
         self.lang = lang
@@ -31,15 +53,19 @@ class Session:
         self.identity: Any = None  # the card read or the identity entered (drivers.idcard.IdCard)
         self.photo_jpeg: bytes | None = None
         self.artifacts: dict[str, Any] = {}  # step results: look-ups, payment, submitted request
+        self._scratch_root = scratch_root  # None: the system's temporary folder
         self._temp_dir: Path | None = None
         self._wipe_hooks: list[Callable[[], None]] = []
         self.wiped = False
 
     @property
     def temp_dir(self) -> Path:
-        """A private folder for this session's files (photos, previews), deleted at wipe."""
+        """A private folder (mode 0700) for this session's files (photos, previews), deleted at wipe;
+        under the kiosk's data folder, where the next start sweeps it if this process is killed."""
         if self._temp_dir is None:
-            self._temp_dir = Path(tempfile.mkdtemp(prefix="kiosk-session-"))
+            if self._scratch_root is not None:
+                self._scratch_root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._temp_dir = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=self._scratch_root))
         return self._temp_dir
 
     def on_wipe(self, hook: Callable[[], None]) -> None:

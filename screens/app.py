@@ -417,7 +417,9 @@ class KioskApp(App):
 
     def _new_session(self) -> None:
         self.end_session("new_session")
-        self.session = Session(self.lang, clock=self.runtime.clock)
+        self.session = Session(
+            self.lang, clock=self.runtime.clock, scratch_root=self.runtime.config.data_dir / "sessions"
+        )
         self.session.on_wipe(MASKING_FILTER.forget)
         self.idle.reset(
             self.runtime.config.session.idle_timeout_s, self.runtime.config.session.idle_warning_s
