@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiosk.textfiles import tail_lines
+
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PIN_LENGTH = 6
 
@@ -64,18 +66,28 @@ class AuditLog:
         line = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
             try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    line = "\n" + line  # a power cut tore the last entry: keep this one on its own line
                 os.write(fd, line.encode())
                 os.fsync(fd)
             finally:
                 os.close(fd)
 
     def tail(self, count: int = 100) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        lines = self.path.read_text(encoding="utf-8").splitlines()[-count:]
-        return [json.loads(line) for line in lines if line.strip()]
+        """The last ``count`` entries, newest last; reads only the file's end (kiosk/textfiles.py).
+        A line that is not a JSON object (torn by a power cut mid-write) is skipped, not fatal."""
+        entries: list[dict[str, Any]] = []
+        for line in tail_lines(self.path, count):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                entries.append(entry)
+        return entries
 
 
 @dataclass(frozen=True)

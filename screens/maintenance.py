@@ -3,15 +3,18 @@ PIN screen (``maintenance_pin``); every view and action is written to the audit 
 
 from __future__ import annotations
 
-from collections import deque
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from kivy.clock import Clock
 from kivy.properties import StringProperty
 
+from kiosk.textfiles import tail_lines
 from screens.base import KioskScreen
 
 LOG_LINES = 200
+AUDIT_LINES = 40
 
 # Tabs drawn by a page widget of their own (module screens/NAME.py + NAME.kv, with PAGE_CLASS);
 # other tabs (logs, audit) are text views drawn here. The settings page plugs in as "settings".
@@ -102,23 +105,44 @@ class MaintenanceScreen(KioskScreen):
             return  # a page refreshes itself
         if self.tab == "settings":
             self.text = self.app.tr("maint.settings.pending")
-        elif self.tab == "logs":
-            self.text = self._log_tail()
-        else:
-            entries = self.app.runtime.services["maintenance"].audit.tail(40)
-            self.text = "\n".join(
-                f"{e['at']:.0f}  {e['action']}  {e['outcome']}  "
-                + " ".join(f"{k}={v}" for k, v in e.items() if k not in ("at", "action", "outcome"))
-                for e in entries
-            )
+            return
+        # the log and audit views read files: on a worker thread, one read at a time, never on the UI
+        # thread (a slow SD card or a large log must not freeze the screen the technician is using)
+        if self.__dict__.get("_reading"):
+            return
+        self._reading = True
+        tab = self.tab
+        read = self._log_text if tab == "logs" else self._audit_text
+        threading.Thread(
+            target=self._read_in_background, args=(tab, read), name="maint-text", daemon=True
+        ).start()
 
-    def _log_tail(self) -> str:
+    def _read_in_background(self, tab: str, read: Callable[[], str]) -> None:
+        try:
+            text = read()
+        except Exception as exc:  # shown in the view with its cause; the next refresh tries again
+            text = f"{type(exc).__name__}: {exc}"
+        Clock.schedule_once(lambda _dt: self._show_text(tab, text), 0)
+
+    def _show_text(self, tab: str, text: str) -> None:
+        self._reading = False
+        if tab == self.tab and self.manager is not None and self.manager.current == self.name:
+            self.text = text
+
+    def _log_text(self) -> str:
         path = self.app.runtime.config.log_dir / "kiosk.log"
         try:
-            with path.open(encoding="utf-8", errors="replace") as fh:
-                return "".join(deque(fh, maxlen=LOG_LINES))  # already masked by the log filter
+            return "\n".join(tail_lines(path, LOG_LINES))  # already masked by the log filter
         except OSError as exc:
             return f"{path}: {exc.strerror}"
+
+    def _audit_text(self) -> str:
+        entries = self.app.runtime.services["maintenance"].audit.tail(AUDIT_LINES)
+        return "\n".join(
+            f"{e.get('at', 0):.0f}  {e.get('action', '?')}  {e.get('outcome', '?')}  "
+            + " ".join(f"{k}={v}" for k, v in e.items() if k not in ("at", "action", "outcome"))
+            for e in entries
+        )
 
     def restart(self) -> None:
         self.app.runtime.services["maintenance"].audit.record("maintenance.restart")

@@ -245,3 +245,46 @@ def test_settings_slot_and_leaving_closes_every_page(maint: Any) -> None:
     kiosk.wait_until(lambda: page.streaming, timeout_s=10, what="the preview")
     kiosk.tap("退出维护")
     assert kiosk.screen == "attract" and not page.is_open and page.texture is None
+
+
+def test_log_and_audit_views_read_only_the_end_of_large_files_off_the_ui_thread(
+    maint: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    import screens.maintenance as maintenance_screen
+    from kiosk.textfiles import tail_lines
+
+    kiosk = maint
+    screen = kiosk.app.screen("maintenance")
+    log = kiosk.app.runtime.config.log_dir / "kiosk.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as fh:  # ~40 MB of earlier days, then today's last line
+        fh.write(("2026-11-28 03:00:00 INFO kiosk.delivery delivered request ****0001\n") * 600_000)
+        fh.write("2026-11-29 02:00:00 WARNING synthetic last line of the log\n")
+    gate, reads = threading.Event(), []
+
+    def slow_tail(path: Path, count: int, **kw: Any) -> list[str]:
+        reads.append(threading.current_thread().name)
+        gate.wait(10)  # a slow SD card
+        return tail_lines(path, count, **kw)
+
+    monkeypatch.setattr(maintenance_screen, "tail_lines", slow_tail)
+    kiosk.tap(kiosk.app.tr("maint.logs"))
+    kiosk.wait_until(lambda: reads, what="the log read")
+    started, frames = time.monotonic(), 0
+    while time.monotonic() - started < 2.5:  # the 1 s refresh ticks twice while the read waits
+        kiosk.frames(1)
+        frames += 1
+    assert frames >= 20, f"the UI drew only {frames} frames in 2.5 s while the log was being read"
+    assert "synthetic last line" not in screen.text
+    assert len(reads) == 1 and reads[0] == "maint-text"  # off the UI thread, one read at a time
+    gate.set()
+    kiosk.wait_until(lambda: "synthetic last line" in screen.text, what="the log's last line")
+    assert len(screen.text.splitlines()) == maintenance_screen.LOG_LINES
+
+    kiosk.tap(kiosk.app.tr("maint.audit"))
+    kiosk.wait_until(
+        lambda: "maintenance.view" in screen.text and "tab=audit" in screen.text, what="the audit"
+    )
