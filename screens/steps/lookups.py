@@ -46,6 +46,8 @@ class BackendStep(BoxLayout):
     busy = BooleanProperty(False)
     offline = BooleanProperty(False)
     refused = BooleanProperty(False)
+    can_retry = BooleanProperty(False)  # a refusal that trying again can mend (an expired payment)
+    retry_key = StringProperty("lookup.retry")  # the retry button's message key
 
     def __init__(self, *, flow: Any, step: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -67,7 +69,7 @@ class BackendStep(BoxLayout):
         if queue is None:
             self._offline("request queue not started")
             return
-        self.busy, self.offline, self.refused = True, False, False
+        self.busy, self.offline, self.refused, self.can_retry = True, False, False, False
         self.message = self.app.tr(busy_key)
 
         def run() -> None:
@@ -280,10 +282,46 @@ class PaymentStep(BackendStep):
             Clock.schedule_once(lambda _dt: self._poll(), PAYMENT_POLL_S)
 
     def _expire(self) -> None:
-        self._cancel_order()
+        """The payment window closed (or the provider cancelled the order): withdraw the QR code and
+        cancel the order, then believe the provider's answer, not the clock. The resident may have
+        paid in the last second: a cancel that answers "paid" continues as paid; "cancelled" offers a
+        new code; no answer means nobody knows, so the resident is told not to pay again."""
         self.qr_texture = None
-        self.refused = True
-        self.message = self.app.tr("lookup.payment_expired")
+        self.busy, self.refused, self.can_retry = True, False, False
+        self.message = self.app.tr("lookup.payment_closing")
+        order, queue = self.order, self.app.runtime.services["queue"]
+
+        def run() -> None:
+            client = queue.new_client()
+            try:
+                status: str | None = str(client.cancel_payment(order["payment_id"]).get("status", ""))
+            except (BackendUnavailable, BackendRejected) as exc:
+                log.warning("payment %s: cancel at the timeout failed: %s", order["payment_id"], exc)
+                status = None
+            finally:
+                client.close()
+            self.app.post(lambda: self._closed(status))
+
+        threading.Thread(target=run, name="payment-close", daemon=True).start()
+
+    def _closed(self, status: str | None) -> None:
+        if not self._alive:
+            return
+        self.busy = False
+        if status == "paid":
+            log.info("payment %s: paid just before its window closed", self.order["payment_id"])
+            self._status({"status": "paid"})
+        elif status == "cancelled":
+            self.refused, self.can_retry, self.retry_key = True, True, "lookup.payment_again"
+            self.message = self.app.tr("lookup.payment_expired")
+        else:
+            self.refused = True
+            self.message = self.app.tr("lookup.payment_unconfirmed")
+
+    def retry(self) -> None:
+        """ "Pay again" after an expired order: a new order and QR code (the old one is cancelled)."""
+        self.retry_key = "lookup.retry"
+        super().retry()
 
     def _cancel_order(self) -> None:
         order = getattr(self, "order", None)
@@ -294,11 +332,16 @@ class PaymentStep(BackendStep):
         def run() -> None:
             client = queue.new_client()
             try:
-                client.cancel_payment(order["payment_id"])
+                answer = client.cancel_payment(order["payment_id"])
             except (BackendUnavailable, BackendRejected) as exc:
                 log.warning("payment %s not cancelled: %s", order["payment_id"], exc)
+                return
             finally:
                 client.close()
+            if answer.get("status") == "paid":  # paid as the resident walked away: staff reconcile it
+                log.warning(
+                    "payment %s was paid as the visit ended; no request was filed", order["payment_id"]
+                )
 
         threading.Thread(target=run, name="payment-cancel", daemon=True).start()
 

@@ -189,7 +189,7 @@ def _to_payment(kiosk: Any, payments: Payments, orders: int = 1) -> Any:
     return step
 
 
-def test_payment_timeout_charges_nothing_and_a_retry_charges_once(kiosk: Any, proxy: FaultProxy) -> None:  # noqa: F811
+def test_payment_timeout_charges_nothing_and_pay_again_charges_once(kiosk: Any, proxy: FaultProxy) -> None:  # noqa: F811
     payments = Payments(proxy)
     before_outbox, before_backend = outbox_total(kiosk), backend_requests(kiosk)
     step = _to_payment(kiosk, payments)
@@ -197,25 +197,61 @@ def test_payment_timeout_charges_nothing_and_a_retry_charges_once(kiosk: Any, pr
     kiosk.clock.advance(PAYMENT_TIMEOUT_S + 1)
     kiosk.wait_until(lambda: step.refused, timeout_s=10, what="the payment timeout")
     first = payments.created[0]
-    kiosk.wait_until(
-        lambda: payments.state.get(first) == "cancelled", timeout_s=10, what="the order cancelled"
-    )
-    assert "付款超时，未扣款。请重新办理或到服务窗口缴费" in kiosk.visible_texts()
+    assert payments.state.get(first) == "cancelled"  # the screen believed the provider's answer
+    assert "付款超时，未扣款。可点“重新付款”再试，或到服务窗口缴费" in kiosk.visible_texts()
     assert_calm(kiosk, step.message)
     assert step.qr_texture is None and "payment" not in kiosk.app.session.artifacts
     _shot(kiosk, "payment-timeout")
+    assert_way_forward(kiosk, "lookup.payment_again")
     assert_way_forward(kiosk, "app.back")
-    kiosk.tap(kiosk.app.tr("app.back"), exact=True)  # try again: the violations, pay once more
-    step = kiosk.app.screen("step").widget
-    kiosk.wait_until(lambda: len(step.items) == 2, timeout_s=20, what="the violations again")
-    kiosk.tap(kiosk.app.tr("lookup.pay_chosen"), exact=True)
+    kiosk.tap(kiosk.app.tr("lookup.payment_again"), exact=True)  # a new code, on the same screen
+    kiosk.wait_until(lambda: step.qr_texture is not None, timeout_s=20, what="a new payment QR code")
+    assert len(payments.created) == 2 and not step.refused and not step.can_retry
     kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=40, what="paid, submitted, printed")
-    assert len(payments.created) == 2 and payments.charged == [payments.created[1]]
-    assert payments.state[first] == "cancelled"
+    assert payments.charged == [payments.created[1]] and payments.state[first] == "cancelled"
     request_id = kiosk.app.session.artifacts["submitted"].request_id
     return_to_attract(kiosk)
     wait_delivered(kiosk, request_id)
     assert outbox_total(kiosk) == before_outbox + 1 and backend_requests(kiosk) == before_backend + 1
+
+
+def test_paid_in_the_last_second_of_the_window_is_taken_as_paid(kiosk: Any, proxy: FaultProxy) -> None:  # noqa: F811
+    payments = Payments(proxy)
+    before_outbox, before_backend = outbox_total(kiosk), backend_requests(kiosk)
+    _to_payment(kiosk, payments)
+    order = payments.created[0]
+    client = kiosk.app.runtime.services["queue"].new_client()
+    try:  # the resident's phone pays; the kiosk's window closes before its next poll sees it
+        assert client._call("POST", f"/v1/payments/{order}/simulate-paid", {})["status"] == "paid"
+    finally:
+        client.close()
+    kiosk.clock.advance(PAYMENT_TIMEOUT_S + 1)
+    kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=40, what="paid, submitted, printed")
+    assert payments.created == [order] and payments.charged == [order]  # not "timed out, not charged"
+    assert kiosk.app.session.artifacts["payment"]["payment_id"] == order
+    request_id = kiosk.app.session.artifacts["submitted"].request_id
+    return_to_attract(kiosk)
+    wait_delivered(kiosk, request_id)
+    assert outbox_total(kiosk) == before_outbox + 1 and backend_requests(kiosk) == before_backend + 1
+
+
+def test_payment_unanswered_at_closing_says_do_not_pay_again(kiosk: Any, proxy: FaultProxy) -> None:  # noqa: F811
+    payments = Payments(proxy)
+    before_outbox, before_backend = outbox_total(kiosk), backend_requests(kiosk)
+    step = _to_payment(kiosk, payments)
+    proxy.set("reset")  # the link drops: the cancel at the deadline gets no answer
+    kiosk.clock.advance(PAYMENT_TIMEOUT_S + 1)
+    kiosk.wait_until(lambda: step.refused, timeout_s=30, what="the unconfirmed payment")
+    assert kiosk.app.tr("lookup.payment_unconfirmed") in kiosk.visible_texts()
+    assert_calm(kiosk, step.message)
+    assert not step.can_retry and step.qr_texture is None  # no second code while the first is unknown
+    assert "payment" not in kiosk.app.session.artifacts
+    proxy.set("pass")
+    assert_way_forward(kiosk, "app.cancel")
+    kiosk.tap(kiosk.app.tr("app.cancel"), exact=True)
+    return_to_attract(kiosk)
+    assert len(payments.created) == 1
+    assert outbox_total(kiosk) == before_outbox and backend_requests(kiosk) == before_backend
 
 
 def test_resident_leaves_the_payment_nothing_charged(kiosk: Any, proxy: FaultProxy) -> None:  # noqa: F811
