@@ -144,6 +144,9 @@ def main() -> int:
         " --sessions is 200 or more: Kivy's caches expire entries after 60 s, so they fill over minutes)",
     )
     args = parser.parse_args()
+    from kiosk.memory import tune_allocator
+
+    tune_allocator()  # as kiosk.cli does first thing
 
     if os.environ.get("SOAK_TRACE"):
         import tracemalloc

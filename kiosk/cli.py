@@ -87,6 +87,9 @@ def _prepare_config(args: argparse.Namespace) -> KioskConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from kiosk.memory import tune_allocator
+
+    tune_allocator()  # before any thread: the kiosk runs for months (kiosk/memory.py)
     args = build_parser().parse_args(argv)
     try:
         config = _prepare_config(args)

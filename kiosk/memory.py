@@ -1,4 +1,16 @@
-"""Give the heap a visit freed back to the kernel when the kiosk goes quiet.
+"""Keep a process that runs for months from creeping up in memory.
+
+Two measures, both for glibc's allocator (elsewhere, musl or macOS, they are no-ops):
+
+``tune_allocator()``, first thing at start, before any thread: at most two malloc arenas instead of
+eight per core (every short-lived worker thread, for a backend call, a card read or a camera frame,
+would otherwise leave its own fragmented 64 MB arena behind), and a fixed mmap threshold of 256 KiB
+(glibc raises the threshold each time a large block is freed, after which the camera's 0.9 MB frames
+and the receipts' rasters are carved from the arenas and fragment them instead of being mapped and
+unmapped whole). ``MALLOC_ARENA_MAX`` / ``MALLOC_MMAP_THRESHOLD_`` / ``GLIBC_TUNABLES`` in the
+environment win over these defaults.
+
+Then, at every return to the attract screen, give the heap a visit freed back to the kernel:
 
 A visit allocates a few megabytes of short-lived native memory (label textures, the photo's frames,
 the receipt's raster). glibc keeps freed chunks in its arenas for reuse, and with several worker
@@ -15,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import os
 import threading
 import time
 
@@ -38,6 +51,37 @@ def _malloc_trim():
             log.info("malloc_trim is not available here; freed heap stays with the allocator")
             _trim = None
     return _trim
+
+
+M_MMAP_THRESHOLD = -3  # mallopt parameters, from glibc's malloc.h
+M_ARENA_MAX = -8
+ARENA_MAX = 2
+MMAP_THRESHOLD = 256 * 1024
+
+
+def tune_allocator(*, arena_max: int = ARENA_MAX, mmap_threshold: int = MMAP_THRESHOLD) -> dict[str, int]:
+    """Set glibc's arena count and mmap threshold for a long-running process; call before starting
+    threads. Returns what was set (empty where nothing could be, or the environment decided)."""
+    if _malloc_trim() is None:  # not glibc
+        return {}
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return {}
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    wanted = (
+        ("arena_max", M_ARENA_MAX, arena_max, "MALLOC_ARENA_MAX"),
+        ("mmap_threshold", M_MMAP_THRESHOLD, mmap_threshold, "MALLOC_MMAP_THRESHOLD_"),
+    )
+    tuned: dict[str, int] = {}
+    for name, param, value, variable in wanted:
+        decided_elsewhere = variable in os.environ or f"glibc.malloc.{name}" in tunables
+        if not decided_elsewhere and mallopt(param, value) == 1:
+            tuned[name] = value
+    log.debug("allocator tuned: %s", tuned)
+    return tuned
 
 
 def release_free_heap() -> bool:

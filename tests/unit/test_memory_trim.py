@@ -71,3 +71,78 @@ def test_no_trim_available_is_a_quiet_no_op(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(memory, "_trim", None)
     assert memory.release_free_heap() is False
     assert memory.release_free_heap_soon() is None
+
+
+# mallopt is process-wide and one-way: each case runs in a fresh interpreter.
+PROBE = """
+import ctypes, json, sys, threading
+from kiosk.memory import tune_allocator
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = MallInfo2
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+tuned = tune_allocator() if sys.argv[1] == "tuned" else {}
+# a camera frame's worth, mapped and freed: glibc would now raise its mmap threshold past it...
+libc.free(libc.malloc(921_600))
+# ...so that the next large block would come from the heap instead of a mapping of its own
+before = libc.mallinfo2().hblks
+block = libc.malloc(600_000)
+mapped = libc.mallinfo2().hblks - before
+libc.free(block)
+# threads that allocate: how many arenas exist afterwards (glibc reports arenas via malloc_info)
+def work():
+    keep = [bytearray(200) for _ in range(2000)]
+    barrier.wait()
+barrier = threading.Barrier(9)
+threads = [threading.Thread(target=work) for _ in range(8)]
+[t.start() for t in threads]; barrier.wait(); [t.join() for t in threads]
+libc.open_memstream.restype = ctypes.c_void_p
+buf, size = ctypes.c_char_p(), ctypes.c_size_t()
+stream = libc.open_memstream(ctypes.byref(buf), ctypes.byref(size))
+libc.malloc_info(0, ctypes.c_void_p(stream))
+libc.fclose(ctypes.c_void_p(stream))
+arenas = buf.value.decode().count("<heap nr=")
+print(json.dumps({"tuned": tuned, "mapped": mapped, "arenas": arenas}))
+"""
+
+
+def _probe(mode: str, **env: str) -> dict[str, object]:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, mode],
+        cwd=Path(__file__).resolve().parents[2],
+        env={k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES"))} | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+@glibc
+def test_tuned_allocator_maps_large_blocks_and_keeps_two_arenas() -> None:
+    plain = _probe("plain")
+    assert plain["tuned"] == {} and plain["mapped"] == 0 and plain["arenas"] > 2  # glibc's defaults
+    tuned = _probe("tuned")
+    assert tuned["tuned"] == {"arena_max": 2, "mmap_threshold": 256 * 1024}
+    assert tuned["mapped"] == 1  # still a mapping of its own, returned whole when freed
+    assert tuned["arenas"] <= 2
+
+
+@glibc
+def test_the_environment_decides_over_the_defaults() -> None:
+    chosen = _probe("tuned", MALLOC_ARENA_MAX="4")
+    assert chosen["tuned"] == {"mmap_threshold": 256 * 1024}
+    chosen = _probe("tuned", GLIBC_TUNABLES="glibc.malloc.mmap_threshold=1048576")
+    assert chosen["tuned"] == {"arena_max": 2} and chosen["mapped"] == 0
