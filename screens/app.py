@@ -377,6 +377,12 @@ class KioskApp(App):
         self.end_session("cancel")
         self.show_attract()
 
+    def finish_without_request(self) -> None:
+        """The visit answered the resident's question with nothing to file (no fines due): it ends as
+        finished, wiped, back to the attract screen, like a cancel but counted as done."""
+        self.end_session("answered")
+        self.show_attract()
+
     def go_home(self) -> None:
         self.flow = None
         self.show("home")
@@ -405,7 +411,9 @@ class KioskApp(App):
         if flow.finished:
             outcome = "finished"
         else:
-            outcome = {"timeout": "timed_out", "error": "failed"}.get(reason, "abandoned")
+            outcome = {"timeout": "timed_out", "error": "failed", "answered": "finished"}.get(
+                reason, "abandoned"
+            )
         self.runtime.services["analytics"].record(flow.service.id, flow.step.id, outcome)
 
     def fail(self, exc: BaseException) -> None:

@@ -167,6 +167,7 @@ class ViolationsStep(BackendStep):
     items = ListProperty([])  # violation dicts
     chosen = ListProperty([])  # violation ids
     total = StringProperty("")
+    nothing_due = BooleanProperty(False)  # answered: nothing to pay, the visit can end as done
 
     def start(self) -> None:
         session = self.flow.session
@@ -190,7 +191,12 @@ class ViolationsStep(BackendStep):
             row.holder, row.item = self, item
             rows.add_widget(row)
         self.message = self.app.tr("lookup.violations_found" if found else "lookup.violations_none")
+        self.nothing_due = not found
         self._update_total()
+
+    def finish(self) -> None:
+        """Nothing to pay: the resident's question is answered; end the visit as done, not cancelled."""
+        self.app.finish_without_request()
 
     def toggle(self, violation_id: str) -> None:
         chosen = list(self.chosen)

@@ -98,7 +98,7 @@ def _to_traffic_fine_plate(kiosk: Any, plate: str) -> Any:
     return kiosk.app.screen("step").widget
 
 
-def test_traffic_fine_with_nothing_to_pay(kiosk: Any) -> None:
+def test_traffic_fine_with_nothing_to_pay(kiosk: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     before_outbox, before_backend = outbox_total(kiosk), backend_requests(kiosk)
     step = _to_traffic_fine_plate(kiosk, NO_VIOLATIONS)
     kiosk.wait_until(lambda: not step.busy and step.message, timeout_s=20, what="the violations answer")
@@ -110,8 +110,13 @@ def test_traffic_fine_with_nothing_to_pay(kiosk: Any) -> None:
     ]  # nothing to pay: no pay button
     assert "payment" not in kiosk.app.session.artifacts
     _shot(kiosk, "traffic-fine-nothing-to-pay")
-    assert_way_forward(kiosk, "app.cancel")
-    return_to_attract(kiosk)  # ends the visit with the cancel button
+    assert_way_forward(kiosk, "lookup.finish")
+    analytics, recorded = kiosk.app.runtime.services["analytics"], []
+    record = analytics.record
+    monkeypatch.setattr(analytics, "record", lambda *a: (recorded.append(a), record(*a)))
+    kiosk.tap(kiosk.app.tr("lookup.finish"), exact=True)  # the question is answered: a calm end
+    assert kiosk.screen == "attract" and kiosk.app.session is None
+    assert recorded == [("traffic-fine", "violations", "finished")]  # counted as done, not abandoned
     assert outbox_total(kiosk) == before_outbox and backend_requests(kiosk) == before_backend
 
 
