@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -178,6 +179,12 @@ def main() -> int:
     samples: list[tuple[int, float, int, int]] = []
     failures: list[str] = []
     started = time.monotonic()
+    done = 0
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # SDL turned SIGTERM into a window-close event the pilot never reads
+
+    signal.signal(signal.SIGTERM, stop)  # after the window: replaces SDL's handler
     try:
         for n in range(1, args.sessions + 1):
             service = services[(n - 1) % len(services)]
@@ -204,18 +211,25 @@ def main() -> int:
                 if os.environ.get("SOAK_SMAPS"):
                     _smaps(n)
                 samples.append((n, rss_mb(), threading.active_count(), open_fds()))
+                done = n
                 print(
                     f"  after {n:4d} sessions: RSS {samples[-1][1]:7.1f} MB, threads {samples[-1][2]:3d}, fds {samples[-1][3]:4d}",
                     flush=True,
                 )
+    except KeyboardInterrupt:
+        print(f"  stopped after {done} sampled sessions; figures so far:", flush=True)
     finally:
         pilot.close()
     elapsed = time.monotonic() - started
+    if not any(x[0] >= warmup for x in samples):
+        print("stopped before the warm-up ended: no figures")
+        return 1
     base = next(s for s in samples if s[0] >= warmup)
     last = samples[-1]
     growth = last[1] - base[1]
+    ran = last[0]
     print(
-        f"{args.sessions} sessions over {len(services)} services in {elapsed:.0f} s ({elapsed / args.sessions:.2f} s each)"
+        f"{ran} sessions over {len(services)} services in {elapsed:.0f} s ({elapsed / max(ran, 1):.2f} s each)"
     )
     print(f"failed visits: {len(failures)}")
     for line in failures[:10]:
