@@ -29,7 +29,6 @@ pytestmark = pytest.mark.integration
 KEY = SigningKey("KIOSK-A1", b"a" * 32)
 
 
-
 class Server:
     def __init__(self, store: Store, port: int = 0) -> None:
         self.httpd = make_server(Backend(store, {KEY.key_id: KEY.secret}), "127.0.0.1", port)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,10 +23,11 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.app import Backend, make_server
+from backend.app import Backend
 from backend.store import open_store
 from kiosk.schemas import validate_envelope
 from kiosk.signing import SigningKey
+from tests.integration.backend_server import serving
 
 pytestmark = pytest.mark.integration
 
@@ -48,18 +48,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     db = tmp_path_factory.mktemp("bodyfuzz") / "backend.db"
     store = open_store(f"sqlite:///{db}")
     backend = Backend(store, {KEY.key_id: KEY.secret})
-    httpd = make_server(backend, "127.0.0.1", 0)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    running = Server(f"http://127.0.0.1:{httpd.server_port}", backend)
-    try:
-        yield running
-    finally:
-        running.session.close()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
-        store.close()
+    with serving(backend) as httpd:
+        running = Server(f"http://127.0.0.1:{httpd.server_port}", backend)
+        try:
+            yield running
+        finally:
+            running.session.close()
+    store.close()
 
 
 # -- strategies ---------------------------------------------------------------------------------

@@ -363,7 +363,9 @@ def test_heartbeats_keep_the_latest_health_and_sum_step_analytics(server: Runnin
     assert "traffic-fine / payment: abandoned 1" in text and "paper_out" in text
 
 
-def test_unknown_kiosks_future_clocks_and_oversized_bodies_are_refused(server: Running, outbox: Outbox) -> None:
+def test_unknown_kiosks_future_clocks_and_oversized_bodies_are_refused(
+    server: Running, outbox: Outbox
+) -> None:
     """The rest of the security list (issue #9): nothing from them is stored."""
     import time
 

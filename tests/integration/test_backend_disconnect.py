@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import socket
 import struct
-import threading
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import requests
 from backend.app import Backend, make_server
 from backend.store import open_store
 from kiosk.signing import SigningKey
+from tests.integration.backend_server import serving
 
 pytestmark = pytest.mark.integration
 
@@ -38,10 +38,7 @@ def test_a_client_reset_mid_request_is_logged_in_one_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'backend.db'}")
-    httpd = make_server(Backend(store, {KEY.key_id: KEY.secret}), "127.0.0.1", 0)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(Backend(store, {KEY.key_id: KEY.secret})) as httpd:
         with caplog.at_level(logging.INFO, logger="backend.app"):
             _reset_mid_body(httpd.server_port)
             deadline = time.monotonic() + 5
@@ -55,10 +52,7 @@ def test_a_client_reset_mid_request_is_logged_in_one_line(
         answer = requests.get(f"http://127.0.0.1:{httpd.server_port}/healthz", timeout=5)
         assert answer.status_code == 200
         assert store.list() == []  # nothing half-stored from the cut body
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        store.close()
+    store.close()
 
 
 def test_any_other_error_keeps_its_stack_for_the_operator(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,10 +37,11 @@ from schemathesis.checks import (  # type: ignore[attr-defined]  # registered ch
     status_code_conformance,
 )
 
-from backend.app import Backend, make_server
+from backend.app import Backend
 from backend.openapi import openapi_document
 from backend.store import open_store
 from kiosk.signing import SigningKey
+from tests.integration.backend_server import serving
 
 pytestmark = pytest.mark.integration
 
@@ -75,19 +75,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     db: Path = tmp_path_factory.mktemp("schemathesis") / "backend.db"
     store = open_store(f"sqlite:///{db}")
     backend = Backend(store, {KEY.key_id: KEY.secret}, staff_token=STAFF)
-    httpd = make_server(backend, "127.0.0.1", 0)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    running = Server(f"http://127.0.0.1:{httpd.server_port}", backend)
-    try:
-        yield running
-    finally:
-        running.session.close()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
-        store.close()
-        print(f"\nschemathesis answers by operation and status: {json.dumps(running.counts, sort_keys=True)}")
+    with serving(backend) as httpd:
+        running = Server(f"http://127.0.0.1:{httpd.server_port}", backend)
+        try:
+            yield running
+        finally:
+            running.session.close()
+    store.close()
+    print(f"\nschemathesis answers by operation and status: {json.dumps(running.counts, sort_keys=True)}")
 
 
 def test_the_served_document_is_the_one_fuzzed(server: Server) -> None:

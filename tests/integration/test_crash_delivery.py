@@ -60,7 +60,6 @@ class Proc:
         return self.p is not None and self.p.poll() == 0
 
 
-
 def test_exactly_once_in_effect_through_sigkills(tmp_path: Path, store_url: str) -> None:
     rng = random.Random(SEED)
     port = _free_port()

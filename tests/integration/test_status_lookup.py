@@ -28,7 +28,6 @@ pytestmark = pytest.mark.integration
 KEY = SigningKey("KIOSK-S1", b"s" * 32)
 
 
-
 @pytest.fixture
 def backend(store_url: str) -> Iterator[tuple[str, Store]]:
     store = open_store(store_url)
