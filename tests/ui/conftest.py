@@ -77,3 +77,35 @@ def kiosk(pilot: Any) -> Iterator[Any]:
     yield pilot
     unexpected = [e for e in pilot.errors if not getattr(e, "expected_by_test", False)]
     assert unexpected == [], f"unexpected exceptions in the UI: {unexpected!r}"
+
+
+MAINTENANCE_PIN = "246810"
+
+
+@pytest.fixture
+def maint(kiosk: Any) -> Iterator[Any]:
+    """The kiosk on the maintenance screen, entered as a technician does (five taps in the top-left
+    corner of the attract screen, then the PIN), devices opened; left again afterwards."""
+    from kivy.core.window import Window
+
+    from kiosk.maintenance import hash_pin
+
+    runtime = kiosk.app.runtime
+    kiosk.wait_until(lambda: not runtime.pending_roles(), timeout_s=30, what="the devices to open")
+    gate = runtime.services["maintenance"]
+    gate.pin_hash = hash_pin(MAINTENANCE_PIN)
+    try:
+        for _ in range(5):
+            kiosk.tap_at(20, Window.height - 20)
+        assert kiosk.screen == "maintenance_pin"
+        for digit in MAINTENANCE_PIN:
+            kiosk.tap(digit, exact=True)
+        kiosk.tap("确定")
+        kiosk.wait_until(lambda: kiosk.screen == "maintenance", what="the maintenance screen")
+        yield kiosk
+        if kiosk.screen == "maintenance":
+            kiosk.tap("退出维护")
+        assert kiosk.screen == "attract"
+    finally:
+        gate.pin_hash = ""
+        gate._state = {"failures": 0.0, "locked_until": 0.0}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ import pytest
 
 pytestmark = pytest.mark.ui
 
-PIN = "246810"
 # KIOSK_DOCS_SCREENSHOTS=1 refreshes the pictures in docs/; otherwise they go to a temporary folder
 # (still rendered and written, so a page that fails to draw fails the test)
 SHOTS = (
@@ -22,34 +20,6 @@ SHOTS = (
     if os.environ.get("KIOSK_DOCS_SCREENSHOTS")
     else Path(tempfile.gettempdir()) / "kiosk-maintenance-shots"
 )
-
-
-@pytest.fixture
-def maint(kiosk: Any) -> Iterator[Any]:
-    """The kiosk on the maintenance screen (devices opened, PIN entered); left again afterwards."""
-    from kivy.core.window import Window
-
-    from kiosk.maintenance import hash_pin
-
-    runtime = kiosk.app.runtime
-    kiosk.wait_until(lambda: not runtime.pending_roles(), timeout_s=30, what="the devices to open")
-    gate = runtime.services["maintenance"]
-    gate.pin_hash = hash_pin(PIN)
-    try:
-        for _ in range(5):
-            kiosk.tap_at(20, Window.height - 20)
-        assert kiosk.screen == "maintenance_pin"
-        for digit in PIN:
-            kiosk.tap(digit, exact=True)
-        kiosk.tap("确定")
-        kiosk.wait_until(lambda: kiosk.screen == "maintenance", what="the maintenance screen")
-        yield kiosk
-        if kiosk.screen == "maintenance":
-            kiosk.tap("退出维护")
-        assert kiosk.screen == "attract"
-    finally:
-        gate.pin_hash = ""
-        gate._state = {"failures": 0.0, "locked_until": 0.0}
 
 
 def _page(kiosk: Any) -> Any:

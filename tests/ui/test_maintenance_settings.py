@@ -16,7 +16,6 @@ import pytest
 
 pytestmark = pytest.mark.ui
 
-PIN = "246810"
 SHOTS = (
     Path(__file__).resolve().parents[2] / "docs" / "screenshots"
     if os.environ.get("KIOSK_DOCS_SCREENSHOTS")
@@ -25,25 +24,12 @@ SHOTS = (
 
 
 @pytest.fixture
-def settings(kiosk: Any) -> Iterator[Any]:
+def settings(maint: Any) -> Iterator[Any]:
     """The kiosk on the maintenance settings page; the site file is restored afterwards."""
-    from kivy.core.window import Window
-
-    from kiosk.maintenance import hash_pin
-
-    runtime = kiosk.app.runtime
-    site = Path(runtime.config.source)
+    kiosk = maint
+    site = Path(kiosk.app.runtime.config.source)
     original = site.read_bytes()
-    kiosk.wait_until(lambda: not runtime.pending_roles(), timeout_s=30, what="the devices to open")
-    gate = runtime.services["maintenance"]
-    gate.pin_hash = hash_pin(PIN)
     try:
-        for _ in range(5):
-            kiosk.tap_at(20, Window.height - 20)
-        for digit in PIN:
-            kiosk.tap(digit, exact=True)
-        kiosk.tap("确定")
-        kiosk.wait_until(lambda: kiosk.screen == "maintenance", what="the maintenance screen")
         kiosk.tap("设置 Settings")
         screen = kiosk.app.screen("maintenance")
         page = kiosk.wait_until(lambda: screen.current_page, what="the settings page")
@@ -54,13 +40,8 @@ def settings(kiosk: Any) -> Iterator[Any]:
         if editor is not None:
             editor.dismiss()
         kiosk.app.large_text = False
-        if kiosk.screen == "maintenance":
-            kiosk.tap("退出维护")
-        assert kiosk.screen == "attract"
     finally:
         site.write_bytes(original)
-        gate.pin_hash = ""
-        gate._state = {"failures": 0.0, "locked_until": 0.0}
 
 
 def _page(kiosk: Any) -> Any:

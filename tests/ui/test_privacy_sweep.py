@@ -108,7 +108,9 @@ def _sweep(kiosk: Any, traces: Traces, log_path: Path, since: float, baseline: s
     from screens.steps.photo import TakePhotoStep
     from screens.steps.read_card import ReadCardStep
 
-    live = [o for o in gc.get_objects() if type(o) in (TakePhotoStep, ReadCardStep)]  # not isinstance: weak proxies
+    live = [
+        o for o in gc.get_objects() if type(o) in (TakePhotoStep, ReadCardStep)
+    ]  # not isinstance: weak proxies
     found += [
         f"a {type(o).__name__} is still alive (session {getattr(o.flow.session, 'wiped', '?')})" for o in live
     ]
