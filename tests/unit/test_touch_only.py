@@ -1,7 +1,7 @@
 """Every service in config/services.toml can be completed without typing Chinese: each step is a
 kind answered by touch (choices, digit and letter keypads, the plate keyboard's province picker,
 devices), and each form question is a type with a tap-able answer. The UI walk that proves it on
-screen is tests/ui/test_accessibility.py::test_every_service_by_touch_alone_with_targets_of_15_mm."""
+screen is tests/ui/test_accessibility.py::test_each_service_by_touch_alone_with_targets_of_15_mm."""
 
 from __future__ import annotations
 
