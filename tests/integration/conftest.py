@@ -15,8 +15,18 @@ BACKEND_TABLES = "requests, nonces, counters, kiosks, step_stats, alerts"
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty backend store: SQLite always, PostgreSQL when ``KIOSK_TEST_PG_URL`` is set
     (scripts/test-services.sh starts a throwaway cluster)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'backend.db'}"
+    return _fresh_store(request.param, tmp_path)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The same, one per test module (the fuzzers share one server across thousands of cases)."""
+    return _fresh_store(request.param, tmp_path_factory.mktemp("store"))
+
+
+def _fresh_store(kind: str, folder: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'backend.db'}"
     url = os.environ.get("KIOSK_TEST_PG_URL")
     if not url:
         pytest.skip("KIOSK_TEST_PG_URL is not set (source scripts/test-services.sh && start_test_services)")

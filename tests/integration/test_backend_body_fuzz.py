@@ -1,7 +1,7 @@
 """Fuzzing the ingest's request bodies: arbitrary bytes, arbitrary JSON, and valid envelopes with
 one thing broken (a field dropped, added or replaced by any JSON value, another text encoding, cut
 short, nested deep), each POSTed to ``/v1/requests`` signed with the kiosk's key over a real HTTP
-server with a real SQLite store.
+server with a real store (SQLite, and PostgreSQL when KIOSK_TEST_PG_URL is set).
 
 The property: the answer is never a 5xx or a dropped connection; a 2xx only for a body that is a
 valid envelope in UTF-8, and then the request is stored; any other body gets a 4xx with a JSON
@@ -44,9 +44,8 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    db = tmp_path_factory.mktemp("bodyfuzz") / "backend.db"
-    store = open_store(f"sqlite:///{db}")
+def server(module_store_url: str) -> Iterator[Server]:
+    store = open_store(module_store_url)
     backend = Backend(store, {KEY.key_id: KEY.secret})
     with serving(backend) as httpd:
         running = Server(f"http://127.0.0.1:{httpd.server_port}", backend)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,9 +70,8 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    db: Path = tmp_path_factory.mktemp("schemathesis") / "backend.db"
-    store = open_store(f"sqlite:///{db}")
+def server(module_store_url: str) -> Iterator[Server]:
+    store = open_store(module_store_url)
     backend = Backend(store, {KEY.key_id: KEY.secret}, staff_token=STAFF)
     with serving(backend) as httpd:
         running = Server(f"http://127.0.0.1:{httpd.server_port}", backend)
