@@ -7,10 +7,17 @@ from typing import Any
 
 from kivy.clock import Clock
 from kivy.properties import StringProperty
+from kivy.uix.boxlayout import BoxLayout
 
 from screens.maintenance_page import MaintenancePage
 
 REFRESH_S = 1.0
+
+
+class DeviceCard(BoxLayout):
+    body = StringProperty("")
+    state = StringProperty("unknown")  # drivers.base.Health value
+    mono_font = StringProperty("Roboto")
 
 
 class DevicesPage(MaintenancePage):
@@ -31,6 +38,7 @@ class DevicesPage(MaintenancePage):
         if not self.text:  # first view: roles and drivers (nothing that blocks) until the rows arrive
             devices = self.runtime.config.devices
             self.text = "\n".join(f"{role:<11} {s.driver}  …" for role, s in devices.items())
+            self._cards([(role, "unknown", f"{role}  {s.driver}  …") for role, s in devices.items()])
         self._event = Clock.schedule_interval(lambda _dt: self.refresh(), REFRESH_S)
         self.refresh()
 
@@ -54,9 +62,24 @@ class DevicesPage(MaintenancePage):
             lines.append("")
         self.text = "\n".join(lines).rstrip() or self.app.tr("maint.no_devices")
         self.refreshed = time.strftime("%H:%M:%S")
+        self._cards([(row.role, row.health.state.value, "\n".join(row.lines())) for row in rows])
+
+    def _cards(self, shown: list[tuple[str, str, str]]) -> None:
+        """One card per device, two columns in landscape; cards are kept and updated in place."""
+        grid = self.ids.cards
+        cards: dict[str, Any] = self.__dict__.setdefault("_cards_by_role", {})
+        if [role for role, _s, _b in shown] != list(cards):
+            grid.clear_widgets()
+            cards.clear()
+            for role, _state, _body in shown:
+                cards[role] = DeviceCard(mono_font=self.mono_font)
+                grid.add_widget(cards[role])
+        for role, state, body in shown:
+            cards[role].state, cards[role].body = state, body
 
     def show_error(self, exc: BaseException) -> None:
         self.text = f"{type(exc).__name__}: {exc}"
+        self._cards([("error", "down", self.text)])
 
 
 PAGE_CLASS = DevicesPage

@@ -48,6 +48,9 @@ def test_dashboard_is_live_counts_reads_and_survives_an_unplugged_reader(maint: 
     assert "frames 0" not in text.split("camera")[1].split("printer")[0]  # frames are counted live
     first = page.refreshed
     kiosk.wait_until(lambda: page.refreshed != first, timeout_s=5, what="the next refresh")
+    cards = page._cards_by_role  # one card per device, side by side in landscape
+    assert list(cards) == ["card_reader", "camera", "printer", "a4_printer"] and page.ids.cards.cols == 2
+    assert all(card.state == "ok" and card.body.startswith(role) for role, card in cards.items())
     _shot(kiosk, "maintenance-devices.png")
 
     simulator = runtime.devices["card_reader"].simulator
@@ -60,6 +63,7 @@ def test_dashboard_is_live_counts_reads_and_survives_an_unplugged_reader(maint: 
         )
         reader_block = page.text.split("camera")[0]
         assert "last error" in reader_block and "errors 0" not in reader_block  # counted, with its cause
+        assert cards["card_reader"].state == "down" and "last error" in cards["card_reader"].body
         assert kiosk.screen == "maintenance"
     finally:
         simulator.replug()
