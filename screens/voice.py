@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from typing import Any
 from kiosk.voice import VoiceLibrary
 
 log = logging.getLogger(__name__)
+
+PLAYED_KEPT = 64
 
 
 def kivy_sound_loader(path: str) -> Any:
@@ -45,7 +48,8 @@ class VoicePlayer:
         self.muted = False
         self.output_ok: bool | None = None  # None until the first sound was loaded
         self.current_key: str | None = None
-        self.played: list[tuple[str, str]] = []  # (key, lang) of prompts started, newest last
+        # (key, lang) of the last prompts started, newest last; bounded: the kiosk runs for months
+        self.played: deque[tuple[str, str]] = deque(maxlen=PLAYED_KEPT)
         self._generation = 0
         self._sound: Any = None
         self._cache: dict[Path, Any] = {}

@@ -225,6 +225,7 @@ class SimulatedEscPosPrinter:
             self.printed += 1
             if self.folder is not None:
                 self.save(job, self.folder / f"job-{self.printed:04d}")
+                _forget_files(self.folder / f"job-{self.printed - KEEP_JOBS:04d}", (".bin", ".png"))
 
     def preview(self, job: bytes) -> Image.Image:
         return render_paper(interpret(job, self.profile.encoding), self.profile.width_dots, self.font_path)
@@ -246,6 +247,13 @@ class SimulatedEscPosPrinter:
 
     def close(self) -> None:
         return None
+
+
+def _forget_files(stem: Path, suffixes: tuple[str, ...]) -> None:
+    """The simulated "paper" older than the last KEEP_JOBS jobs goes: a demo kiosk prints for months
+    and its receipts and certificates carry residents' data."""
+    for suffix in suffixes:
+        stem.with_suffix(suffix).unlink(missing_ok=True)
 
 
 def serve_tcp(printer: SimulatedEscPosPrinter, host: str = "127.0.0.1") -> tuple[int, threading.Event]:
@@ -316,7 +324,8 @@ class SimulatedA4Printer:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.faults: set[str] = set()
-        self.jobs: list[Path] = []
+        self.jobs: list[Path] = []  # the last KEEP_JOBS documents; files of older ones are deleted
+        self.printed = 0
 
     def print_pdf(self, pdf: bytes, preview: Image.Image | None = None) -> None:
         """Keep the job; any injected fault (offline, disconnect, paper_out, cover_open) refuses it."""
@@ -324,11 +333,14 @@ class SimulatedA4Printer:
             fault = sorted(self.faults)[0]
             raise DeviceDisconnected(f"A4 printer {fault}", device="a4_printer", port="simulated")
         self.folder.mkdir(parents=True, exist_ok=True)
-        stem = self.folder / f"a4-{len(self.jobs) + 1:04d}"
+        self.printed += 1
+        stem = self.folder / f"a4-{self.printed:04d}"
         stem.with_suffix(".pdf").write_bytes(pdf)
         if preview is not None:
             preview.save(stem.with_suffix(".png"))
         self.jobs.append(stem.with_suffix(".pdf"))
+        del self.jobs[:-KEEP_JOBS]
+        _forget_files(self.folder / f"a4-{self.printed - KEEP_JOBS:04d}", (".pdf", ".png"))
 
     def health(self) -> DeviceHealth:
         if self.faults:

@@ -50,7 +50,7 @@ result["state_after"] = player._sound.state if player._sound is not None else No
 player.play("voice.screen.done", "zh")   # a new screen: the first prompt stops at once
 result["first_stopped"] = all(s.state == "stop" for p, s in player._cache.items() if "home" in p.name)
 player.stop()
-result["played"] = player.played
+result["played"] = list(player.played)
 print("RESULT " + json.dumps(result))
 """
 
