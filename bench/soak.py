@@ -189,6 +189,7 @@ def main() -> int:
         for n in range(1, args.sessions + 1):
             service = services[(n - 1) % len(services)]
             ok, reports = walk_service(pilot, runtime, service)
+            released = app.visit_releases
             if not ok:
                 bad = next((r for r in reports if not r.ok), None)
                 failures.append(f"#{n} {service}: {bad.step if bad else '?'}: {bad.detail if bad else ''}")
@@ -197,6 +198,10 @@ def main() -> int:
             else:
                 clock.advance(config.session.attract_return_s + 1)
                 pilot.wait_until(lambda: pilot.screen == "attract", timeout_s=30, what="the attract screen")
+            # nobody comes for a moment: the app releases the visit's memory (screens/app.py)
+            pilot.wait_until(
+                lambda before=released: app.visit_releases > before, timeout_s=10, what="the visit's release"
+            )
             pilot.frames(2)
             if os.environ.get("SOAK_TYPES") and n in (warmup, args.sessions):
                 _type_census(n)

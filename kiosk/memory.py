@@ -10,7 +10,15 @@ and the receipts' rasters are carved from the arenas and fragment them instead o
 unmapped whole). ``MALLOC_ARENA_MAX`` / ``MALLOC_MMAP_THRESHOLD_`` / ``GLIBC_TUNABLES`` in the
 environment win over these defaults.
 
-Then, at every return to the attract screen, give the heap a visit freed back to the kernel:
+Once start-up is over (every screen built), ``freeze_startup_objects()``: the ~190,000 objects
+start-up made (screens, kv rules, fonts, modules) move to the permanent generation, so a full
+collection looks only at what visits made (a full collection took 180-390 ms before, 70-180 ms
+after, measured beside the soak on this 2-core box).
+
+At every return to the attract screen, when nobody is at the terminal, ``release_visit_memory()``:
+a full collection frees the visit's cyclic garbage (30,000-50,000 objects a visit: widgets, their
+textures, and the personal data they held) now, rather than in an automatic full collection in the
+middle of the next resident's visit; then the heap the visit freed goes back to the kernel:
 
 A visit allocates a few megabytes of short-lived native memory (label textures, the photo's frames,
 the receipt's raster). glibc keeps freed chunks in its arenas for reuse, and with several worker
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 import os
 import threading
@@ -82,6 +91,25 @@ def tune_allocator(*, arena_max: int = ARENA_MAX, mmap_threshold: int = MMAP_THR
             tuned[name] = value
     log.debug("allocator tuned: %s", tuned)
     return tuned
+
+
+def freeze_startup_objects() -> int:
+    """Collect, then move every surviving object to the permanent generation; returns how many."""
+    gc.collect()
+    gc.freeze()
+    count = gc.get_freeze_count()
+    log.info("start-up objects frozen out of garbage collection: %d", count)
+    return count
+
+
+def release_visit_memory() -> int:
+    """Free the finished visit's garbage (on the UI thread: it holds the GIL anyway), then trim the
+    heap on a worker thread. Returns the number of objects collected."""
+    started = time.perf_counter()
+    freed = gc.collect()
+    log.debug("visit garbage: %d objects in %.0f ms", freed, (time.perf_counter() - started) * 1000)
+    release_free_heap_soon()
+    return freed
 
 
 def release_free_heap() -> bool:

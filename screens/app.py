@@ -26,7 +26,7 @@ import screens.widgets  # noqa: F401  (registers KButton, Tile... for the kv rul
 from kiosk.app import Runtime
 from kiosk.flow import Availability, Flow, service_availability
 from kiosk.idle import IdleMonitor, IdleState
-from kiosk.memory import release_free_heap_soon
+from kiosk.memory import freeze_startup_objects, release_visit_memory
 from kiosk.paths import screens_dir
 from kiosk.privacy import MASKING_FILTER
 from kiosk.session import Session
@@ -48,6 +48,7 @@ SCREEN_MODULES = (
 )
 MAINTENANCE_SCREENS = ("maintenance_pin", "maintenance")
 MAINTENANCE_IDLE_S = 300.0
+VISIT_RELEASE_DELAY_S = 0.5  # after the attract screen's transition, so its first frames are smooth
 
 
 class KioskRoot(FloatLayout):
@@ -109,6 +110,7 @@ class KioskApp(App):
         self._on_started = on_started
         self._idle_view: Any = None
         self._return_event: Any = None
+        self.visit_releases = 0  # how many times a finished visit's memory was released (soak, tests)
         self._watching_cards = False
         self.lang = runtime.config.display.default_language
         self.large_text = runtime.config.display.large_text
@@ -165,6 +167,8 @@ class KioskApp(App):
                 break
         if self._unbuilt:
             Clock.schedule_once(self._build_next_screen, 0)
+        else:  # start-up is over: later full collections need not look at what it made
+            Clock.schedule_once(lambda _dt: freeze_startup_objects(), 1.0)
 
     def on_start(self) -> None:
         self.show_attract()
@@ -264,8 +268,15 @@ class KioskApp(App):
     def show_attract(self) -> None:
         self._cancel_return()
         self.show("attract")
-        # The visit's textures, frames and rasters are freed now; hand the pages back (kiosk/memory.py).
-        release_free_heap_soon()
+        Clock.schedule_once(self._release_visit_memory, VISIT_RELEASE_DELAY_S)
+
+    def _release_visit_memory(self, _dt: float = 0) -> None:
+        """Nobody at the terminal: free what the visit left (its widgets, textures and the personal data
+        they held) and hand the heap back (kiosk/memory.py). Skipped if a visit already began."""
+        if self.session is not None or self.manager.current != "attract":
+            return
+        release_visit_memory()
+        self.visit_releases += 1
 
     def enter_maintenance(self) -> None:
         """The hidden gesture was made on the attract screen: ask for the maintenance PIN."""
