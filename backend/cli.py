@@ -93,6 +93,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _terminate)
+    if args.parent_pid:
+        _watch_parent(args.parent_pid, server)
     scheme = "https" if args.tls_cert else "http"
     print(f"listening on {scheme}://{args.host}:{server.server_port}", flush=True)
     try:
@@ -103,6 +105,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server.server_close()
         store.close()
     return 0
+
+
+def _watch_parent(parent_pid: int, server: Any) -> None:
+    """Shut the server down once ``parent_pid`` is no longer our parent (it died, even by SIGKILL,
+    and we were re-parented): checked every half second on a daemon thread."""
+    import os
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        print(f"parent process {parent_pid} is gone; stopping", file=sys.stderr, flush=True)
+        server.shutdown()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -246,6 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         metavar="MS",
         help="testing: wait this long between storing a request and answering",
+    )
+    serve.add_argument(
+        "--parent-pid",
+        type=int,
+        default=0,
+        metavar="PID",
+        help="stop when this process is gone (the kiosk's local backend must not outlive a killed kiosk)",
     )
     serve.set_defaults(func=cmd_serve)
     stats = sub.add_parser("stats", help="counts of stored requests and absorbed duplicates")

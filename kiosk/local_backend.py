@@ -51,6 +51,7 @@ class LocalBackend:
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "backend", "serve", "--store", self.store_url]
         cmd += ["--host", "127.0.0.1", "--port", str(self.port), *self.extra_args]
+        cmd += ["--parent-pid", str(os.getpid())]  # it stops if the kiosk is killed
         for key_id, path in self.trust_keys.items():
             cmd += ["--trust-key", f"{key_id}={path}"]
         return cmd

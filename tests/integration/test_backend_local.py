@@ -166,3 +166,42 @@ def test_backend_cli_errors_are_one_line(tmp_path: Path) -> None:
         cwd=REPO,
     )
     assert trust.returncode == 1 and "no kiosk.toml" in trust.stderr and "Traceback" not in trust.stderr
+
+
+PARENT = """
+import pathlib, sys, time
+from kiosk.local_backend import LocalBackend
+backend = LocalBackend(pathlib.Path(sys.argv[1]), {})
+backend.start()
+print(backend.pid, backend.url, flush=True)
+time.sleep(120)
+"""
+
+
+def test_the_local_backend_does_not_outlive_a_killed_kiosk(tmp_path: Path) -> None:
+    """A kiosk killed by SIGKILL (power button, OOM) cannot stop its local backend; the backend
+    notices it was orphaned and stops by itself, so restarts do not pile up servers."""
+    import signal
+
+    with subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(tmp_path / "backend")], cwd=REPO, stdout=subprocess.PIPE, text=True
+    ) as parent:
+        try:
+            assert parent.stdout is not None
+            child_pid, url = parent.stdout.readline().split()
+            assert url.startswith("http://127.0.0.1:")
+            os.kill(int(child_pid), 0)  # running
+        finally:
+            parent.send_signal(signal.SIGKILL)
+            parent.wait(10)
+
+    def gone() -> bool:
+        try:
+            os.kill(int(child_pid), 0)
+        except ProcessLookupError:
+            return True
+        with open(f"/proc/{child_pid}/stat", encoding="ascii") as stat:  # a zombie waiting for init
+            return stat.read().split(") ", 1)[1].startswith("Z")
+
+    _wait_for(gone, timeout_s=10)
+    assert "parent process" in (tmp_path / "backend" / "backend.log").read_text(encoding="utf-8")
