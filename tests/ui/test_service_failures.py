@@ -183,6 +183,14 @@ class Payments:
         return [p for p in self.created if self.state.get(p) == "paid"]
 
 
+def _one_request_delivered(kiosk: Any, before_outbox: int, before_backend: int) -> None:
+    """The visit on the done screen filed exactly one request: back to attract, delivered once."""
+    request_id = kiosk.app.session.artifacts["submitted"].request_id
+    return_to_attract(kiosk)
+    wait_delivered(kiosk, request_id)
+    assert outbox_total(kiosk) == before_outbox + 1 and backend_requests(kiosk) == before_backend + 1
+
+
 def _to_payment(kiosk: Any, payments: Payments, orders: int = 1) -> Any:
     step = _to_traffic_fine_plate(kiosk, KNOWN_VEHICLE)
     kiosk.wait_until(lambda: len(step.items) == 2, timeout_s=20, what="the two violations")
@@ -214,10 +222,7 @@ def test_payment_timeout_charges_nothing_and_pay_again_charges_once(kiosk: Any, 
     assert len(payments.created) == 2 and not step.refused and not step.can_retry
     kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=40, what="paid, submitted, printed")
     assert payments.charged == [payments.created[1]] and payments.state[first] == "cancelled"
-    request_id = kiosk.app.session.artifacts["submitted"].request_id
-    return_to_attract(kiosk)
-    wait_delivered(kiosk, request_id)
-    assert outbox_total(kiosk) == before_outbox + 1 and backend_requests(kiosk) == before_backend + 1
+    _one_request_delivered(kiosk, before_outbox, before_backend)
 
 
 def test_paid_in_the_last_second_of_the_window_is_taken_as_paid(kiosk: Any, proxy: FaultProxy) -> None:  # noqa: F811
@@ -234,10 +239,7 @@ def test_paid_in_the_last_second_of_the_window_is_taken_as_paid(kiosk: Any, prox
     kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=40, what="paid, submitted, printed")
     assert payments.created == [order] and payments.charged == [order]  # not "timed out, not charged"
     assert kiosk.app.session.artifacts["payment"]["payment_id"] == order
-    request_id = kiosk.app.session.artifacts["submitted"].request_id
-    return_to_attract(kiosk)
-    wait_delivered(kiosk, request_id)
-    assert outbox_total(kiosk) == before_outbox + 1 and backend_requests(kiosk) == before_backend + 1
+    _one_request_delivered(kiosk, before_outbox, before_backend)
 
 
 def test_payment_unanswered_at_closing_says_do_not_pay_again(kiosk: Any, proxy: FaultProxy) -> None:  # noqa: F811
@@ -286,10 +288,7 @@ def test_payment_answers_lost_then_repeated_polls_charge_once(kiosk: Any, proxy:
     proxy.set("pass")
     kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=40, what="paid, submitted, printed")
     assert payments.created == [order] and payments.charged == [order]  # one order, paid once
-    request_id = kiosk.app.session.artifacts["submitted"].request_id
-    return_to_attract(kiosk)
-    wait_delivered(kiosk, request_id)
-    assert outbox_total(kiosk) == before_outbox + 1 and backend_requests(kiosk) == before_backend + 1
+    _one_request_delivered(kiosk, before_outbox, before_backend)
 
 
 # -- known bug: a card left on the reader was read for the next visitor ------------------------------
@@ -428,10 +427,7 @@ def test_photo_failing_its_checks_says_why_then_a_good_one_passes(kiosk: Any) ->
     kiosk.wait_until(lambda: step.can_accept, timeout_s=40, what="a capture of the good photo")
     kiosk.tap(kiosk.app.tr("photo.accept"), exact=True)
     kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=30, what="submit, print and done")
-    request_id = kiosk.app.session.artifacts["submitted"].request_id
-    return_to_attract(kiosk)
-    wait_delivered(kiosk, request_id)
-    assert outbox_total(kiosk) == before_outbox + 1 and backend_requests(kiosk) == before_backend + 1
+    _one_request_delivered(kiosk, before_outbox, before_backend)
 
 
 # -- driving-licence renewal: a health self-declaration that rules renewal out ----------------------
