@@ -296,13 +296,17 @@ class Handler(BaseHTTPRequestHandler):
         data = self._json_object(body)
         if data is None:
             return
+        worker, reason = str(data.get("worker", "http")), str(data.get("reason", ""))
+        if "\x00" in worker + reason:  # PostgreSQL text cannot hold NUL (found by the contract fuzzer)
+            self._error(400, "invalid_body", "worker and reason cannot contain NUL characters")
+            return
         store = self.backend.store
         if path == "/v1/jobs/take":
-            job = store.take(str(data.get("worker", "http")))
+            job = store.take(worker)
             self._send(200, json.dumps(job, ensure_ascii=False)) if job else self._send(204, b"")
         elif m := _JOB_RE.match(path):
             status = "done" if m.group(2) == "complete" else "rejected"
-            ok = store.finish(m.group(1), status, str(data.get("reason", "")))
+            ok = store.finish(m.group(1), status, reason)
             self._send(200, '{"ok":true}') if ok else self._error(409, "not_open")
         else:
             self._error(404, "not_found")

@@ -170,3 +170,18 @@ def test_unsigned_requests_are_refused(server: Server, label: str, data: st.Data
     assert response.status_code == 401, (response.status_code, response.text)
     assert response.json()["error"] in ("missing_header", "bad_signature", "malformed", "digest_mismatch")
     assert server.backend.store.stats()["requests"] == before
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/v1/jobs/take", {"worker": "desk\u00001"}),
+        ("/v1/jobs/00000000-0000-7000-8000-000000000000/reject", {"reason": "bad\u0000photo"}),
+    ],
+)
+def test_nul_in_staff_text_is_refused_not_a_crash(server: Server, path: str, body: dict[str, str]) -> None:
+    """Found by this fuzzer on PostgreSQL (its text type cannot hold NUL): the handler died."""
+    answer = server.session.post(
+        server.url + path, json=body, headers={"Authorization": f"Bearer {STAFF}"}, timeout=10
+    )
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_body"
