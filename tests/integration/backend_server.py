@@ -7,7 +7,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import requests
+
 from backend.app import Backend, BackendServer, make_server
+from backend.store import open_store
 
 
 @contextmanager
@@ -23,3 +26,29 @@ def serving(backend: Backend, tls: ssl.SSLContext | None = None) -> Iterator[Bac
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+class Server:
+    """A served backend and a client session to it (the fuzzers send thousands of requests)."""
+
+    def __init__(self, url: str, backend: Backend) -> None:
+        self.url = url
+        self.backend = backend
+        self.session = requests.Session()
+        self.counts: dict[str, int] = {}  # answers by operation and status, for a report
+
+
+@contextmanager
+def serving_store(store_url: str, keys: dict[str, bytes], **backend_options: object) -> Iterator[Server]:
+    """A backend on a fresh store at ``store_url``, served until the block ends."""
+    store = open_store(store_url)
+    backend = Backend(store, keys, **backend_options)  # type: ignore[arg-type]
+    try:
+        with serving(backend) as httpd:
+            running = Server(f"http://127.0.0.1:{httpd.server_port}", backend)
+            try:
+                yield running
+            finally:
+                running.session.close()
+    finally:
+        store.close()

@@ -23,11 +23,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.app import Backend
-from backend.store import open_store
 from kiosk.schemas import validate_envelope
 from kiosk.signing import SigningKey
-from tests.integration.backend_server import serving
+from tests.integration.backend_server import Server, serving_store
 
 pytestmark = pytest.mark.integration
 
@@ -36,24 +34,10 @@ EXAMPLES = int(os.environ.get("KIOSK_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
 
-class Server:
-    def __init__(self, url: str, backend: Backend) -> None:
-        self.url = url
-        self.backend = backend
-        self.session = requests.Session()
-
-
 @pytest.fixture(scope="module")
 def server(module_store_url: str) -> Iterator[Server]:
-    store = open_store(module_store_url)
-    backend = Backend(store, {KEY.key_id: KEY.secret})
-    with serving(backend) as httpd:
-        running = Server(f"http://127.0.0.1:{httpd.server_port}", backend)
-        try:
-            yield running
-        finally:
-            running.session.close()
-    store.close()
+    with serving_store(module_store_url, {KEY.key_id: KEY.secret}) as running:
+        yield running
 
 
 # -- strategies ---------------------------------------------------------------------------------

@@ -36,11 +36,9 @@ from schemathesis.checks import (  # type: ignore[attr-defined]  # registered ch
     status_code_conformance,
 )
 
-from backend.app import Backend
 from backend.openapi import openapi_document
-from backend.store import open_store
 from kiosk.signing import SigningKey
-from tests.integration.backend_server import serving
+from tests.integration.backend_server import Server, serving_store
 
 pytestmark = pytest.mark.integration
 
@@ -61,25 +59,10 @@ STAFF_OPS = {"POST /v1/jobs/take", "POST /v1/jobs/{request_id}/{action}"}
 SIGNED = sorted(set(OPERATIONS) - PUBLIC - STAFF_OPS)
 
 
-class Server:
-    def __init__(self, url: str, backend: Backend) -> None:
-        self.url = url
-        self.backend = backend
-        self.session = requests.Session()
-        self.counts: dict[str, int] = {}
-
-
 @pytest.fixture(scope="module")
 def server(module_store_url: str) -> Iterator[Server]:
-    store = open_store(module_store_url)
-    backend = Backend(store, {KEY.key_id: KEY.secret}, staff_token=STAFF)
-    with serving(backend) as httpd:
-        running = Server(f"http://127.0.0.1:{httpd.server_port}", backend)
-        try:
-            yield running
-        finally:
-            running.session.close()
-    store.close()
+    with serving_store(module_store_url, {KEY.key_id: KEY.secret}, staff_token=STAFF) as running:
+        yield running
     print(f"\nschemathesis answers by operation and status: {json.dumps(running.counts, sort_keys=True)}")
 
 
