@@ -5,8 +5,11 @@
    rounds in the same run so disk noise hits both alike. Target: ratio >= 0.9.
 2. Delivery with signing to the local reference backend (subprocess, SQLite store): requests/s
    from a full outbox until empty. Target: >= 300/s.
+3. Retention: the first prune of a year of acknowledged rows (--year, 365,000 by default: 1,000
+   visits a day) by ``Outbox.prune_acknowledged``: total time, and the longest single batch, which
+   is how long a submission could wait for the write lock meanwhile.
 
-    .venv/bin/python bench/queue.py [--n 2000] [--deliver 1000]
+    .venv/bin/python bench/queue.py [--n 2000] [--deliver 1000] [--year 365000]
 """
 
 from __future__ import annotations
@@ -83,6 +86,49 @@ def bench_delivery(folder: Path, n: int) -> float:
     return rate
 
 
+def bench_prune(folder: Path, rows: int) -> tuple[float, float, int, float, float]:
+    """(total s, longest batch ms, batches, file MB before, MB of pages in use after)"""
+    path = folder / "prune.db"
+    Outbox(path, "BENCH-3").close()  # the real schema
+    db = sqlite3.connect(path, isolation_level=None)
+    now = time.time()
+    receipt = '{"request_id":"%036d","status":"received","received_at":"2026-11-29T00:00:00Z"}'
+    db.execute("BEGIN")
+    db.executemany(
+        "INSERT INTO requests (seq, request_id, request_type, request_version, created_at, created_ts,"
+        " status, answer_status, answer, settled_ts) VALUES (?, ?, 'household.household_certificate', 1,"
+        " '2025-11-29T00:00:00Z', ?, 'acknowledged', 201, ?, ?)",
+        (
+            (i, f"{i:036d}", now - 400 * 86400 + i * 86, receipt % i, now - 400 * 86400 + i * 86)
+            for i in range(1, rows + 1)
+        ),
+    )
+    db.execute("COMMIT")
+    db.close()
+    before_mb = path.stat().st_size / 1e6
+    outbox = Outbox(path, "BENCH-3")
+    batches: list[float] = []
+    write = outbox._write
+
+    def timed(sql: str, params: tuple[object, ...]) -> int:
+        t = time.perf_counter()
+        n = write(sql, params)
+        batches.append(time.perf_counter() - t)
+        return n
+
+    outbox._write = timed  # type: ignore[method-assign]
+    t0 = time.perf_counter()
+    outbox.prune_acknowledged(now + 1)  # every row is past the cut-off (the newest one stays)
+    total = time.perf_counter() - t0
+    page = outbox._db.execute("PRAGMA page_size").fetchone()[0]
+    used = page * (
+        outbox._db.execute("PRAGMA page_count").fetchone()[0]
+        - outbox._db.execute("PRAGMA freelist_count").fetchone()[0]
+    )
+    outbox.close()
+    return total, max(batches) * 1000, len(batches), before_mb, used / 1e6
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -90,6 +136,7 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=1000, help="submissions per enqueue round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--deliver", type=int, default=1000, help="requests to deliver")
+    parser.add_argument("--year", type=int, default=365_000, help="acknowledged rows to prune (0: skip)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -100,6 +147,13 @@ def main() -> int:
         if args.deliver:
             rate = bench_delivery(folder, args.deliver)
             print(f"delivery: {rate:,.0f} requests/s signed, to the local backend (target >= 300)")
+        if args.year:
+            total, longest, batches, before, after = bench_prune(folder, args.year)
+            print(
+                f"retention: pruned {args.year - 1:,} acknowledged rows ({before:.1f} MB file) in {total:.1f} s,"
+                f" {batches} batches, longest {longest:.0f} ms (a submission waits at most that long);"
+                f" pages in use after: {after:.2f} MB (freed pages are reused)"
+            )
     return 0
 
 

@@ -95,7 +95,6 @@ def child_kiosk(data_dir: str) -> None:
             frames.append((now - float(state["last"])) * 1000)  # type: ignore[arg-type]
         state["last"] = now
 
-
     def switch(_dt: float) -> None:
         count = int(state["switches"])  # type: ignore[call-overload]
         if count >= 40:

@@ -228,6 +228,8 @@ class DeliveryWorker:
         on_status: Callable[[QueueStatus], None] | None = None,
         backoff: Backoff | None = None,
         status_every_s: float = 10.0,
+        keep_acknowledged_s: float = 0.0,
+        prune_every_s: float = 3600.0,
     ) -> None:
         self.outbox = outbox
         self.sender = sender
@@ -235,6 +237,8 @@ class DeliveryWorker:
         self._post = post or (lambda fn: fn())
         self._on_status = on_status
         self._status_every_s = status_every_s
+        self._keep_acknowledged_s = keep_acknowledged_s  # 0: keep acknowledged rows forever
+        self._prune_every_s = prune_every_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -272,9 +276,27 @@ class DeliveryWorker:
         callback = self._on_status
         self._post(lambda: callback(snapshot))
 
+    def prune(self, now: float | None = None) -> int:
+        """Delete acknowledged rows older than the retention (none when it is 0)."""
+        if self._keep_acknowledged_s <= 0:
+            return 0
+        cutoff = (time.time() if now is None else now) - self._keep_acknowledged_s
+        deleted = self.outbox.prune_acknowledged(cutoff)
+        if deleted:
+            days = self._keep_acknowledged_s / 86400
+            log.info("outbox: deleted %d acknowledged requests settled over %g days ago", deleted, days)
+        return deleted
+
     def _run(self) -> None:
         last_publish = 0.0
+        last_prune = -float("inf")  # prune once at start, then every prune_every_s
         while not self._stop.is_set():
+            if time.monotonic() - last_prune >= self._prune_every_s:
+                last_prune = time.monotonic()
+                try:
+                    self.prune()
+                except Exception:  # retention is housekeeping: never stop delivery for it
+                    log.exception("outbox retention failed")
             try:
                 wait = deliver_one(self.outbox, self.sender, self.backoff, time.time())
             except Exception:

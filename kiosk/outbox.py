@@ -10,6 +10,11 @@ The delivery thread reads the oldest pending row (strict FIFO), and records the 
        │ └─ retry-dead ── dead          (permanent 4xx; the backend's answer kept)
        └──────other 4xx──────┘
 
+Acknowledged rows (metadata and receipt only) are deleted once older than the configured
+retention (:meth:`Outbox.prune_acknowledged`, run by the delivery thread); the newest row always
+stays, so the sequence number (``max(seq) + 1``) never goes back. Dead letters and pending
+requests are never pruned.
+
 Several processes may open the file (the app, ``kiosk-tech queue ...``); SQLite's locks keep
 writes serial. A full disk refuses new submissions with :class:`StorageError` (nothing is lost);
 a damaged file is detected at open and left in place for the technician.
@@ -38,7 +43,7 @@ log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
-    seq             INTEGER PRIMARY KEY,   -- the per-kiosk sequence number (rows are never deleted)
+    seq             INTEGER PRIMARY KEY,   -- the per-kiosk sequence number (the newest row is never deleted)
     request_id      TEXT NOT NULL UNIQUE,  -- the receipt number (UUIDv7)
     request_type    TEXT NOT NULL,
     request_version INTEGER NOT NULL,
@@ -56,6 +61,8 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 -- the queue's head without scanning acknowledged history (a partial index stays small)
 CREATE INDEX IF NOT EXISTS requests_pending ON requests (seq) WHERE status = 'pending';
+-- retention: the oldest acknowledged rows, without scanning the table
+CREATE INDEX IF NOT EXISTS requests_settled ON requests (settled_ts) WHERE status = 'acknowledged';
 """
 
 
@@ -334,6 +341,28 @@ class Outbox:
             except sqlite3.Error as exc:
                 raise _storage_error(self.path, exc) from exc
         return [DeadLetter(r[0], r[1], r[2], r[3], r[4] or 0, r[5], r[6]) for r in rows]
+
+    def prune_acknowledged(self, settled_before_ts: float, *, batch: int = 2000) -> int:
+        """Delete acknowledged rows settled before ``settled_before_ts``; returns how many.
+
+        Deletes in batches of ``batch`` rows, one short transaction each, so a first prune of a
+        year's history never holds the write lock long enough to delay a submission. The newest
+        row is kept whatever its age: the next sequence number is ``max(seq) + 1``, and the
+        backend must never see a number again. Dead letters and pending requests are not touched.
+        """
+        sql = (
+            "DELETE FROM requests WHERE seq IN (SELECT seq FROM requests WHERE status = 'acknowledged'"
+            " AND settled_ts < ? AND seq < (SELECT max(seq) FROM requests) ORDER BY settled_ts LIMIT ?)"
+        )
+        deleted = 0
+        while True:
+            n = self._write(sql, (settled_before_ts, batch))
+            deleted += n
+            if n < batch:
+                break
+        if deleted:
+            self._scrub_log()
+        return deleted
 
     # -- looking ------------------------------------------------------------------------------
 

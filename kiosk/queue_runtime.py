@@ -133,7 +133,12 @@ def start_queue(
         )
         closers.append(sender.close)
         worker = DeliveryWorker(
-            outbox, sender, post=post, on_status=on_status, backoff=backoff_from_config(config)
+            outbox,
+            sender,
+            post=post,
+            on_status=on_status,
+            backoff=backoff_from_config(config),
+            keep_acknowledged_s=config.outbox.keep_acknowledged_days * 86400.0,
         )
         worker.start()
         closers.append(worker.stop)

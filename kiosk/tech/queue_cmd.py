@@ -4,6 +4,8 @@
     queue deliver [--until-empty]  deliver now (no backend configured: a local one is started)
     queue enqueue-test --count N   synthetic requests marked as tests, to commission a terminal
     queue retry-dead               put dead-lettered requests back in the queue
+    queue prune [--days N]         delete acknowledged rows older than N days (default: the
+                                   configured outbox.keep_acknowledged_days; the app also does it hourly)
 
 Exit codes: 0 done, 1 requests still pending after ``deliver`` (or storage trouble), 2 bad config.
 """
@@ -41,7 +43,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     enqueue.set_defaults(func=run_enqueue_test)
     retry = actions.add_parser("retry-dead", help="queue dead-lettered requests again")
     retry.set_defaults(func=run_retry_dead)
-    for parser in (status, deliver, enqueue, retry):
+    prune = actions.add_parser("prune", help="delete acknowledged requests' rows older than the retention")
+    prune.add_argument(
+        "--days",
+        type=float,
+        metavar="N",
+        help="keep acknowledged rows settled in the last N days (default: outbox.keep_acknowledged_days)",
+    )
+    prune.set_defaults(func=run_prune)
+    for parser in (status, deliver, enqueue, retry, prune):
         parser.add_argument(
             "--config", metavar="FILE", help="site file (default: $KIOSK_CONFIG or /etc/kiosk)"
         )
@@ -131,4 +141,26 @@ def run_retry_dead(args: argparse.Namespace) -> int:
     with open_outbox(_config(args)) as outbox:
         n = outbox.retry_dead()
     print(f"{n} dead-lettered requests queued again")
+    return 0
+
+
+def run_prune(args: argparse.Namespace) -> int:
+    import time
+
+    from kiosk.delivery import open_outbox
+
+    config = _config(args)
+    days = config.outbox.keep_acknowledged_days if args.days is None else args.days
+    if days < 0:
+        raise SystemExit("kiosk-tech: --days must be 0 or more")
+    if days == 0 and args.days is None:
+        print("outbox.keep_acknowledged_days is 0 (keep forever): nothing deleted; --days N prunes once")
+        return 0
+    with open_outbox(config) as outbox:
+        n = outbox.prune_acknowledged(time.time() - days * 86400)
+        status = outbox.status()
+    print(
+        f"deleted {n} acknowledged requests settled over {days:g} days ago;"
+        f" pending {status.pending}, acknowledged {status.acknowledged}, dead {status.dead}"
+    )
     return 0

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import load_config
+from kiosk.outbox import Outbox
 from kiosk.queue_runtime import start_queue
 from kiosk.tech import main as tech_main
 from kiosk.tech.config_init import add_init_command
@@ -107,6 +108,14 @@ def test_tech_queue_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "pending 0, acknowledged 3" in capsys.readouterr().out
     assert tech_main(["queue", "retry-dead", "--config", site]) == 0
     assert "0 dead-lettered" in capsys.readouterr().out
+    assert tech_main(["queue", "prune", "--config", site]) == 0  # 90 days by default: all are new
+    assert "deleted 0 acknowledged" in capsys.readouterr().out
+    assert tech_main(["queue", "prune", "--days", "0", "--config", site]) == 0
+    assert "deleted 2 acknowledged" in capsys.readouterr().out  # the newest row keeps the numbering
+    assert tech_main(["queue", "enqueue-test", "--count", "1", "--config", site]) == 0
+    with Outbox(tmp_path / "k" / "data" / "outbox.db", "K") as box:
+        latest = box.latest_id()
+        assert latest is not None and (box.record(latest) or {}).get("seq") == 4
     env = dict(os.environ, PYTHONPATH=str(REPO))
     stats = subprocess.run(
         [

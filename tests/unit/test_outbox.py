@@ -169,3 +169,47 @@ def test_two_processes_writing_the_same_outbox_never_share_a_sequence_number(tmp
     assert bodies == [1, 2, 3, 4, 5]
     app.close()
     tech.close()
+
+
+def _settle(box: Outbox, request_id: str, settled_ts: float) -> None:
+    box.acknowledge(request_id, 201, "{}")
+    box._write("UPDATE requests SET settled_ts = ? WHERE request_id = ?", (settled_ts, request_id))
+
+
+def test_retention_deletes_old_acknowledged_rows_only(outbox: Outbox) -> None:
+    ids = [outbox.submit("household.household_certificate", 1, CERT).request_id for _ in range(6)]
+    _settle(outbox, ids[0], 1000.0)
+    _settle(outbox, ids[1], 1000.0)
+    _settle(outbox, ids[2], 5000.0)  # settled after the cut-off
+    outbox.dead_letter(ids[3], 422, "refused")  # the technician must still see it
+    _settle(outbox, ids[5], 1000.0)  # old, but the newest row: it carries the numbering
+    assert outbox.prune_acknowledged(2000.0) == 2
+    assert [outbox.record(i) is None for i in ids] == [True, True, False, False, False, False]
+    status = outbox.status()
+    assert (status.pending, status.acknowledged, status.dead) == (1, 2, 1)
+    head = outbox.head()
+    assert head is not None and head.request_id == ids[4]  # the pending one still goes first
+
+
+def test_after_pruning_everything_sequence_numbers_never_go_back(tmp_path: Path) -> None:
+    with Outbox(tmp_path / "o.db", "K") as box:
+        ids = [box.submit("household.household_certificate", 1, CERT).request_id for _ in range(7)]
+        for request_id in ids:
+            _settle(box, request_id, 1000.0)
+        assert box.prune_acknowledged(2000.0, batch=2) == 6  # four batches, the newest row kept
+        assert box.status().acknowledged == 1
+    with Outbox(tmp_path / "o.db", "K") as box:  # a restart reads max(seq) + 1 again
+        assert box.submit("household.household_certificate", 1, CERT).sequence == 8
+
+
+def test_pruned_rows_leave_no_bytes_behind(tmp_path: Path) -> None:
+    with Outbox(tmp_path / "o.db", "K") as box:
+        ids = [box.submit("household.household_certificate", 1, CERT).request_id for _ in range(3)]
+        for request_id in ids:
+            _settle(box, request_id, 1000.0)
+        assert box.prune_acknowledged(2000.0) == 2
+    raw = (tmp_path / "o.db").read_bytes()
+    assert ids[0].encode() not in raw and ids[1].encode() not in raw  # secure_delete zeroed them
+    assert ids[2].encode() in raw
+    wal = tmp_path / "o.db-wal"
+    assert not wal.exists() or ids[0].encode() not in wal.read_bytes()

@@ -155,3 +155,23 @@ def test_worker_survives_a_sender_that_raises(tmp_path: Path) -> None:
         _wait_for(lambda: Exploding.calls >= 1)
         worker.stop()
         assert box.status().pending == 1
+
+
+def test_worker_prunes_acknowledged_rows_past_the_retention_at_start(tmp_path: Path) -> None:
+    with Outbox(tmp_path / "o.db", "K") as box:
+        old = [box.submit("system.test", 1, TEST).request_id for _ in range(3)]
+        for request_id in old:
+            box.acknowledge(request_id, 201, "{}")
+        box._write("UPDATE requests SET settled_ts = settled_ts - 40 * 86400", ())
+        fresh = box.submit("system.test", 1, TEST)
+        worker = DeliveryWorker(box, FakeSender([]), keep_acknowledged_s=30 * 86400, status_every_s=30)
+        worker.start()
+        try:
+            _wait_for(lambda: box.status().acknowledged == 1 and box.status().pending == 0)
+        finally:
+            worker.stop()
+        assert [box.record(i) for i in old] == [None, None, None]
+        assert (box.record(fresh.request_id) or {}).get("status") == "acknowledged"
+        keep_all = DeliveryWorker(box, FakeSender([]), keep_acknowledged_s=0)
+        box._write("UPDATE requests SET settled_ts = 0", ())
+        assert keep_all.prune() == 0 and box.status().acknowledged == 1
