@@ -80,10 +80,18 @@ class SerialTransport:
         self.name = f"serial:{device}"
         self.baud = baud
         try:
-            self._port: Any = serial.Serial(device, baudrate=baud, timeout=0, write_timeout=10)
+            # exclusive: a second program (a selftest beside the running kiosk) writing to the same
+            # port would interleave its ESC/POS bytes with a resident's receipt
+            self._port: Any = serial.Serial(
+                device, baudrate=baud, timeout=0, write_timeout=10, exclusive=True
+            )
         except serial.SerialException as exc:
             if isinstance(exc.__context__, PermissionError):
                 raise DevicePermissionDenied(str(exc), device=DEVICE, port=self.name) from exc
+            if isinstance(exc.__context__, BlockingIOError) or "exclusively lock" in str(exc):
+                raise DeviceError(
+                    "port is busy (another program has it open)", device=DEVICE, port=self.name
+                ) from exc
             raise DeviceNotFound(str(exc), device=DEVICE, port=self.name) from exc
 
     def write(self, data: bytes) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.errors import DeviceNotFound
+from drivers.errors import DeviceError, DeviceNotFound
 from drivers.printer.printer import EscPosPrinter
 from drivers.printer.simulator import SimulatedEscPosPrinter, serve_tcp
 from drivers.printer.transports import FileTransport, TcpTransport, open_transport
@@ -111,6 +111,21 @@ def test_serial_over_pty_answers_status() -> None:
     finally:
         real.close()
         stop.set()
+        os.close(slave)
+        os.close(master)
+
+
+def test_a_serial_printer_in_use_by_another_program_is_busy_not_shared() -> None:
+    master, slave = pty.openpty()
+    name = os.ttyname(slave)
+    try:
+        first = open_transport(f"serial:{name}")
+        with pytest.raises(DeviceError, match="busy") as refused:
+            open_transport(f"serial:{name}")
+        assert not isinstance(refused.value, DeviceNotFound)  # it is there: nobody should hunt for it
+        first.close()
+        open_transport(f"serial:{name}").close()  # released by its holder: free again
+    finally:
         os.close(slave)
         os.close(master)
 
