@@ -239,10 +239,12 @@ def compose(
     runtime.services["analytics"] = StepAnalytics()
     runtime.services["started_at"] = time.monotonic()
 
+    audit = AuditLog(data_dir / "audit.jsonl")
+    runtime.closers.append(audit.close)  # entries the UI queued are on disk before the process ends
     runtime.services["maintenance"] = MaintenanceGate(
         config.maintenance.pin_hash,
         data_dir / "maintenance-gate.json",
-        AuditLog(data_dir / "audit.jsonl"),
+        audit,
         lockout_after=config.maintenance.lockout_after,
         base_delay_s=config.maintenance.lockout_base_s,
     )

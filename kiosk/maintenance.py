@@ -13,7 +13,9 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
+import queue
 import secrets
 import threading
 import time
@@ -23,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.textfiles import tail_lines
+
+log = logging.getLogger(__name__)
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PIN_LENGTH = 6
@@ -54,16 +58,72 @@ def verify_pin(pin: str, stored: str) -> bool:
 
 
 class AuditLog:
-    """Append-only JSON lines, one per event, each written and fsync'ed before returning."""
+    """Append-only JSON lines, one per event, each fsync'ed.
+
+    :meth:`record` writes before returning (PIN attempts, settings, the command line);
+    :meth:`record_later` is for the UI thread (tab switches, page results): the entry is stamped
+    now and written, in order, by one writer thread, so an fsync on a slow SD card (tens of ms)
+    never costs a frame. :meth:`tail` and :meth:`flush` wait for entries still queued.
+    """
 
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self.clock = clock
         self._lock = threading.Lock()
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._writer_lock = threading.Lock()
 
     def record(self, action: str, outcome: str = "ok", **detail: Any) -> None:
+        self.flush()  # entries queued earlier stay earlier in the file
+        self._append(self._line(action, outcome, detail))
+
+    def record_later(self, action: str, outcome: str = "ok", **detail: Any) -> None:
+        """Stamp the entry now, write and fsync it on the writer thread (never blocks)."""
+        with self._writer_lock:
+            self._queue.put(self._line(action, outcome, detail))
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_queued, name="audit-writer", daemon=True)
+                self._writer.start()
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Wait until every queued entry is on disk (False if that took longer than ``timeout_s``)."""
+        deadline = time.monotonic() + timeout_s
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.002)
+        return True
+
+    def close(self) -> None:
+        """At exit: the entries still queued are written (or the technician's log says they were not)."""
+        if not self.flush():
+            log.error(
+                "audit log %s: %d entries still queued at exit", self.path, self._queue.unfinished_tasks
+            )
+
+    def _write_queued(self) -> None:
+        while True:
+            try:
+                line = self._queue.get(timeout=30)
+            except queue.Empty:  # idle: the thread ends; the next entry starts a new one
+                with self._writer_lock:
+                    if self._queue.empty():
+                        self._writer = None
+                        return
+                continue
+            try:
+                self._append(line)
+            except OSError as exc:  # a full or read-only disk: say so, keep the kiosk running
+                log.error("audit log %s: entry not written (%s): %s", self.path, exc, line.strip())
+            finally:
+                self._queue.task_done()
+
+    def _line(self, action: str, outcome: str, detail: dict[str, Any]) -> str:
         entry = {"at": round(self.clock(), 3), "action": action, "outcome": outcome, **detail}
-        line = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
+        return json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
+
+    def _append(self, line: str) -> None:
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
@@ -79,6 +139,7 @@ class AuditLog:
     def tail(self, count: int = 100) -> list[dict[str, Any]]:
         """The last ``count`` entries, newest last; reads only the file's end (kiosk/textfiles.py).
         A line that is not a JSON object (torn by a power cut mid-write) is skipped, not fatal."""
+        self.flush()
         entries: list[dict[str, Any]] = []
         for line in tail_lines(self.path, count):
             try:

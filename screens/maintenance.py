@@ -45,7 +45,7 @@ class MaintenanceScreen(KioskScreen):
     # twice before a frame (screens/attract.py), which would leave the refresh running forever
     def on_pre_enter(self, *_args: Any) -> None:
         self.tab = "devices"  # every visit starts at the dashboard
-        self.app.runtime.services["maintenance"].audit.record("maintenance.view", tab=self.tab)
+        self.app.runtime.services["maintenance"].audit.record_later("maintenance.view", tab=self.tab)
         self._event = Clock.schedule_interval(lambda _dt: self.refresh(), 1.0)
         self._place_page()
         self.refresh()
@@ -56,7 +56,7 @@ class MaintenanceScreen(KioskScreen):
 
     def show_tab(self, tab: str) -> None:
         if tab != self.tab:
-            self.app.runtime.services["maintenance"].audit.record("maintenance.view", tab=tab)
+            self.app.runtime.services["maintenance"].audit.record_later("maintenance.view", tab=tab)
         self._close_page()
         self.tab = tab
         self._place_page()

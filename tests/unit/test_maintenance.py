@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -73,3 +76,39 @@ def test_site_file_update_keeps_comments_and_refuses_invalid(tmp_path: Path) -> 
     assert "session.idle_timeout_s" in str(info.value)
     assert site.read_text(encoding="utf-8") == text  # untouched
     assert not list(tmp_path.glob(".*candidate"))
+
+
+def test_record_later_never_waits_for_a_slow_disk_and_keeps_the_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk = threading.Event()  # an SD card that has not finished its fsync yet
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        disk.wait(10)
+        real_fsync(fd)
+
+    monkeypatch.setattr("kiosk.maintenance.os.fsync", slow_fsync)
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    t0 = time.monotonic()
+    audit.record_later("maintenance.view", tab="devices")
+    audit.record_later("maintenance.view", tab="queue")
+    assert time.monotonic() - t0 < 0.5  # the UI thread went on
+    assert not audit.flush(timeout_s=0.05)  # still queued behind the slow disk
+    disk.set()
+    audit.record("maintenance.leave")  # a direct entry waits for those queued before it
+    assert [(e["action"], e.get("tab")) for e in audit.tail()] == [
+        ("maintenance.view", "devices"),
+        ("maintenance.view", "queue"),
+        ("maintenance.leave", None),
+    ]
+
+
+def test_record_later_on_a_failing_disk_is_logged_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "audit.jsonl").mkdir()  # the path cannot be opened as a file
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    audit.record_later("maintenance.view", tab="logs")
+    assert audit.flush()
+    assert any("entry not written" in r.getMessage() and "logs" in r.getMessage() for r in caplog.records)
