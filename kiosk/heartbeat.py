@@ -80,7 +80,11 @@ def health_document(runtime: Any, started_at: float) -> dict[str, Any]:
     for role in runtime.config.devices:
         health = runtime.device_health(role)
         if health is not None:
-            devices[role] = {"state": health.state.value, "code": health.code, "detail": health.detail}
+            devices[role] = {
+                "state": health.state.value,
+                "code": health.code,
+                "detail": printable(health.detail),
+            }
     queue = runtime.services.get("queue")
     status = queue.status().as_dict() if queue is not None else {}
     return {
@@ -90,3 +94,10 @@ def health_document(runtime: Any, started_at: float) -> dict[str, Any]:
         "devices": devices,
         "queue": status,
     }
+
+
+def printable(text: str, limit: int = 300) -> str:
+    """A driver's detail as the backend can store it: control characters (a NUL read off a serial
+    line would make PostgreSQL refuse the whole heartbeat) become U+FFFD; at most ``limit`` chars."""
+    clean = "".join(c if c.isprintable() else "\ufffd" for c in text)
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"

@@ -160,11 +160,23 @@ def test_unsigned_requests_are_refused(server: Server, label: str, data: st.Data
     [
         ("/v1/jobs/take", {"worker": "desk\u00001"}),
         ("/v1/jobs/00000000-0000-7000-8000-000000000000/reject", {"reason": "bad\u0000photo"}),
+        ("/v1/heartbeat", {"kiosk_id": KEY.key_id, "health": {"ok": True, "printer\u0000": "ok"}}),
+        ("/v1/heartbeat", {"kiosk_id": KEY.key_id, "health": {"printer": ["paper\u0000out"]}}),
+        ("/v1/lookup/vehicle", {"plate": "京A1\u00000005"}),
     ],
 )
-def test_nul_in_staff_text_is_refused_not_a_crash(server: Server, path: str, body: dict[str, str]) -> None:
-    """Found by this fuzzer on PostgreSQL (its text type cannot hold NUL): the handler died."""
-    answer = server.session.post(
-        server.url + path, json=body, headers={"Authorization": f"Bearer {STAFF}"}, timeout=10
-    )
-    assert answer.status_code == 400 and answer.json()["error"] == "invalid_body"
+def test_nul_in_stored_text_is_refused_not_a_crash(server: Server, path: str, body: dict[str, Any]) -> None:
+    """Found by this fuzzer on PostgreSQL, twice (its text type cannot hold NUL): the handler died on
+    a job's reason, then on a heartbeat's health. Every endpoint that stores decoded strings now
+    refuses a NUL anywhere in the body, as a key or a value, at any depth."""
+    raw = json.dumps(body).encode()
+    assert b"\\u0000" in raw
+    headers = {"Content-Type": "application/json"}
+    if path.startswith("/v1/jobs/"):
+        headers["Authorization"] = f"Bearer {STAFF}"
+    else:
+        headers.update(KEY.sign("POST", path, raw))
+    answer = server.session.post(server.url + path, data=raw, headers=headers, timeout=10)
+    assert answer.status_code == 400, (answer.status_code, answer.text)
+    assert answer.json()["error"] in ("invalid_body", "invalid_heartbeat")
+    assert "NUL" in answer.json().get("detail", answer.text)
