@@ -36,6 +36,7 @@ class Server:
         self.backend = backend
         self.session = requests.Session()
         self.counts: dict[str, int] = {}  # answers by operation and status, for a report
+        self.known: dict[str, list[str]] = {}  # path parameter -> values that name something stored
 
 
 @contextmanager
