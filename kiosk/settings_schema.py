@@ -69,14 +69,14 @@ INCLUDE: dict[str, tuple[str, ...]] = {
         "voice_attract_every_min",
     ),
     "heartbeat": ("interval_s",),
-    "outbox": ("min_free_mb",),
+    "outbox": ("min_free_mb", "keep_acknowledged_days"),
     "maintenance": ("lockout_after", "lockout_base_s", "pin_hash"),
 }
 # Keys whose value is (or leads to) a secret: shown as set / not set, never editable or logged.
 SECRETS = frozenset(
     {"backend.secret_file", "backend.signing_key_file", "backend.client_key", "maintenance.pin_hash"}
 )
-UNITS = {"_s": "s", "_mb": "MB", "_min": "min", "_in": "in", "_ms": "ms"}
+UNITS = {"_s": "s", "_mb": "MB", "_min": "min", "_in": "in", "_ms": "ms", "_days": "days"}
 TRUE_WORDS = {"true", "on", "yes", "1"}
 FALSE_WORDS = {"false", "off", "no", "0"}
 

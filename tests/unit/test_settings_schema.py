@@ -79,6 +79,14 @@ def test_sections_are_generated_from_the_schema(site: Path) -> None:
     )
     assert timeout.bounds == "> 5 … ≤ 3600 s"
     assert "per-step default" in timeout.description  # the comment in config/kiosk.toml
+    keep = find_setting(sections, "outbox.keep_acknowledged_days")
+    assert (keep.kind, keep.value, keep.bounds, keep.title_zh) == (
+        "int",
+        90,
+        "≥ 0 … ≤ 36500 days",
+        "已送达记录保留天数",
+    )
+    assert "0: keep forever" in keep.description
     language = find_setting(sections, "display.default_language")
     assert (language.kind, language.options) == ("choice", ("zh", "en"))
     assert find_setting(sections, "display.large_text").kind == "bool"
