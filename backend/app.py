@@ -35,8 +35,8 @@ from backend.alerts import parse_alert, store_alert
 from backend.lookups import Lookups
 from backend.openapi import openapi_document
 from backend.store import Store
-from kiosk.schemas import SchemaViolation, validate_envelope
-from kiosk.signing import MAX_SKEW_S, SignatureError, verify
+from contract.schemas import SchemaViolation, validate_envelope
+from contract.signing import MAX_SKEW_S, SignatureError, verify
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The ingest's OpenAPI 3.1 document, served at ``/openapi.json``; request bodies reference the
-same JSON Schemas the kiosk validates against (``kiosk/schemas``).
+same JSON Schemas the kiosk validates against (``contract/schemas``).
 
 Every answer the server can give to a documented operation is listed with its body's schema, so a
 contract fuzzer (tests/integration/test_backend_schemathesis.py) can hold the server to it: an
@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from backend.alerts import SCHEMA as ALERT_SCHEMA
-from kiosk.schemas import load_schema, request_types
+from contract.schemas import load_schema, request_types
 
 _SIGNED: list[dict[str, list[str]]] = [{"kioskHmac": []}]
 _UUID = "^[0-9a-f-]{36}$"

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from drivers.printer.escpos import PrinterProfile
-from kiosk.config import load_config
+from kiosk.config.model import load_config
 from kiosk.documents import samples
 from kiosk.documents.render import to_escpos, to_pdf, to_png
 

@@ -28,7 +28,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-from kiosk.outbox import Outbox  # noqa: E402
+from kiosk.queue.outbox import Outbox  # noqa: E402
 
 PAYLOAD = {
     "applicant": {
@@ -66,9 +66,9 @@ def bench_enqueue(folder: Path, n: int, rounds: int) -> tuple[float, float]:
 
 
 def bench_delivery(folder: Path, n: int) -> float:
-    from kiosk.delivery import HttpSender, deliver_until_empty
-    from kiosk.local_backend import LocalBackend
-    from kiosk.signing import SigningKey, new_secret, write_key_file
+    from contract.signing import SigningKey, new_secret, write_key_file
+    from kiosk.queue.delivery import HttpSender, deliver_until_empty
+    from kiosk.queue.local_backend import LocalBackend
 
     secret = new_secret()
     key = SigningKey("BENCH-2", bytes.fromhex(secret))

@@ -2,7 +2,7 @@
 
     xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python bench/soak.py [--sessions 500] [--every 25]
 
-Every service is walked in turn by the self-test's players (screens/selftest.py: walk_service) on
+Every service is walked in turn by the self-test's players (screens/harness/selftest.py: walk_service) on
 simulated devices and the local backend; after each visit the done screen's own return to the
 attract screen is awaited (a fake clock moved past ``attract_return_s``), so each session ends the
 way a resident's does. Resident memory (VmRSS), threads and open file descriptors are sampled every
@@ -11,7 +11,7 @@ first pass over all services loads OpenCV, fonts, textures and the step modules 
 caches keep entries for 60 s, so a long run waits 50 sessions, about 9 minutes, before its
 baseline), and fit a least-squares trend through the samples after it (MB per 100 sessions).
 The kiosk hands freed heap back to the kernel at every return to the attract screen
-(kiosk/memory.py); ``SOAK_SMAPS=1`` shows which mappings grow, ``SOAK_TRACE=1`` which Python lines.
+(kiosk/visit/memory.py); ``SOAK_SMAPS=1`` shows which mappings grow, ``SOAK_TRACE=1`` which Python lines.
 Exit 1 if a visit failed, RSS grew by 5 MB or more after warm-up, or threads/fds kept growing.
 """
 
@@ -145,7 +145,7 @@ def main() -> int:
         " --sessions is 200 or more: Kivy's caches expire entries after 60 s, so they fill over minutes)",
     )
     args = parser.parse_args()
-    from kiosk.memory import tune_allocator
+    from kiosk.visit.memory import tune_allocator
 
     tune_allocator()  # as kiosk.cli does first thing
 
@@ -153,9 +153,9 @@ def main() -> int:
         import tracemalloc
 
         tracemalloc.start(1)
-    from kiosk.app import compose, simulate_everything
-    from kiosk.config import load_config
-    from kiosk.idle import FakeClock
+    from kiosk.config.model import load_config
+    from kiosk.main import compose, simulate_everything
+    from kiosk.visit.idle import FakeClock
 
     tmp = Path(tempfile.mkdtemp(prefix="kiosk-soak-"))
     site = tmp / "kiosk.toml"
@@ -166,8 +166,8 @@ def main() -> int:
     prepare(size=config.display.size, fullscreen=False, show_cursor=True, kivy_home=config.data_dir / "kivy")
     clock = FakeClock()
     runtime = compose(config, clock=clock)
-    from screens.pilot import Pilot
-    from screens.selftest import walk_service
+    from screens.harness.pilot import Pilot
+    from screens.harness.selftest import walk_service
 
     pilot = Pilot(runtime)
     pilot.clock = clock

@@ -66,8 +66,8 @@ def child_kiosk(data_dir: str) -> None:
         ),
         encoding="utf-8",
     )
-    from kiosk.app import compose
-    from kiosk.config import load_config
+    from kiosk.config.model import load_config
+    from kiosk.main import compose
     from screens.kivy_env import prepare
 
     config = load_config(site, environ={})
@@ -155,7 +155,7 @@ def main() -> None:
         child_kiosk(args.arg)
         return
     sys.path.insert(0, str(ROOT))
-    from kiosk.fonts import find_cjk_font
+    from kiosk.config.fonts import find_cjk_font
 
     with tempfile.TemporaryDirectory() as tmp:
         font = str(find_cjk_font("", Path(tmp) / "fonts").path)

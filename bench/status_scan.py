@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import cv2
 import numpy as np
 
+from contract.ids import uuid7
 from drivers.camera.simulator import SimulatedCamera
-from kiosk.ids import uuid7
-from kiosk.status_scan import QrScanner, decode, make_detectors, receipt_frame
+from kiosk.steps.status_scan import QrScanner, decode, make_detectors, receipt_frame
 
 BASE = "https://kiosk.example.invalid/status/"
 
@@ -103,11 +103,11 @@ def lookups(count: int) -> None:
     # while this folder is first on sys.path (main() takes it off first)
     from backend.app import Backend, make_server
     from backend.store import open_store
-    from kiosk.backend_client import BackendClient
-    from kiosk.delivery import HttpSender, deliver_until_empty
-    from kiosk.outbox import Outbox
-    from kiosk.signing import SigningKey
-    from kiosk.status import look_up, look_up_tail
+    from contract.signing import SigningKey
+    from kiosk.queue.client import BackendClient
+    from kiosk.queue.delivery import HttpSender, deliver_until_empty
+    from kiosk.queue.outbox import Outbox
+    from kiosk.steps.status import look_up, look_up_tail
 
     key = SigningKey("KIOSK-BENCH", b"b" * 32)
     with tempfile.TemporaryDirectory() as folder:

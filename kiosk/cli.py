@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drivers.errors import DeviceError
-from kiosk.config import KioskConfig, load_config
+from kiosk.config.model import KioskConfig, load_config
 from kiosk.errors import ConfigError, KioskError
 
 log = logging.getLogger("kiosk")
@@ -80,20 +80,20 @@ def _prepare_config(args: argparse.Namespace) -> KioskConfig:
         overrides.setdefault("display", {})["fullscreen"] = False
     config = load_config(args.config, overrides=overrides)
     if args.simulate:
-        from kiosk.app import simulate_everything
+        from kiosk.main import simulate_everything
 
         config = simulate_everything(config)
     return config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from kiosk.memory import tune_allocator
+    from kiosk.visit.memory import tune_allocator
 
-    tune_allocator()  # before any thread: the kiosk runs for months (kiosk/memory.py)
+    tune_allocator()  # before any thread: the kiosk runs for months (kiosk/visit/memory.py)
     args = build_parser().parse_args(argv)
     try:
         config = _prepare_config(args)
-        from kiosk.app import compose, setup_logging
+        from kiosk.main import compose, setup_logging
 
         setup_logging(config, console=not (args.smoke or args.command in ("tour", "selftest")))
         runtime = compose(config)
@@ -115,16 +115,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         kivy_home=config.data_dir / "kivy",
     )
     if args.command == "tour":
-        from screens.tour import run_tour
+        from screens.harness.tour import run_tour
 
         return run_tour(runtime, args.out)
     if args.command == "selftest":
         return _selftest(runtime, args)
     if args.smoke:
-        from screens.tour import run_smoke
+        from screens.harness.tour import run_smoke
 
         return run_smoke(runtime)
-    from kiosk.app import run_app
+    from kiosk.main import run_app
 
     try:
         return run_app(runtime)
@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _selftest(runtime: object, args: argparse.Namespace) -> int:
     import json
 
-    from screens.selftest import report_dicts, run_selftest
+    from screens.harness.selftest import report_dicts, run_selftest
 
     if runtime.catalogue.get(args.service) is None:  # type: ignore[attr-defined]
         print(f"error: unknown service {args.service!r}", file=sys.stderr)

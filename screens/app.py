@@ -23,29 +23,30 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 import screens.widgets  # noqa: F401  (registers KButton, Tile... for the kv rules)
-from kiosk.app import Runtime
-from kiosk.flow import Availability, Flow, service_availability
-from kiosk.idle import IdleMonitor, IdleState
-from kiosk.memory import freeze_startup_objects, release_visit_memory
+from kiosk.main import Runtime
 from kiosk.paths import screens_dir
-from kiosk.privacy import MASKING_FILTER
-from kiosk.session import Session
+from kiosk.services.flow import Availability, Flow, service_availability
+from kiosk.visit.idle import IdleMonitor, IdleState
+from kiosk.visit.memory import freeze_startup_objects, release_visit_memory
+from kiosk.visit.privacy import MASKING_FILTER
+from kiosk.visit.session import Session
 from screens.theme import HIGH_CONTRAST, STANDARD
 
 log = logging.getLogger(__name__)
 
 LARGE_TEXT_SCALE = 1.35
-SCREEN_MODULES = (
-    "attract",
-    "home",
-    "services",
-    "step",
-    "review",
-    "done",
-    "error",
-    "maintenance_pin",
-    "maintenance",
-)
+# screen name -> its module and kv file under screens/ (package/module)
+SCREEN_MODULES: dict[str, str] = {
+    "attract": "resident/attract",
+    "home": "resident/home",
+    "services": "resident/services",
+    "step": "resident/step",
+    "review": "resident/review",
+    "done": "resident/done",
+    "error": "resident/error",
+    "maintenance_pin": "maintenance/pin",
+    "maintenance": "maintenance/main",
+}
 MAINTENANCE_SCREENS = ("maintenance_pin", "maintenance")
 MAINTENANCE_IDLE_S = 300.0
 VISIT_RELEASE_DELAY_S = 0.5  # after the attract screen's transition, so its first frames are smooth
@@ -92,7 +93,7 @@ class KioskApp(App):
     c_danger = ListProperty(STANDARD["c_danger"])
     c_ok = ListProperty(STANDARD["c_ok"])
     c_disabled = ListProperty(STANDARD["c_disabled"])
-    # assistance in the top bar (screens/voice_assist.py): voice volume/mute, help alert state
+    # assistance in the top bar (screens/assist/assist.py): voice volume/mute, help alert state
     voice_volume = NumericProperty(0.8)
     voice_muted = BooleanProperty(False)
     assist_shown = BooleanProperty(True)  # false on maintenance screens
@@ -125,8 +126,8 @@ class KioskApp(App):
         font = self.runtime.font
         LabelBase.register(DEFAULT_FONT, str(font.path), fn_bold=str(font.bold or font.path))
         Builder.load_file(str(screens_dir() / "widgets.kv"))
-        Builder.load_file(str(screens_dir() / "voice.kv"))
-        from screens.voice_assist import Assist
+        Builder.load_file(str(screens_dir() / "assist" / "voice.kv"))
+        from screens.assist.assist import Assist
 
         self.assist = Assist(self)
         self.manager = ScreenManager(transition=NoTransition())
@@ -153,8 +154,9 @@ class KioskApp(App):
 
                 for kv in steps.KV_FILES:
                     Builder.load_file(str(screens_dir() / "steps" / kv))
-            Builder.load_file(str(screens_dir() / f"{name}.kv"))
-            module = importlib.import_module(f"screens.{name}")
+            where = SCREEN_MODULES[name]
+            Builder.load_file(str(screens_dir() / f"{where}.kv"))
+            module = importlib.import_module("screens." + where.replace("/", "."))
             self.manager.add_widget(module.SCREEN_CLASS(name=name))
         return self.manager.get_screen(name)
 
@@ -173,7 +175,7 @@ class KioskApp(App):
     def on_start(self) -> None:
         self.show_attract()
         Window.bind(on_flip=self._after_first_frame)
-        from kiosk.watchdog import SystemdNotifier
+        from kiosk.maintenance.watchdog import SystemdNotifier
 
         notifier = SystemdNotifier()
         if notifier.enabled:
@@ -188,7 +190,7 @@ class KioskApp(App):
         """Devices and the queue start once the first frame is on screen: their imports (OpenCV,
         HTTP) and their waits would otherwise compete with drawing it."""
         Window.unbind(on_flip=self._after_first_frame)
-        from kiosk.app import open_devices_in_background, start_queue_in_background
+        from kiosk.main import open_devices_in_background, start_queue_in_background
 
         open_devices_in_background(self.runtime, on_opened=lambda _role: self.post(self._devices_changed))
         start_queue_in_background(self.runtime, self.post, self._devices_changed, self._queue_status)
@@ -253,7 +255,7 @@ class KioskApp(App):
 
     def _card_event(self, event: Any) -> None:
         """A card laid on the reader while the attract screen shows starts a visit."""
-        from kiosk.card_worker import CardPlaced
+        from kiosk.steps.card_worker import CardPlaced
 
         if isinstance(event, CardPlaced) and self.manager.current == "attract":
             log.info("card placed on the attract screen: a visit begins")
@@ -272,7 +274,7 @@ class KioskApp(App):
 
     def _release_visit_memory(self, _dt: float = 0) -> None:
         """Nobody at the terminal: free what the visit left (its widgets, textures and the personal data
-        they held) and hand the heap back (kiosk/memory.py). Skipped if a visit already began."""
+        they held) and hand the heap back (kiosk/visit/memory.py). Skipped if a visit already began."""
         if self.session is not None or self.manager.current != "attract":
             return
         release_visit_memory()

@@ -21,13 +21,13 @@ from drivers.base import Device
 from kiosk.errors import ConfigProblem
 
 if TYPE_CHECKING:
-    from kiosk.config import KioskConfig
+    from kiosk.config.model import KioskConfig
 
 ROLE_MODULES: dict[str, str] = {
     "card_reader": "kiosk.devices.card_reader",
     "camera": "kiosk.devices.camera",
-    "printer": "kiosk.devices.printer",
-    "a4_printer": "kiosk.devices.a4_printer",
+    "printer": "kiosk.printing.receipt_printer",
+    "a4_printer": "kiosk.printing.a4_printer",
 }
 
 

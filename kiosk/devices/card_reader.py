@@ -4,7 +4,7 @@
 (re)open. ``simulated``: the wire-level simulator on a pseudo-terminal with the *real*
 :class:`~drivers.idcard.sam.SamSerialReader` opened on it, so demo mode runs the production driver.
 Both give a :class:`CardReaderDevice`; the app calls :meth:`CardReaderDevice.start_worker` with its
-``post`` function and subscribes screens to the returned :class:`~kiosk.card_worker.CardReaderWorker`.
+``post`` function and subscribes screens to the returned :class:`~kiosk.steps.card_worker.CardReaderWorker`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from kiosk.errors import ConfigError, ConfigProblem
 if TYPE_CHECKING:
     from drivers.idcard.sam import SamSerialReader
     from drivers.idcard.simulator import SamSimulator
-    from kiosk.card_worker import CardReaderWorker, Post
+    from kiosk.steps.card_worker import CardReaderWorker, Post
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class CardReaderDevice:
     def start_worker(self, post: Post) -> CardReaderWorker:
         """Start (once) and return the worker that polls this reader and posts events."""
         if self.worker is None:
-            from kiosk.card_worker import CardReaderWorker
+            from kiosk.steps.card_worker import CardReaderWorker
 
             self.worker = CardReaderWorker(
                 self.reader,

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 from PIL import Image, ImageDraw
 
-from kiosk.config import KioskConfig
+from kiosk.config.model import KioskConfig
 from kiosk.documents import signed_qr, templates
 from kiosk.documents.model import Document
-from kiosk.privacy import mask_name
+from kiosk.visit.privacy import mask_name
 
 SAMPLE_REQUEST_ID = "0190f2c4-7a1e-7b3c-9d2e-5f6a7b8c9d0e"
 SAMPLE_TIME = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)

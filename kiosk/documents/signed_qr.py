@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from kiosk.errors import ConfigError, ConfigProblem, KioskError
 
 if TYPE_CHECKING:
-    from kiosk.config import KioskConfig
+    from kiosk.config.model import KioskConfig
 
 PREFIX = "KQ1"
 
@@ -133,7 +133,7 @@ def load_private_key(path: Path, *, create: bool = False) -> Ed25519PrivateKey:
 def load_seed_key(path: Path) -> Ed25519PrivateKey:
     """The private key from a hex 32-byte Ed25519 seed file (``backend.signing_key_file``, written
     by ``kiosk-tech config init``); problems become a ConfigError naming the file."""
-    from kiosk.signing import load_secret
+    from contract.signing import load_secret
 
     seed = load_secret(path)
     if len(seed) != 32:

@@ -89,7 +89,7 @@ def request_receipt(data: ReceiptData) -> Document:
         Text(f"姓名 Name: {data.masked_name}"),
         Text("受理编号 Request number:"),
         Text(data.request_id, bold=True),
-        # the number's last group: what the kiosk's status look-up asks for (kiosk/status.py)
+        # the number's last group: what the kiosk's status look-up asks for (kiosk/steps/status.py)
         Text(f"查询码 Status code: {data.request_id[-12:].upper()}"),
         Text(f"时间 Time: {_when(data.created_at)}"),
         Text(f"终端 Kiosk: {data.kiosk_id}  {data.station}"),

@@ -18,10 +18,10 @@ from typing import Any
 
 import tomli_w
 
-from kiosk.config import deep_merge, read_toml
+from contract.signing import new_secret, write_key_file
+from kiosk.config.model import deep_merge, read_toml
 from kiosk.errors import ConfigError, ConfigProblem, StorageError
 from kiosk.paths import config_dir
-from kiosk.signing import new_secret, write_key_file
 
 HMAC_KEY = "keys/hmac.key"
 ED25519_KEY = "keys/receipt-ed25519.key"

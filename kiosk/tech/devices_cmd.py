@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kiosk.discovery import discover, group_readable
+    from kiosk.devices.discovery import discover, group_readable
 
     found = discover()
     if args.json:

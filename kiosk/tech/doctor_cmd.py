@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kiosk.config import load_config
+    from kiosk.config.model import load_config
     from kiosk.errors import ConfigError
 
     checks: list[Check] = []
@@ -52,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _font(config: Any) -> list[Check]:
+    from kiosk.config.fonts import find_cjk_font
     from kiosk.errors import ConfigError
-    from kiosk.fonts import find_cjk_font
 
     try:
         font = find_cjk_font(
@@ -65,11 +65,11 @@ def _font(config: Any) -> list[Check]:
 
 
 def _devices(config: Any) -> list[Check]:
-    from kiosk.app import Runtime, open_devices
-    from kiosk.catalogue import Catalogue
+    from kiosk.config.fonts import FontChoice
+    from kiosk.config.messages import Messages
     from kiosk.devices import NOT_INSTALLED
-    from kiosk.fonts import FontChoice
-    from kiosk.messages import Messages
+    from kiosk.main import Runtime, open_devices
+    from kiosk.services.catalogue import Catalogue
 
     runtime = Runtime(config, Catalogue.load(), Messages({}), FontChoice(config.data_dir, "", ""))
     try:
@@ -97,8 +97,8 @@ def _backend(config: Any) -> list[Check]:
         return [
             Check("backend", True, "none configured: the kiosk starts the local reference backend (demo)")
         ]
-    from kiosk.backend_client import BackendClient
     from kiosk.errors import BackendRejected, BackendUnavailable, KioskError
+    from kiosk.queue.client import BackendClient
 
     try:
         client = BackendClient.from_config(config)
@@ -128,8 +128,8 @@ def _backend(config: Any) -> list[Check]:
 
 
 def _disk_and_outbox(config: Any) -> list[Check]:
-    from kiosk.delivery import open_outbox
     from kiosk.errors import StorageError
+    from kiosk.queue.delivery import open_outbox
 
     checks = []
     config.data_dir.mkdir(parents=True, exist_ok=True)

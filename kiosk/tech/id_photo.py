@@ -43,7 +43,7 @@ def run_id_photo(args: argparse.Namespace) -> int:
     import cv2
     import numpy as np
 
-    from kiosk.messages import Messages
+    from kiosk.config.messages import Messages
     from kiosk.photo.checks import assess
     from kiosk.photo.compose import PhotoError, compose
     from kiosk.photo.detect import FaceDetector

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from kiosk.config import find_site_file, load_config
+from kiosk.config.model import find_site_file, load_config
 from kiosk.errors import ConfigError, ConfigProblem
 
 
@@ -30,8 +30,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_set_pin(args: argparse.Namespace) -> int:
-    from kiosk.maintenance import MIN_PIN_LENGTH, AuditLog, hash_pin
-    from kiosk.siteconfig import update_site_file
+    from kiosk.config.sitefile import update_site_file
+    from kiosk.maintenance.gate import MIN_PIN_LENGTH, AuditLog, hash_pin
 
     site = find_site_file(args.config)
     if site is None:
@@ -55,7 +55,7 @@ def run_set_pin(args: argparse.Namespace) -> int:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    from kiosk.maintenance import AuditLog
+    from kiosk.maintenance.gate import AuditLog
 
     config = load_config(args.config)
     entries = AuditLog(config.data_dir / "audit.jsonl").tail(args.count)

@@ -14,7 +14,7 @@ import sys
 from datetime import UTC
 from pathlib import Path
 
-from kiosk.config import KioskConfig, load_config
+from kiosk.config.model import KioskConfig, load_config
 
 DOCUMENTS = ("receipt", "payment-receipt", "certificate", "test-page")
 
@@ -65,8 +65,8 @@ def _config(args: argparse.Namespace) -> KioskConfig:
 
 def run_print_test(args: argparse.Namespace) -> int:
     from drivers.printer.status import PrinterStatus
-    from kiosk.devices.printer import profile_named
     from kiosk.documents.templates import test_page
+    from kiosk.printing.receipt_printer import profile_named
 
     config = _config(args)
     uri: str = args.printer
@@ -89,7 +89,7 @@ def run_print_test(args: argparse.Namespace) -> int:
         return 0
     from drivers.printer.printer import EscPosPrinter
     from drivers.printer.transports import open_transport
-    from kiosk.devices.printer import print_document
+    from kiosk.printing.receipt_printer import print_document
 
     try:
         transport = open_transport(uri)

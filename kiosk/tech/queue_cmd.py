@@ -16,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from kiosk.config import KioskConfig, load_config
+from kiosk.config.model import KioskConfig, load_config
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,7 +62,7 @@ def _config(args: argparse.Namespace) -> KioskConfig:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from kiosk.delivery import open_outbox
+    from kiosk.queue.delivery import open_outbox
 
     with open_outbox(_config(args)) as outbox:
         status = outbox.status()
@@ -77,7 +77,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_deliver(args: argparse.Namespace) -> int:
-    from kiosk.delivery import (
+    from kiosk.queue.delivery import (
         backoff_from_config,
         deliver_one,
         deliver_until_empty,
@@ -85,7 +85,7 @@ def run_deliver(args: argparse.Namespace) -> int:
         sender_from_config,
         signing_key,
     )
-    from kiosk.local_backend import LocalBackend
+    from kiosk.queue.local_backend import LocalBackend
 
     config = _config(args)
     local = None
@@ -121,7 +121,7 @@ def run_deliver(args: argparse.Namespace) -> int:
 
 
 def run_enqueue_test(args: argparse.Namespace) -> int:
-    from kiosk.delivery import open_outbox
+    from kiosk.queue.delivery import open_outbox
 
     if args.count < 1:
         raise SystemExit("kiosk-tech: --count must be at least 1")
@@ -136,7 +136,7 @@ def run_enqueue_test(args: argparse.Namespace) -> int:
 
 
 def run_retry_dead(args: argparse.Namespace) -> int:
-    from kiosk.delivery import open_outbox
+    from kiosk.queue.delivery import open_outbox
 
     with open_outbox(_config(args)) as outbox:
         n = outbox.retry_dead()
@@ -147,7 +147,7 @@ def run_retry_dead(args: argparse.Namespace) -> int:
 def run_prune(args: argparse.Namespace) -> int:
     import time
 
-    from kiosk.delivery import open_outbox
+    from kiosk.queue.delivery import open_outbox
 
     config = _config(args)
     days = config.outbox.keep_acknowledged_days if args.days is None else args.days

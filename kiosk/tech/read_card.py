@@ -70,7 +70,7 @@ def cause_of(exc: DeviceError) -> str:
 def card_json(card: IdCard, *, reveal: bool) -> dict[str, Any]:
     """The issue's JSON object for ``card``; name and numbers masked unless ``reveal``."""
     from drivers.idcard.base import CardType
-    from kiosk.privacy import mask_id_number, mask_name
+    from kiosk.visit.privacy import mask_id_number, mask_name
 
     def name(value: str) -> str:
         return value if reveal else mask_name(value)

@@ -13,9 +13,9 @@ import json
 import time
 from pathlib import Path
 
-from kiosk.config import load_config
-from kiosk.messages import LANGUAGES, Messages
-from kiosk.voice import VoiceLibrary, build_voice, espeak_synthesiser, prompt_keys
+from kiosk.config.messages import LANGUAGES, Messages
+from kiosk.config.model import load_config
+from kiosk.visit.voice import VoiceLibrary, build_voice, espeak_synthesiser, prompt_keys
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,7 +1,7 @@
 """Address step: where a document is mailed, without typing Chinese.
 
 A resident whose ID card was read may mail to the card's address with one touch. Otherwise (or
-instead) they pick province -> city -> county from big paged tiles (``kiosk/regions.py``; the lists
+instead) they pick province -> city -> county from big paged tiles (``kiosk/services/regions.py``; the lists
 open at the terminal's own area when the site sets ``kiosk.region_code``) and type only the house
 number on a keypad of digits, a few letters and words like 号 楼 单元 室. The address goes to the
 request as ``mail_address`` (the schemas' field) with the county code as ``mail_region``.
@@ -15,7 +15,7 @@ from kivy.app import App
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk.regions import (
+from kiosk.services.regions import (
     DETAIL_LETTERS,
     DETAIL_MAX,
     DETAIL_WORDS,

@@ -16,7 +16,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.widget import Widget
 
-from kiosk.fields import validate_field
+from kiosk.services.fields import validate_field
 from screens.widgets import KButton
 
 MAX_LENGTH = {"phone": 13, "id_number": 18, "number": 4}

@@ -1,7 +1,7 @@
 """Steps that ask the backend something: identity verification, vehicle record, outstanding
 violations, and payment by QR code.
 
-Every call runs on a worker thread with its own signed client (kiosk/backend_client.py) and reports
+Every call runs on a worker thread with its own signed client (kiosk/queue/client.py) and reports
 back through the app's clock; the screen shows progress meanwhile. An unreachable backend is a calm
 "try again" with a retry button; a refusal is a way forward (the service counter). A payment is
 never made twice: once paid, the order is kept in the session and the flow does not go back past it.

@@ -13,7 +13,7 @@ from kivy.app import App
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk.plates import next_keys, plate_problem
+from kiosk.services.plates import next_keys, plate_problem
 from screens.widgets import KButton
 
 

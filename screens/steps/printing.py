@@ -12,7 +12,7 @@ from kivy.app import App
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk.print_jobs import PrintJob, build_jobs
+from kiosk.printing.jobs import PrintJob, build_jobs
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class PrintingStep(BoxLayout):
         self.phase, self._key, self.can_reprint = "printing", "printing.progress", False
         self.refresh_texts()
         printer = self.app.runtime.devices.get(job.target)  # None (failed to open): straight to fallback
-        from kiosk.documents.print_step import PrintStep
+        from kiosk.printing.print_step import PrintStep
 
         engine = PrintStep(
             printer, job.document, request_id=self.request_number, status_url=self.status_url,

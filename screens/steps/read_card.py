@@ -1,6 +1,6 @@
 """Read-ID-card step: where to place the card (animated), progress while reading, the identity
 shown masked (王*, 4114**********0315), and a clear message with a way forward for every failure.
-The reader belongs to its worker thread (kiosk/card_worker.py); this widget only reacts to events
+The reader belongs to its worker thread (kiosk/steps/card_worker.py); this widget only reacts to events
 delivered on the UI thread."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk.privacy import MASKING_FILTER, mask_id_number, mask_name
+from kiosk.visit.privacy import MASKING_FILTER, mask_id_number, mask_name
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class ReadCardStep(BoxLayout):
         self._key = "readcard.place"
         self._unsubscribe: Any = None
         self._worker: Any = None
-        # a card left on the reader by an earlier visit is not this visit's (kiosk/card_worker.py)
+        # a card left on the reader by an earlier visit is not this visit's (kiosk/steps/card_worker.py)
         self._owner = str(flow.session.id)
         self._demo_pending = False  # demo mode: a card is laid once the reader saw the old one go
         device = self.app.runtime.devices.get("card_reader")
@@ -66,7 +66,7 @@ class ReadCardStep(BoxLayout):
         self.refresh_texts()
 
     def _event(self, event: Any) -> None:
-        from kiosk.card_worker import CardPlaced, CardRead, CardRemoved, ReaderStatus, ReadFailed
+        from kiosk.steps.card_worker import CardPlaced, CardRead, CardRemoved, ReaderStatus, ReadFailed
 
         if isinstance(event, CardPlaced) and self.state in ("waiting", "problem"):
             self._say("reading", "readcard.reading")

@@ -1,7 +1,7 @@
 """Request status look-up step (办理进度查询): scan the receipt's QR code or type its number, then
 show what the backend says in plain words.
 
-Modes: ``scan`` (live preview; :class:`~kiosk.status_scan.QrScanner` decodes frames on its own
+Modes: ``scan`` (live preview; :class:`~kiosk.steps.status_scan.QrScanner` decodes frames on its own
 thread), ``type`` (hexadecimal keypad, the number grouped as the receipt prints it), ``busy`` (the
 signed look-up on a worker thread) and ``result``. The camera is optional: without a usable one
 the step opens on the keypad. What was looked up lives in the session and goes with its wipe.
@@ -19,7 +19,7 @@ from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk.status import ManualEntry, StatusView, look_up, look_up_tail
+from kiosk.steps.status import ManualEntry, StatusView, look_up, look_up_tail
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class RequestStatusStep(BoxLayout):
     full_entry = BooleanProperty(False)  # typing the whole number rather than its last group
     camera_ok = BooleanProperty(False)
     demo = BooleanProperty(False)  # simulated camera: offer to hold up a receipt
-    state = StringProperty("")  # the result's state (kiosk.status.STATES)
+    state = StringProperty("")  # the result's state (kiosk.steps.status.STATES)
     headline = StringProperty("")
     explain = StringProperty("")
     rows = ListProperty([])  # (label, value) pairs of the result
@@ -103,7 +103,7 @@ class RequestStatusStep(BoxLayout):
 
     # -- scanning --------------------------------------------------------------------------------
     def start_scan(self) -> None:
-        from kiosk.status_scan import QrScanner
+        from kiosk.steps.status_scan import QrScanner
 
         self.stop_scan()
         self.mode = "scan"
@@ -152,8 +152,8 @@ class RequestStatusStep(BoxLayout):
         camera = self.camera
 
         def run() -> None:
-            from kiosk.ids import uuid7
-            from kiosk.status_scan import receipt_frame
+            from contract.ids import uuid7
+            from kiosk.steps.status_scan import receipt_frame
 
             latest = queue.outbox.latest_id() if queue is not None else None
             shape = camera.source.frame_shape

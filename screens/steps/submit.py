@@ -12,11 +12,11 @@ from kivy.app import App
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
+from contract.schemas import SchemaViolation
 from drivers.errors import DeviceError
 from kiosk.errors import KioskError, StorageError
-from kiosk.outbox import Attachment
-from kiosk.requests import build_payload
-from kiosk.schemas import SchemaViolation
+from kiosk.queue.outbox import Attachment
+from kiosk.services.payloads import build_payload
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=1)
     args = parser.parse_args()
 
-    from kiosk.app import compose, setup_logging, simulate_everything
-    from kiosk.config import load_config
+    from kiosk.config.model import load_config
+    from kiosk.main import compose, setup_logging, simulate_everything
     from screens.kivy_env import prepare
 
     config = simulate_everything(load_config(args.config, overrides={"display": {"fullscreen": False}}))
@@ -38,8 +38,8 @@ def main() -> int:
     prepare(size=config.display.size, fullscreen=False, show_cursor=True, kivy_home=config.data_dir / "kivy")
     from kivy.clock import Clock
 
-    from screens.pilot import Pilot
-    from screens.selftest import walk_service
+    from screens.harness.pilot import Pilot
+    from screens.harness.selftest import walk_service
 
     pilot = Pilot(runtime)
     app = pilot.app

@@ -19,10 +19,10 @@ from backend.alerts import list_alerts
 from backend.app import Backend, make_server
 from backend.cli import main as backend_main
 from backend.store import Store, open_store
-from kiosk.alerts import AlertQueue, wait_until_sent
-from kiosk.backend_client import BackendClient
+from contract.signing import SigningKey
 from kiosk.errors import BackendRejected
-from kiosk.signing import SigningKey
+from kiosk.queue.alerts import AlertQueue, wait_until_sent
+from kiosk.queue.client import BackendClient
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app import claim_data_dir
+from kiosk.main import claim_data_dir
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]

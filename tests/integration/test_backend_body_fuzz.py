@@ -23,8 +23,8 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.schemas import validate_envelope
-from kiosk.signing import SigningKey
+from contract.schemas import validate_envelope
+from contract.signing import SigningKey
 from tests.integration.backend_server import Server, serving_store
 
 pytestmark = pytest.mark.integration

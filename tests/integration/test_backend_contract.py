@@ -15,9 +15,9 @@ import requests
 
 from backend.app import Backend, make_server
 from backend.store import Store, open_store
-from kiosk.delivery import HttpSender
-from kiosk.outbox import Outbox
-from kiosk.signing import SigningKey
+from contract.signing import SigningKey
+from kiosk.queue.delivery import HttpSender
+from kiosk.queue.outbox import Outbox
 
 pytestmark = pytest.mark.integration
 
@@ -117,7 +117,7 @@ def test_bodies_that_break_the_contract_are_400(server: Running, outbox: Outbox)
 
 
 def test_sender_and_outbox_against_the_backend(server: Running, outbox: Outbox) -> None:
-    from kiosk.delivery import deliver_until_empty
+    from kiosk.queue.delivery import deliver_until_empty
 
     for _ in range(5):
         outbox.submit("system.test", 1, {"fields": {"note": "t"}}, test=True)
@@ -149,7 +149,7 @@ def test_jobs_status_page_and_skip_locked(server: Running, outbox: Outbox) -> No
     for _ in range(2):
         outbox.submit("household.household_certificate", 1, CERT)
     sender = HttpSender(server.url, KEY)
-    from kiosk.delivery import deliver_until_empty
+    from kiosk.queue.delivery import deliver_until_empty
 
     deliver_until_empty(outbox, sender, timeout_s=10)
     sender.close()
@@ -240,8 +240,8 @@ def test_openapi_document_lists_the_routes_and_schemas(server: Running) -> None:
 
 
 def test_backend_client_lookups_and_its_errors(server: Running, outbox: Outbox) -> None:
-    from kiosk.backend_client import BackendClient
     from kiosk.errors import BackendRejected, BackendUnavailable
+    from kiosk.queue.client import BackendClient
 
     client = BackendClient(server.url, KEY)
     try:
@@ -284,7 +284,7 @@ def test_a_slow_backend_times_out_then_the_retry_is_a_duplicate(server: Running,
 
 
 def test_concurrent_workers_never_take_the_same_request(server: Running, outbox: Outbox) -> None:
-    from kiosk.delivery import deliver_until_empty
+    from kiosk.queue.delivery import deliver_until_empty
 
     for i in range(40):
         outbox.submit("system.test", 1, {"fields": {"note": f"job {i}"}}, test=True)
@@ -316,9 +316,9 @@ def test_heartbeats_keep_the_latest_health_and_sum_step_analytics(server: Runnin
     import subprocess
     import sys
 
-    from kiosk.analytics import StepAnalytics
-    from kiosk.backend_client import BackendClient
-    from kiosk.heartbeat import HeartbeatWorker
+    from kiosk.queue.client import BackendClient
+    from kiosk.queue.heartbeat import HeartbeatWorker
+    from kiosk.visit.analytics import StepAnalytics
 
     analytics = StepAnalytics()
     analytics.record("traffic-fine", "-", "started")

@@ -14,7 +14,7 @@ import requests
 
 from backend.app import Backend, make_server
 from backend.store import open_store
-from kiosk.signing import SigningKey
+from contract.signing import SigningKey
 from tests.integration.backend_server import serving
 
 pytestmark = pytest.mark.integration

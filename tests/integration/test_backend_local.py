@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import load_config
-from kiosk.outbox import Outbox
-from kiosk.queue_runtime import start_queue
+from kiosk.config.model import load_config
+from kiosk.queue.outbox import Outbox
+from kiosk.queue.runtime import start_queue
 from kiosk.tech import main as tech_main
 from kiosk.tech.config_init import add_init_command
 
@@ -179,7 +179,7 @@ def test_backend_cli_errors_are_one_line(tmp_path: Path) -> None:
 
 PARENT = """
 import pathlib, sys, time
-from kiosk.local_backend import LocalBackend
+from kiosk.queue.local_backend import LocalBackend
 backend = LocalBackend(pathlib.Path(sys.argv[1]), {})
 backend.start()
 print(backend.pid, backend.url, flush=True)

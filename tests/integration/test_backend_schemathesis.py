@@ -43,9 +43,9 @@ from schemathesis.checks import (  # type: ignore[attr-defined]  # registered ch
 )
 
 from backend.openapi import openapi_document
-from kiosk.delivery import HttpSender, deliver_until_empty
-from kiosk.outbox import Outbox
-from kiosk.signing import SigningKey
+from contract.signing import SigningKey
+from kiosk.queue.delivery import HttpSender, deliver_until_empty
+from kiosk.queue.outbox import Outbox
 from tests.integration.backend_server import Server, serving_store
 
 pytestmark = pytest.mark.integration

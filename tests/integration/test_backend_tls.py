@@ -14,9 +14,9 @@ import pytest
 
 from backend.app import Backend, make_server, tls_context
 from backend.store import open_store
-from kiosk.delivery import HttpSender
-from kiosk.outbox import Outbox, PendingRequest
-from kiosk.signing import SigningKey
+from contract.signing import SigningKey
+from kiosk.queue.delivery import HttpSender
+from kiosk.queue.outbox import Outbox, PendingRequest
 
 pytestmark = pytest.mark.integration
 KEY = SigningKey("KIOSK-TLS", b"t" * 32)

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import load_config
-from kiosk.delivery import open_outbox
+from kiosk.config.model import load_config
+from kiosk.queue.delivery import open_outbox
 from kiosk.tech.config_init import init_site
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -23,11 +23,11 @@ import pytest
 
 from backend.app import Backend, make_server, tls_context
 from backend.store import Store, open_store
-from kiosk.backend_client import BackendClient
-from kiosk.delivery import Backoff, DeliveryWorker, HttpSender
+from contract.signing import SigningKey
 from kiosk.errors import BackendError
-from kiosk.outbox import Outbox
-from kiosk.signing import SigningKey
+from kiosk.queue.client import BackendClient
+from kiosk.queue.delivery import Backoff, DeliveryWorker, HttpSender
+from kiosk.queue.outbox import Outbox
 from tests.fault_proxy import FaultProxy
 
 pytestmark = pytest.mark.integration

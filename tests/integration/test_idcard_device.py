@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from drivers.idcard.base import CardType, IdCard, Presence
-from kiosk.card_worker import CardEvent, CardPlaced, CardRead, CardRemoved, ReadFailed
 from kiosk.devices import role_drivers
 from kiosk.devices.card_reader import CardReaderDevice, SamSerialOptions, SimulatedOptions, open_simulated
 from kiosk.errors import ConfigError
+from kiosk.steps.card_worker import CardEvent, CardPlaced, CardRead, CardRemoved, ReadFailed
 
 pytestmark = pytest.mark.integration
 

@@ -12,12 +12,12 @@ import pytest
 from drivers.errors import DeviceDisconnected, DeviceNotFound
 from drivers.printer.cups import CupsA4Printer
 from drivers.printer.simulator import SimulatedA4Printer
-from kiosk.config import load_config
+from kiosk.config.model import load_config
 from kiosk.devices import DeviceContext
-from kiosk.devices.a4_printer import DRIVERS, print_a4, print_a4_document
 from kiosk.documents import samples
 from kiosk.documents.model import Document
-from kiosk.documents.print_step import PrintStep, PrintStepState
+from kiosk.printing.a4_printer import DRIVERS, print_a4, print_a4_document
+from kiosk.printing.print_step import PrintStep, PrintStepState
 from kiosk.tech import main as tech_main
 
 pytestmark = pytest.mark.integration

@@ -16,9 +16,9 @@ from drivers.errors import DeviceError, DeviceNotFound
 from drivers.printer.printer import EscPosPrinter
 from drivers.printer.simulator import SimulatedEscPosPrinter, serve_tcp
 from drivers.printer.transports import FileTransport, TcpTransport, open_transport
-from kiosk.devices.printer import print_document
 from kiosk.documents import samples
 from kiosk.documents.model import Document, Text
+from kiosk.printing.receipt_printer import print_document
 from kiosk.tech import main as tech_main
 
 pytestmark = pytest.mark.integration

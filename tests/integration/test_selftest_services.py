@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.catalogue import SERVICE_IDS
+from kiosk.services.catalogue import SERVICE_IDS
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.ui

@@ -16,12 +16,12 @@ import pytest
 
 from backend.app import Backend, make_server
 from backend.store import Store, open_store
-from kiosk.backend_client import BackendClient
-from kiosk.delivery import HttpSender, deliver_until_empty
-from kiosk.ids import uuid7
-from kiosk.outbox import Outbox
-from kiosk.signing import SigningKey
-from kiosk.status import look_up, look_up_tail
+from contract.ids import uuid7
+from contract.signing import SigningKey
+from kiosk.queue.client import BackendClient
+from kiosk.queue.delivery import HttpSender, deliver_until_empty
+from kiosk.queue.outbox import Outbox
+from kiosk.steps.status import look_up, look_up_tail
 
 pytestmark = pytest.mark.integration
 

@@ -18,9 +18,9 @@ import pytest
 # optional SOCKS support, and pytest's warnings-as-errors filter turns that into a failed setup
 import requests  # noqa: F401
 
-from kiosk.catalogue import Catalogue
-from kiosk.config import load_config
-from kiosk.idle import FakeClock
+from kiosk.config.model import load_config
+from kiosk.services.catalogue import Catalogue
+from kiosk.visit.idle import FakeClock
 
 HERE = Path(__file__).parent
 
@@ -52,7 +52,7 @@ def pilot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     site = folder / "site.toml"
     site.write_text(SITE, encoding="utf-8")
     config = load_config(site, environ={})
-    from kiosk.app import compose
+    from kiosk.main import compose
     from screens.kivy_env import prepare
 
     prepare(size=config.display.size, fullscreen=False, show_cursor=True, kivy_home=config.data_dir / "kivy")
@@ -60,7 +60,7 @@ def pilot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     runtime = compose(config, clock=clock)
     extra = Catalogue.load(HERE / "form_only_services.toml")
     runtime.catalogue = Catalogue(runtime.catalogue.services + extra.services)
-    from screens.pilot import Pilot
+    from screens.harness.pilot import Pilot
 
     driver = Pilot(runtime)
     driver.clock = clock
@@ -92,7 +92,7 @@ def maint(kiosk: Any) -> Iterator[Any]:
     corner of the attract screen, then the PIN), devices opened; left again afterwards."""
     from kivy.core.window import Window
 
-    from kiosk.maintenance import hash_pin
+    from kiosk.maintenance.gate import hash_pin
 
     runtime = kiosk.app.runtime
     kiosk.wait_until(lambda: not runtime.pending_roles(), timeout_s=30, what="the devices to open")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.catalogue import SERVICE_IDS
+from kiosk.services.catalogue import SERVICE_IDS
 
 pytestmark = pytest.mark.ui
 
@@ -59,7 +59,7 @@ def _tone(_text: str, _lang: str, out: Path) -> None:
 @pytest.fixture
 def voice(kiosk: Any) -> Iterator[Any]:
     """Prompts built into the kiosk's data folder; the player's output replaced by FakeSounds."""
-    from kiosk.voice import build_voice
+    from kiosk.visit.voice import build_voice
 
     app = kiosk.app
     if app.assist.build_thread is not None:
@@ -272,7 +272,7 @@ def text_fields(kiosk: Any) -> list[str]:
 
 def walk_service(kiosk: Any, service_id: str, problems: list[str], fields: list[str]) -> list[str]:
     """Walk one service the self-test's way (taps only), checking every screen it shows."""
-    from screens.selftest import PLAYERS
+    from screens.harness.selftest import PLAYERS
 
     app = kiosk.app
     reader = app.runtime.devices.get("card_reader")

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from kiosk.flow import Flow
-from kiosk.requests import build_payload
-from kiosk.schemas import load_schema
+from contract.schemas import load_schema
+from kiosk.services.flow import Flow
+from kiosk.services.payloads import build_payload
 
 pytestmark = pytest.mark.ui
 

@@ -227,15 +227,15 @@ def test_log_and_audit_views_read_only_the_end_of_large_files_off_the_ui_thread(
     import threading
     import time
 
-    import screens.maintenance as maintenance_screen
-    from kiosk.textfiles import tail_lines
+    import screens.maintenance.main as maintenance_screen
+    from kiosk.maintenance.textfiles import tail_lines
 
     kiosk = maint
     screen = kiosk.app.screen("maintenance")
     log = kiosk.app.runtime.config.log_dir / "kiosk.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as fh:  # ~40 MB of earlier days, then today's last line
-        fh.write(("2026-11-28 03:00:00 INFO kiosk.delivery delivered request ****0001\n") * 600_000)
+        fh.write(("2026-11-28 03:00:00 INFO kiosk.queue.delivery delivered request ****0001\n") * 600_000)
         fh.write("2026-11-29 02:00:00 WARNING synthetic last line of the log\n")
     gate, reads = threading.Event(), []
 

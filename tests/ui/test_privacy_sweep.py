@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.privacy import MASKING_FILTER
+from kiosk.visit.privacy import MASKING_FILTER
 from tests.ui.privacy_probe import Traces, file_finds, object_finds, object_ids_with, widget_finds
 
 pytestmark = pytest.mark.ui
@@ -33,7 +33,7 @@ CARD_ADDRESS = "虚构省示例市测试区演示路1号"
 @pytest.fixture
 def logged(kiosk: Any, tmp_path: Path) -> Iterator[Path]:
     """The kiosk's log as a technician would read it: a file handler with the masking filter, the way
-    ``kiosk.app.setup_logging`` attaches it to every handler."""
+    ``kiosk.main.setup_logging`` attaches it to every handler."""
     path = tmp_path / "kiosk.log"
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -53,7 +53,7 @@ def logged(kiosk: Any, tmp_path: Path) -> Iterator[Path]:
 def _visit(kiosk: Any, stop_before: str | None = None) -> Traces:
     """One resident through SERVICE with the self-test's players; stop before the step of kind
     ``stop_before`` (None: to the end). Returns what identifies this resident."""
-    from screens.selftest import PLAYERS
+    from screens.harness.selftest import PLAYERS
 
     app = kiosk.app
     runtime = app.runtime

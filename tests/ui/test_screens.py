@@ -189,7 +189,7 @@ def test_plate_step_offers_provinces_then_checks_the_format(kiosk: Any) -> None:
 
 
 def test_maintenance_gesture_pin_lockout_and_dashboard(kiosk: Any) -> None:
-    from kiosk.maintenance import hash_pin
+    from kiosk.maintenance.gate import hash_pin
 
     gate = kiosk.app.runtime.services["maintenance"]
     gate.pin_hash = hash_pin("135790")

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from contract.ids import uuid7
 from drivers.base import DeviceHealth, Health
-from kiosk.ids import uuid7
-from kiosk.status_scan import receipt_frame
+from kiosk.steps.status_scan import receipt_frame
 
 pytestmark = pytest.mark.ui
 

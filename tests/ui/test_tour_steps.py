@@ -1,4 +1,4 @@
-"""The tour's pictures of every step (screens/tour_steps.py): each step of a service is reached and
+"""The tour's pictures of every step (screens/harness/tour_steps.py): each step of a service is reached and
 pictured, held work makes the busy states deterministic, the paper-out state is reached without
 waiting on the fake clock, and nothing is filed."""
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from screens.tour_steps import StepTour, flow_at, synthetic_answers
+from screens.harness.tour_steps import StepTour, flow_at, synthetic_answers
 
 pytestmark = pytest.mark.ui
 

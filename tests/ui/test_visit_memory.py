@@ -1,5 +1,5 @@
 """What a visit leaves in memory is freed when the kiosk returns to the attract screen, not at some
-automatic full collection in the middle of the next resident's visit (kiosk/memory.py)."""
+automatic full collection in the middle of the next resident's visit (kiosk/visit/memory.py)."""
 
 from __future__ import annotations
 

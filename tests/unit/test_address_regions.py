@@ -1,4 +1,4 @@
-"""The region list behind the address step (kiosk/regions.py, config/regions.json)."""
+"""The region list behind the address step (kiosk/services/regions.py, config/regions.json)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.catalogue import Catalogue
+from contract.schemas import load_schema
 from kiosk.errors import ConfigError
-from kiosk.regions import (
+from kiosk.services.catalogue import Catalogue
+from kiosk.services.payloads import build_payload
+from kiosk.services.regions import (
     ADDRESS_MAX,
     compose_address,
     detail_problem,
@@ -18,9 +20,7 @@ from kiosk.regions import (
     page_of,
     parse_regions,
 )
-from kiosk.requests import build_payload
-from kiosk.schemas import load_schema
-from kiosk.session import Session
+from kiosk.visit.session import Session
 
 
 @pytest.fixture(scope="module")

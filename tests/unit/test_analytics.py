@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.analytics import StepAnalytics
+from kiosk.visit.analytics import StepAnalytics
 
 
 def test_drain_and_restore() -> None:

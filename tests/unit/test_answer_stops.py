@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.catalogue import Catalogue
-from kiosk.fields import validate_field
-from kiosk.messages import Messages
+from kiosk.config.messages import Messages
+from kiosk.services.catalogue import Catalogue
+from kiosk.services.fields import validate_field
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,5 +1,5 @@
 """Degrade instead of disable: an answer whose branch needs a device that is down is blocked,
-the rest of the service stays available (kiosk/flow.py: service_availability)."""
+the rest of the service stays available (kiosk/services/flow.py: service_availability)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from collections.abc import Callable
 import pytest
 
 from drivers.base import DeviceHealth, Health
-from kiosk.catalogue import Catalogue, Condition, FormField, Option, Service, Step, Text
-from kiosk.flow import BACKEND, Flow, branch_needs, service_availability
-from kiosk.messages import Messages
-from kiosk.session import Session
-from kiosk.steps import STEP_KINDS
+from kiosk.config.messages import Messages
+from kiosk.services.catalogue import Catalogue, Condition, FormField, Option, Service, Step, Text
+from kiosk.services.flow import BACKEND, Flow, branch_needs, service_availability
+from kiosk.services.step_kinds import STEP_KINDS
+from kiosk.visit.session import Session
 
 ALL_KINDS = frozenset(STEP_KINDS)
 OK = DeviceHealth(Health.OK, "ready")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kiosk.card_worker import CardRead, ReadFailed
+from kiosk.steps.card_worker import CardRead, ReadFailed
 from tests.unit.test_idcard_worker import CARD, FakeReader, Harness
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from drivers.base import DeviceHealth, Health
-from kiosk.catalogue import SERVICE_IDS, Catalogue
 from kiosk.errors import CatalogueError, ConfigError, FlowError
-from kiosk.flow import Flow, service_availability
-from kiosk.session import Session
+from kiosk.services.catalogue import SERVICE_IDS, Catalogue
+from kiosk.services.flow import Flow, service_availability
+from kiosk.visit.session import Session
 
 ALL_KINDS = frozenset(
     {"consent", "form", "review", "done", "read_card", "take_photo", "plate", "verify_identity",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import env_overrides, load_config
+from kiosk.config.model import env_overrides, load_config
 from kiosk.errors import ConfigError
 
 NO_DEVICES = """

@@ -19,7 +19,7 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.config import KioskConfig, load_config
+from kiosk.config.model import KioskConfig, load_config
 from kiosk.errors import ConfigError
 from kiosk.paths import config_dir
 

@@ -1,5 +1,5 @@
 """One kiosk app per data folder, and nothing of a killed app's visit survives its restart: the data
-folder lock (kiosk/app.py: claim_data_dir) and the session scratch sweep (kiosk/session.py)."""
+folder lock (kiosk/main.py: claim_data_dir) and the session scratch sweep (kiosk/visit/session.py)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app import claim_data_dir
 from kiosk.errors import KioskError
-from kiosk.session import Session, sweep_scratch
+from kiosk.main import claim_data_dir
+from kiosk.visit.session import Session, sweep_scratch
 
 REPO = Path(__file__).resolve().parents[2]
 HOLD = """
 import pathlib, sys, time
-from kiosk.app import claim_data_dir
+from kiosk.main import claim_data_dir
 lock = claim_data_dir(pathlib.Path(sys.argv[1]))
 print("held", flush=True)
 time.sleep(60)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.discovery import cameras, cups_queues, serial_ports, usb_printers
+from kiosk.devices.discovery import cameras, cups_queues, serial_ports, usb_printers
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from drivers.printer.escpos import PrinterProfile
-from kiosk.config import KioskConfig, load_config
+from kiosk.config.model import KioskConfig, load_config
 from kiosk.documents import samples, signed_qr
 from kiosk.documents.render import to_escpos, to_pdf, to_png
 from kiosk.tech import main as tech_main

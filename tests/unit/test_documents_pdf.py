@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kiosk.config import KioskConfig, load_config
+from kiosk.config.model import KioskConfig, load_config
 from kiosk.documents import samples, signed_qr
 from kiosk.documents.model import Document, QrCode, Text
 from kiosk.documents.pdf import to_vector_pdf

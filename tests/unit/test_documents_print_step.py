@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from drivers.printer.simulator import SimulatedEscPosPrinter
 from kiosk.documents.model import Document, Text
-from kiosk.documents.print_step import PrintStep, PrintStepState
+from kiosk.printing.print_step import PrintStep, PrintStepState
 
 DOC = Document("receipt", "r").add(Text("受理编号 R-1"))
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from drivers.printer.simulator import SimulatedEscPosPrinter, interpret
-from kiosk.config import load_config
+from kiosk.config.messages import Messages
+from kiosk.config.model import load_config
 from kiosk.devices import DeviceContext
-from kiosk.devices.printer import DRIVERS, PrintOutcome, print_document, print_in_background
 from kiosk.documents import samples
 from kiosk.documents.model import Document
-from kiosk.messages import Messages
+from kiosk.printing.receipt_printer import DRIVERS, PrintOutcome, print_document, print_in_background
 
 
 @pytest.fixture

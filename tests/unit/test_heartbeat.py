@@ -6,7 +6,7 @@ import time
 from types import SimpleNamespace
 
 from drivers.base import DeviceHealth, Health
-from kiosk.heartbeat import health_document, printable
+from kiosk.queue.heartbeat import health_document, printable
 
 
 def test_a_driver_detail_with_control_bytes_is_storable_text() -> None:

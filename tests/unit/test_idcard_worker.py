@@ -12,7 +12,7 @@ import pytest
 from drivers.base import DeviceHealth, Health
 from drivers.errors import DeviceDisconnected, DeviceError, DeviceNotFound, DeviceTimeout
 from drivers.idcard.base import CardReadFailed, CardType, IdCard, Presence, SamError
-from kiosk.card_worker import (
+from kiosk.steps.card_worker import (
     CardEvent,
     CardPlaced,
     CardRead,
@@ -264,8 +264,8 @@ def test_events_go_through_post() -> None:
 
 
 def test_step_states_for_the_screen() -> None:
-    from kiosk.card_worker import INITIAL_STEP, StepPhase, step_after
-    from kiosk.idnumber import Refusal
+    from kiosk.services.idnumber import Refusal
+    from kiosk.steps.card_worker import INITIAL_STEP, StepPhase, step_after
 
     good = IdCard(
         card_type=CardType.RESIDENT,

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drivers.idcard.base import CardType, IdCard
-from kiosk import idnumber
-from kiosk.idnumber import check_card, check_character, id_number_problem
+from kiosk.services import idnumber
+from kiosk.services.idnumber import check_card, check_character, id_number_problem
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -102,8 +102,8 @@ def test_2017_foreign_card_number_is_not_a_gb11643_number() -> None:
 
 
 def test_every_message_key_exists_in_both_languages() -> None:
-    from kiosk.card_worker import failure_of
-    from kiosk.messages import Messages
+    from kiosk.config.messages import Messages
+    from kiosk.steps.card_worker import failure_of
 
     messages = Messages.load()
     keys = [getattr(idnumber, name) for name in dir(idnumber) if name.startswith("KEY_")]

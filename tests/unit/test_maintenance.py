@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.config.sitefile import update_site_file
 from kiosk.errors import ConfigError
-from kiosk.idle import FakeClock
-from kiosk.maintenance import AuditLog, MaintenanceGate, hash_pin, verify_pin
-from kiosk.siteconfig import update_site_file
+from kiosk.maintenance.gate import AuditLog, MaintenanceGate, hash_pin, verify_pin
+from kiosk.visit.idle import FakeClock
 
 PIN = "246810"
 
@@ -88,7 +88,7 @@ def test_record_later_never_waits_for_a_slow_disk_and_keeps_the_order(
         disk.wait(10)
         real_fsync(fd)
 
-    monkeypatch.setattr("kiosk.maintenance.os.fsync", slow_fsync)
+    monkeypatch.setattr("kiosk.maintenance.gate.os.fsync", slow_fsync)
     audit = AuditLog(tmp_path / "audit.jsonl")
     t0 = time.monotonic()
     audit.record_later("maintenance.view", tab="devices")

@@ -14,13 +14,13 @@ import pytest
 from drivers.base import DeviceHealth, Health
 from drivers.idcard.base import CardType, IdCard
 from drivers.printer.simulator import SimulatedEscPosPrinter
-from kiosk.card_worker import CardEvent, CardRead, ReadFailed
 from kiosk.devices.counters import DeviceCounters, counters_for
-from kiosk.devices.printer import print_document
-from kiosk.diagnostics import QueueView, card_test_lines, dead_letter_text, port_of, queue_lines
 from kiosk.documents import templates
-from kiosk.idnumber import Refusal
-from kiosk.outbox import Outbox
+from kiosk.maintenance.diagnostics import QueueView, card_test_lines, dead_letter_text, port_of, queue_lines
+from kiosk.printing.receipt_printer import print_document
+from kiosk.queue.outbox import Outbox
+from kiosk.services.idnumber import Refusal
+from kiosk.steps.card_worker import CardEvent, CardRead, ReadFailed
 
 CARD = IdCard(
     card_type=CardType.RESIDENT,
@@ -166,12 +166,12 @@ def test_the_worker_times_a_real_read_and_reports_the_status_word() -> None:
 
 
 def test_a_device_that_failed_to_open_shows_its_cause_on_the_dashboard(tmp_path: Path) -> None:
-    from kiosk.app import Runtime
-    from kiosk.catalogue import Catalogue
-    from kiosk.config import load_config
-    from kiosk.diagnostics import device_rows
-    from kiosk.fonts import FontChoice
-    from kiosk.messages import Messages
+    from kiosk.config.fonts import FontChoice
+    from kiosk.config.messages import Messages
+    from kiosk.config.model import load_config
+    from kiosk.main import Runtime
+    from kiosk.maintenance.diagnostics import device_rows
+    from kiosk.services.catalogue import Catalogue
 
     site = tmp_path / "site.toml"
     site.write_text(

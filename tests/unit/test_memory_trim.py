@@ -1,4 +1,4 @@
-"""Freed heap goes back to the kernel when the kiosk returns to the attract screen (kiosk/memory.py)."""
+"""Freed heap goes back to the kernel when the kiosk returns to the attract screen (kiosk/visit/memory.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import memory
+from kiosk.visit import memory
 
 glibc = pytest.mark.skipif(memory._malloc_trim() is None, reason="malloc_trim is glibc only")
 
@@ -76,7 +76,7 @@ def test_no_trim_available_is_a_quiet_no_op(monkeypatch: pytest.MonkeyPatch) -> 
 # mallopt is process-wide and one-way: each case runs in a fresh interpreter.
 PROBE = """
 import ctypes, json, sys, threading
-from kiosk.memory import tune_allocator
+from kiosk.visit.memory import tune_allocator
 
 class MallInfo2(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in

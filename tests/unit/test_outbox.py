@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from contract.schemas import SchemaViolation
 from kiosk.errors import StorageError
-from kiosk.outbox import Attachment, Outbox
-from kiosk.schemas import SchemaViolation
+from kiosk.queue.outbox import Attachment, Outbox
 
 APPLICANT = {"id_number": "990000199001010009", "name": "张三丰", "identified_by": "card", "sex": "male"}
 CERT = {"applicant": APPLICANT, "fields": {"purpose": "school", "copies": 2, "phone": "13800000000"}}

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.delivery import (
+from contract.signing import SigningKey
+from kiosk.errors import ConfigError
+from kiosk.queue.delivery import (
     Backoff,
     DeliveryWorker,
     HttpSender,
@@ -21,9 +23,7 @@ from kiosk.delivery import (
     deliver_one,
     parse_retry_after,
 )
-from kiosk.errors import ConfigError
-from kiosk.outbox import Outbox, PendingRequest, QueueStatus
-from kiosk.signing import SigningKey
+from kiosk.queue.outbox import Outbox, PendingRequest, QueueStatus
 
 TEST = {"fields": {"note": "t"}}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kiosk.outbox import Attachment, Outbox
+from kiosk.queue.outbox import Attachment, Outbox
 
 NAME, ID_NUMBER = "张三丰", "990000199001010017"
 PHOTO = os.urandom(3) + b"\xff\xd8" + bytes(range(256)) * 120  # 30 kB: the body spills to overflow pages

@@ -194,7 +194,7 @@ def test_every_hint_has_texts_in_both_languages(detector: FaceDetector) -> None:
     import re
     from pathlib import Path
 
-    from kiosk.messages import Messages
+    from kiosk.config.messages import Messages
 
     messages = Messages.load()
     root = Path(__file__).resolve().parents[2] / "kiosk" / "photo"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.plates import LETTERS, PROVINCES, next_keys, normalise_plate, plate_kind, plate_problem
+from kiosk.services.plates import LETTERS, PROVINCES, next_keys, normalise_plate, plate_kind, plate_problem
 
 
 @pytest.mark.parametrize(

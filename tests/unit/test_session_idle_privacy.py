@@ -6,12 +6,12 @@ import logging
 
 import pytest
 
-from kiosk.catalogue import FormField
-from kiosk.fields import display_value, validate_field
-from kiosk.idle import FakeClock, IdleMonitor, IdleState
-from kiosk.messages import LANGUAGES, Messages
-from kiosk.privacy import MaskingFilter, mask_id_number, mask_name, mask_text
-from kiosk.session import Session
+from kiosk.config.messages import LANGUAGES, Messages
+from kiosk.services.catalogue import FormField
+from kiosk.services.fields import display_value, validate_field
+from kiosk.visit.idle import FakeClock, IdleMonitor, IdleState
+from kiosk.visit.privacy import MaskingFilter, mask_id_number, mask_name, mask_text
+from kiosk.visit.session import Session
 
 SYNTHETIC_ID = "990000199001010017"  # synthetic: valid check digit, no real person
 

@@ -1,4 +1,4 @@
-"""The in-app settings schema (kiosk/settings_schema.py): sections generated from the config schema,
+"""The in-app settings schema (kiosk/config/settings_schema.py): sections generated from the config schema,
 typed text coerced, every edit validated by the start-up loader on the whole file, refused edits
 leaving the file byte-identical, good ones written with comments kept and audited without secrets."""
 
@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import load_config
-from kiosk.errors import ConfigError
-from kiosk.maintenance import AuditLog, hash_pin
-from kiosk.messages import Messages
-from kiosk.settings_schema import (
+from kiosk.config.messages import Messages
+from kiosk.config.model import load_config
+from kiosk.config.settings_schema import (
     build_sections,
     coerce,
     find_setting,
@@ -21,6 +19,8 @@ from kiosk.settings_schema import (
     titles_from,
     validate_change,
 )
+from kiosk.errors import ConfigError
+from kiosk.maintenance.gate import AuditLog, hash_pin
 
 PIN_HASH = hash_pin("135790")
 SITE = f"""# Site file of a test terminal: comments must survive edits

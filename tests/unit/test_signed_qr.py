@@ -98,7 +98,7 @@ def test_cli_verify_qr(
 def test_enrolled_seed_signs_and_cli_verifies_by_default(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from kiosk.config import load_config
+    from kiosk.config.model import load_config
     from kiosk.tech.config_init import init_site
 
     site = init_site(tmp_path / "t1", kiosk_id="KIOSK-T1")
@@ -126,7 +126,7 @@ def test_seed_of_wrong_length_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_without_enrolled_seed_a_demo_pem_is_made_in_data_dir(tmp_path: Path) -> None:
-    from kiosk.config import load_config
+    from kiosk.config.model import load_config
 
     config = load_config(
         None,

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.ids import uuid7, uuid7_time_ms
-from kiosk.signing import H_DIGEST, H_NONCE, H_SIGNATURE, H_TIMESTAMP, SignatureError, SigningKey, verify
+from contract.ids import uuid7, uuid7_time_ms
+from contract.signing import H_DIGEST, H_NONCE, H_SIGNATURE, H_TIMESTAMP, SignatureError, SigningKey, verify
 
 KEY = SigningKey("KIOSK-T1", b"k" * 32)
 KEYS = {"KIOSK-T1": b"k" * 32}

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from contract.ids import uuid7
 from drivers.camera.base import CameraStatus, Frame, FrameSlot
 from kiosk.errors import BackendRejected, BackendUnavailable
-from kiosk.ids import uuid7
-from kiosk.status import (
+from kiosk.steps.status import (
     ManualEntry,
     StatusView,
     canonical,
@@ -24,7 +24,7 @@ from kiosk.status import (
     parse_qr,
     view_from_answer,
 )
-from kiosk.status_scan import HINT_NOT_FOUND, HINT_NOT_RECEIPT, HINT_SHOW, QrScanner, receipt_frame
+from kiosk.steps.status_scan import HINT_NOT_FOUND, HINT_NOT_RECEIPT, HINT_SHOW, QrScanner, receipt_frame
 
 RID = "0192f3a4-9b2c-7d1e-8f00-0a1b2c3d4e5f"
 BASE = "https://kiosk.example.invalid/status/"
@@ -156,7 +156,7 @@ class FakeClient:
 
 
 def test_look_up_by_the_last_group() -> None:
-    from kiosk.status import look_up_tail
+    from kiosk.steps.status import look_up_tail
 
     one = look_up_tail(FakeClient([ANSWER]), "0a1b2c3d4e5f")
     assert (one.state, one.request_id, one.masked_number) == ("received", RID, "0192F3A4-…-4E5F")
@@ -326,7 +326,7 @@ def test_simulated_camera_holds_up_a_receipt_and_puts_it_down() -> None:
 
 
 def test_the_receipt_prints_the_status_code_the_keypad_asks_for() -> None:
-    from kiosk.config import load_config
+    from kiosk.config.model import load_config
     from kiosk.documents import samples
     from kiosk.documents.render import to_escpos
 
@@ -358,7 +358,7 @@ def _synthetic_ids(count: int, seed: int) -> list[str]:
 def test_held_up_receipts_are_read_whatever_their_number(angle: float) -> None:
     """Each OpenCV detector alone misses a few per cent of receipts (the code's content decides);
     the scanner's pair reads them all at the angles a hand holds them."""
-    from kiosk.status_scan import decode, make_detectors
+    from kiosk.steps.status_scan import decode, make_detectors
 
     detectors = make_detectors()
     missed = [

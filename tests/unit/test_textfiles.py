@@ -1,4 +1,4 @@
-"""kiosk/textfiles.py and the audit log's tail: the end of a large file at a fixed cost."""
+"""kiosk/maintenance/textfiles.py and the audit log's tail: the end of a large file at a fixed cost."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from unittest import mock
 
-from kiosk.maintenance import AuditLog
-from kiosk.textfiles import tail_lines
+from kiosk.maintenance.gate import AuditLog
+from kiosk.maintenance.textfiles import tail_lines
 
 
 def test_tail_of_a_large_file_reads_only_its_end(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ screen is tests/ui/test_accessibility.py::test_each_service_by_touch_alone_with_
 
 from __future__ import annotations
 
-from kiosk.catalogue import SERVICE_IDS, Catalogue
+from kiosk.services.catalogue import SERVICE_IDS, Catalogue
 
 # step kind -> how it is answered; none of them has a free-text field
 TOUCH_KINDS = {
@@ -46,7 +46,7 @@ def test_the_touch_walk_has_a_player_for_every_kind_used() -> None:
     import os
 
     os.environ.setdefault("KIVY_NO_ARGS", "1")
-    from screens.selftest import PLAYERS
+    from screens.harness.selftest import PLAYERS
 
     used = {step.kind for service in Catalogue.load().services for step in service.steps}
     assert used - {"review", "done"} <= set(PLAYERS) | {"done"}

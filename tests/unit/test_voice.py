@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import load_config
+from kiosk.config.messages import Messages
+from kiosk.config.model import load_config
 from kiosk.errors import ConfigError
-from kiosk.messages import Messages
-from kiosk.steps import STEP_KINDS
-from kiosk.voice import (
+from kiosk.services.step_kinds import STEP_KINDS
+from kiosk.visit.voice import (
     VoiceBuildError,
     VoiceLibrary,
     build_voice,

@@ -23,9 +23,9 @@ import json, os, sys, threading, time
 os.environ["KIVY_NO_ARGS"] = "1"
 os.environ["KIVY_LOG_MODE"] = "PYTHON"
 from pathlib import Path
-from kiosk.messages import Messages
-from kiosk.voice import VoiceLibrary
-from screens.voice import VoicePlayer
+from kiosk.config.messages import Messages
+from kiosk.visit.voice import VoiceLibrary
+from screens.assist.voice import VoicePlayer
 
 folder = Path(sys.argv[1])
 messages = Messages({"voice.screen.home": {"zh": "请选择业务", "en": "Choose"},
@@ -56,8 +56,8 @@ print("RESULT " + json.dumps(result))
 
 
 def make_prompts(folder: Path) -> None:
-    from kiosk.messages import Messages
-    from kiosk.voice import build_voice
+    from kiosk.config.messages import Messages
+    from kiosk.visit.voice import build_voice
 
     def tone(text: str, lang: str, out: Path) -> None:
         import math

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from kiosk.watchdog import SystemdNotifier
+from kiosk.maintenance.watchdog import SystemdNotifier
 
 
 def test_ready_and_watchdog_pings_are_sent(tmp_path: Path) -> None:

@@ -1,0 +1,298 @@
+"""The composition root: configuration -> devices, catalogue, messages, workers -> the Kivy app.
+
+Everything the kiosk is made of is built here and nowhere else, from the explicit device table in
+``kiosk/devices``. :func:`compose` builds the :class:`Runtime` without touching Kivy (tests and the
+technician CLI use it); :func:`run_app` adds the window. A device that fails to open does not stop
+the kiosk: it is recorded as down, the services needing it are disabled with a reason, and
+``kiosk --smoke`` reports it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import logging.handlers
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from drivers.base import Device, DeviceHealth, Health
+from drivers.errors import DeviceError
+from kiosk.config.fonts import FontChoice, find_cjk_font
+from kiosk.config.messages import Messages
+from kiosk.config.model import KioskConfig
+from kiosk.devices import NOT_INSTALLED, open_device, role_drivers
+from kiosk.errors import KioskError
+from kiosk.services.catalogue import Catalogue
+from kiosk.visit.privacy import MASKING_FILTER
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything the app needs, built once at start and closed once at exit."""
+
+    config: KioskConfig
+    catalogue: Catalogue
+    messages: Messages
+    font: FontChoice
+    clock: Callable[[], float] = time.monotonic
+    devices: dict[str, Device] = field(default_factory=dict)
+    failures: dict[str, DeviceHealth] = field(default_factory=dict)
+    services: dict[str, Any] = field(default_factory=dict)  # outbox, delivery, backend client...
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def simulated(self) -> bool:
+        """Whether any device role runs a simulator (the screen then shows a SIMULATION badge)."""
+        return bool(self.config.simulated_roles) or any(
+            getattr(dev, "simulated", False) for dev in self.devices.values()
+        )
+
+    def pending_roles(self) -> list[str]:
+        """Roles still being opened."""
+        return [
+            role
+            for role, section in self.config.devices.items()
+            if section.driver != NOT_INSTALLED and role not in self.devices and role not in self.failures
+        ]
+
+    def device_health(self, role: str) -> DeviceHealth | None:
+        """Current health of the device in ``role``; None when no such device is configured."""
+        if role in self.failures:
+            return self.failures[role]
+        device = self.devices.get(role)
+        if device is None:
+            section = self.config.devices.get(role)
+            if section is not None and section.driver != NOT_INSTALLED:
+                return DeviceHealth(Health.UNKNOWN, "starting", "device is being opened")
+            return None
+        try:
+            return device.health()
+        except DeviceError as exc:
+            return DeviceHealth(Health.DOWN, "error", str(exc))
+
+    def close(self) -> None:
+        for closer in reversed(self.closers):
+            try:
+                closer()
+            except Exception:
+                log.exception("error while shutting down")
+        for role, device in self.devices.items():
+            try:
+                device.close()
+            except Exception:
+                log.exception("error closing %s", role)
+        self.closers.clear()
+        self.devices.clear()
+
+
+def simulate_everything(config: KioskConfig) -> KioskConfig:
+    """The same configuration with every device role on its simulated driver (``--simulate``)."""
+    from kiosk.config.model import DeviceSection
+
+    devices = {
+        role: DeviceSection(driver="simulated", required=section.required)
+        for role, section in config.devices.items()
+    }
+    return config.model_copy(update={"devices": devices})
+
+
+def setup_logging(config: KioskConfig, *, console: bool = True) -> Path:
+    """Log to a rotating file for technicians (and the console); every record passes the
+    masking filter, so no full ID number or registered name reaches a log."""
+    log_dir = config.log_dir
+    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / "kiosk.log"
+    handlers: list[logging.Handler] = [
+        logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=5, encoding="utf-8")
+    ]
+    if console:
+        handlers.append(logging.StreamHandler())
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    for handler in handlers:
+        handler.setFormatter(fmt)
+        handler.addFilter(MASKING_FILTER)
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
+
+
+def open_devices(runtime: Runtime, on_opened: Callable[[str], None] | None = None) -> None:
+    """Open every configured device; failures are recorded, never raised. ``on_opened(role)`` is
+    called (on this thread) after each role is settled, opened or failed."""
+    for role, section in runtime.config.devices.items():
+        if section.driver == NOT_INSTALLED:
+            continue
+        _open_one(runtime, role, section.driver)
+        if on_opened is not None:
+            on_opened(role)
+
+
+def open_devices_in_background(
+    runtime: Runtime, on_opened: Callable[[str], None] | None = None
+) -> threading.Thread:
+    """Open the devices on a worker thread: a serial port, a camera or a printer may take seconds
+    to answer, and the first frame must not wait for them. Until a role is settled its health is
+    ``unknown/starting`` and the services needing it show as starting."""
+    thread = threading.Thread(target=open_devices, args=(runtime, on_opened), name="device-open", daemon=True)
+    thread.start()
+    return thread
+
+
+def start_queue_in_background(
+    runtime: Runtime,
+    post: Callable[[Callable[[], None]], None],
+    on_change: Callable[[], None],
+    on_status: Callable[[Any], None] | None = None,
+) -> threading.Thread:
+    """Open the outbox, start the local backend when none is configured, start delivery; on a
+    worker thread (the local backend takes a second to answer). ``runtime.services["queue"]`` is
+    set when ready; a damaged outbox or a backend that cannot start sets ``"queue_error"``."""
+
+    def work() -> None:
+        from kiosk.queue.runtime import start_queue
+
+        try:
+            queue = start_queue(runtime.config, post=post, on_status=on_status)
+        except (KioskError, OSError) as exc:
+            runtime.services["queue_error"] = f"{type(exc).__name__}: {exc}"
+            log.error("request queue not available: %s", exc)
+        else:
+            runtime.services["queue"] = queue
+            runtime.closers.append(queue.close)
+            log.info("request queue ready, delivering to %s", queue.url)
+            start_heartbeat(runtime)
+        post(on_change)
+
+    thread = threading.Thread(target=work, name="queue-start", daemon=True)
+    thread.start()
+    return thread
+
+
+def start_heartbeat(runtime: Runtime) -> None:
+    """Heartbeats to the backend (health + step analytics), once the queue's client is ready."""
+    interval = runtime.config.heartbeat.interval_s
+    queue = runtime.services.get("queue")
+    if not interval or queue is None or "heartbeat" in runtime.services:
+        return
+    from kiosk.queue.heartbeat import HeartbeatWorker, health_document
+
+    started_at = runtime.services.get("started_at", time.monotonic())
+    worker = HeartbeatWorker(
+        runtime.config.kiosk.id,
+        queue.new_client,
+        lambda: health_document(runtime, started_at),
+        runtime.services["analytics"],
+        interval,
+    )
+    worker.start()
+    runtime.services["heartbeat"] = worker
+    runtime.closers.append(worker.stop)
+
+
+def _open_one(runtime: Runtime, role: str, driver: str) -> None:
+    try:
+        runtime.devices[role] = open_device(role, runtime.config)
+        log.info("device %s: %s opened", role, driver)
+    except (DeviceError, KioskError, OSError) as exc:
+        runtime.failures[role] = DeviceHealth(Health.DOWN, "open_failed", str(exc))
+        log.error("device %s (%s) failed to open: %s", role, driver, exc)
+    except ImportError as exc:
+        missing = exc.name or str(exc)
+        runtime.failures[role] = DeviceHealth(
+            Health.DOWN, "missing_dependency", f"driver {driver!r} needs the package {missing}"
+        )
+        log.error("device %s: driver %s needs the package %s", role, driver, missing)
+    except Exception as exc:  # a driver bug must not take the kiosk down with it
+        runtime.failures[role] = DeviceHealth(Health.DOWN, "driver_error", f"{type(exc).__name__}: {exc}")
+        log.exception("device %s: driver %s failed unexpectedly", role, driver)
+
+
+def compose(
+    config: KioskConfig, *, clock: Callable[[], float] = time.monotonic, devices: bool = False
+) -> Runtime:
+    """Build the runtime from a validated configuration. ``devices=True`` opens them now, on this
+    thread (technician commands); the app opens them in the background after its first frame."""
+    data_dir = config.data_dir
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KioskError(f"cannot create data folder {data_dir}: {exc}") from exc
+    font = find_cjk_font(config.display.font, data_dir / "cache" / "fonts", config_file=config.source)
+    runtime = Runtime(
+        config=config,
+        catalogue=Catalogue.load(),
+        messages=Messages.load(),
+        font=font,
+        clock=clock,
+    )
+    from kiosk.maintenance.gate import AuditLog, MaintenanceGate
+    from kiosk.visit.analytics import StepAnalytics
+
+    runtime.services["analytics"] = StepAnalytics()
+    runtime.services["started_at"] = time.monotonic()
+
+    audit = AuditLog(data_dir / "audit.jsonl")
+    runtime.closers.append(audit.close)  # entries the UI queued are on disk before the process ends
+    runtime.services["maintenance"] = MaintenanceGate(
+        config.maintenance.pin_hash,
+        data_dir / "maintenance-gate.json",
+        audit,
+        lockout_after=config.maintenance.lockout_after,
+        base_delay_s=config.maintenance.lockout_base_s,
+    )
+    if devices:
+        open_devices(runtime)
+    return runtime
+
+
+def known_driver_names(role: str) -> list[str]:
+    return sorted(role_drivers(role))
+
+
+LOCK_FILE = "kiosk.lock"
+
+
+def claim_data_dir(data_dir: Path) -> IO[str]:
+    """One kiosk app per data folder: two would fight over the serial ports and the camera, and the
+    second would sweep the first's session folders. An exclusive ``flock`` on ``DATA_DIR/kiosk.lock``,
+    held by the returned file until the process ends; the kernel drops it on any death, SIGKILL
+    included, so a crash never leaves a stale lock. KioskError names the holder if already taken."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / LOCK_FILE
+    handle = open(path, "a+", encoding="ascii")  # noqa: SIM115 - kept open for the process's life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise KioskError(
+            f"another kiosk app (pid {holder}) is running on the data folder {data_dir}; stop it first"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def run_app(runtime: Runtime, **app_options: Any) -> int:
+    """Open the window and run until the app stops. Imports Kivy (only here). Takes the data
+    folder's lock first and sweeps session folders a killed predecessor left behind."""
+    from kiosk.visit.session import sweep_scratch
+
+    lock = claim_data_dir(runtime.config.data_dir)
+    runtime.closers.append(lock.close)
+    sweep_scratch(runtime.config.data_dir / "sessions")
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    from screens.app import run_kiosk_app
+
+    return run_kiosk_app(runtime, **app_options)

@@ -1,0 +1,149 @@
+"""Signed synchronous look-ups for worker threads: violations, vehicle records, payments,
+identity verification and request status.
+
+Every call blocks (call it from a worker thread, never the UI thread) and either returns the
+answer or raises :class:`~kiosk.errors.BackendUnavailable` (network, timeout, TLS, 429, 5xx: try
+again later) or :class:`~kiosk.errors.BackendRejected` (other 4xx, including a refused signature,
+which a retry will not fix). Same signing, TLS and timeout rules as delivery.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from contract.signing import SigningKey
+from kiosk.config.model import KioskConfig
+from kiosk.errors import BackendRejected, BackendUnavailable
+from kiosk.queue.delivery import check_url, secure_session, signing_key
+
+
+class BackendClient:
+    """One kiosk's signed client of the backend's look-up API. Thread-safe enough for one worker
+    thread per instance (``requests.Session`` is not guaranteed thread-safe: make one per thread)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        key: SigningKey,
+        *,
+        ca_file: str | None = None,
+        client_cert: tuple[str, str] | None = None,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 10.0,
+    ) -> None:
+        check_url(base_url)
+        self.base_url = base_url.rstrip("/")
+        self._prefix = urlsplit(self.base_url).path
+        self.key = key
+        self.timeout = (connect_timeout_s, read_timeout_s)
+        self.session = secure_session(ca_file, client_cert)
+
+    @classmethod
+    def from_config(cls, config: KioskConfig, url: str | None = None) -> BackendClient:
+        """``url`` overrides ``backend.url`` (the local backend's address in demo mode)."""
+        b = config.backend
+        cert = None
+        if b.client_cert:
+            cert = (str(config.resolve(b.client_cert)), str(config.resolve(b.client_key or b.client_cert)))
+        return cls(
+            url or b.url,
+            signing_key(config),
+            ca_file=str(config.resolve(b.ca_file)) if b.ca_file else None,
+            client_cert=cert,
+            connect_timeout_s=b.connect_timeout_s,
+            read_timeout_s=b.timeout_s,
+        )
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- the look-ups -------------------------------------------------------------------------
+
+    def violations(self, *, id_number: str = "", plate: str = "") -> list[dict[str, Any]]:
+        """Outstanding traffic violations for a person or a plate."""
+        data = {"plate": plate} if plate else {"id_number": id_number}
+        found: list[dict[str, Any]] = self._call("POST", "/v1/lookup/violations", data)["violations"]
+        return found
+
+    def vehicle(self, plate: str) -> dict[str, Any] | None:
+        """The vehicle record, or None when the plate is unknown."""
+        answer = self._call("POST", "/v1/lookup/vehicle", {"plate": plate}, not_found_ok=True)
+        return None if answer is None else dict(answer["vehicle"])
+
+    def create_payment(self, amount_fen: int, purpose: str, reference: str = "") -> dict[str, Any]:
+        """A payment order: ``payment_id``, ``qr_text`` (show as a QR), ``status``."""
+        return dict(
+            self._call(
+                "POST", "/v1/payments", {"amount_fen": amount_fen, "purpose": purpose, "reference": reference}
+            )
+        )
+
+    def payment_status(self, payment_id: str) -> dict[str, Any]:
+        """Poll an order: ``status`` is pending, paid or cancelled."""
+        return dict(self._call("GET", f"/v1/payments/{payment_id}"))
+
+    def cancel_payment(self, payment_id: str) -> dict[str, Any]:
+        return dict(self._call("POST", f"/v1/payments/{payment_id}/cancel", {}))
+
+    def verify_identity(self, id_number: str, name: str, photo_sha256: str) -> dict[str, Any]:
+        """``verification_id``, ``verified`` and ``reason`` (for the temporary identity certificate)."""
+        return dict(
+            self._call(
+                "POST",
+                "/v1/identity/verify",
+                {"id_number": id_number, "name": name, "photo_sha256": photo_sha256},
+            )
+        )
+
+    def heartbeat(self, doc: dict[str, Any]) -> None:
+        """The kiosk's health and step analytics (kiosk/queue/heartbeat.py)."""
+        self._call("POST", "/v1/heartbeat", doc)
+
+    def alert(self, doc: dict[str, Any]) -> None:
+        """A help alert (kiosk/queue/alerts.py): no personal data; the backend keeps one per alert_id."""
+        self._call("POST", "/v1/alerts", doc)
+
+    def request_status(self, request_id: str) -> dict[str, Any] | None:
+        """A submitted request's status at the backend, or None if it has not arrived yet."""
+        answer = self._call("GET", f"/v1/requests/{request_id}", not_found_ok=True)
+        return None if answer is None else dict(answer)
+
+    def requests_by_tail(self, tail: str) -> list[dict[str, Any]]:
+        """Requests whose number ends in the 12 hex digits ``tail`` (the last group a resident may
+        type instead of the whole number): none, one, or two when the digits are ambiguous."""
+        found: list[dict[str, Any]] = self._call("GET", f"/v1/requests/by-tail/{tail.lower()}")["requests"]
+        return found
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _call(
+        self, method: str, path: str, data: dict[str, Any] | None = None, not_found_ok: bool = False
+    ) -> Any:
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8") if data is not None else b""
+        headers = self.key.sign(method, self._prefix + path, body)
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            resp = self.session.request(
+                method, self.base_url + path, data=body, headers=headers, timeout=self.timeout
+            )
+        except requests.exceptions.SSLError as exc:
+            raise BackendUnavailable(f"TLS failure talking to the backend: {exc}") from exc
+        except requests.exceptions.Timeout as exc:
+            raise BackendUnavailable(f"backend timed out on {path}") from exc
+        except requests.exceptions.RequestException as exc:
+            raise BackendUnavailable(f"backend unreachable: {type(exc).__name__}") from exc
+        if resp.status_code == 404 and not_found_ok:
+            return None
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise BackendUnavailable(f"backend answered HTTP {resp.status_code} on {path}")
+        if resp.status_code >= 400:
+            raise BackendRejected(f"backend refused {path}: HTTP {resp.status_code} {resp.text[:200]}")
+        try:
+            return resp.json()
+        except ValueError as exc:
+            raise BackendUnavailable(f"backend sent something other than JSON on {path}") from exc

@@ -1,0 +1,431 @@
+"""The durable outbox: every submitted request is committed here before the resident is told so.
+
+One SQLite file (stdlib ``sqlite3``, WAL, ``synchronous=FULL``) per kiosk. :meth:`Outbox.submit`
+freezes the request's envelope bytes (attachments inline, base64) and commits them in one
+transaction; it returns only once the row is on disk, so "submitted" on screen is never a lie.
+The delivery thread reads the oldest pending row (strict FIFO), and records the backend's answer:
+
+    pending ──201/200──► acknowledged   (body purged: personal data gone, receipt kept)
+       │ ▲
+       │ └─ retry-dead ── dead          (permanent 4xx; the backend's answer kept)
+       └──────other 4xx──────┘
+
+Acknowledged rows (metadata and receipt only) are deleted once older than the configured
+retention (:meth:`Outbox.prune_acknowledged`, run by the delivery thread); the newest row always
+stays, so the sequence number (``max(seq) + 1``) never goes back. Dead letters and pending
+requests are never pruned.
+
+Several processes may open the file (the app, ``kiosk-tech queue ...``); SQLite's locks keep
+writes serial. A full disk refuses new submissions with :class:`StorageError` (nothing is lost);
+a damaged file is detected at open and left in place for the technician.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contract.ids import uuid7
+from contract.schemas import ENVELOPE_VERSION, validate_payload
+from kiosk.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    seq             INTEGER PRIMARY KEY,   -- the per-kiosk sequence number (the newest row is never deleted)
+    request_id      TEXT NOT NULL UNIQUE,  -- the receipt number (UUIDv7)
+    request_type    TEXT NOT NULL,
+    request_version INTEGER NOT NULL,
+    created_at      TEXT NOT NULL,
+    created_ts      REAL NOT NULL,
+    test            INTEGER NOT NULL DEFAULT 0,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'acknowledged', 'dead')),
+    body            BLOB,                                -- frozen envelope; NULL once acknowledged
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ts REAL NOT NULL DEFAULT 0,
+    last_error      TEXT NOT NULL DEFAULT '',
+    answer_status   INTEGER,
+    answer          TEXT,                                -- receipt (acknowledged) or refusal (dead)
+    settled_ts      REAL
+);
+-- the queue's head without scanning acknowledged history (a partial index stays small)
+CREATE INDEX IF NOT EXISTS requests_pending ON requests (seq) WHERE status = 'pending';
+-- retention: the oldest acknowledged rows, without scanning the table
+CREATE INDEX IF NOT EXISTS requests_settled ON requests (settled_ts) WHERE status = 'acknowledged';
+"""
+
+
+_INSERT = (
+    "INSERT INTO requests (seq, request_id, request_type, request_version, created_at, created_ts, test,"
+    " status, body) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)"
+)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a request (the photo JPEG), identified by its SHA-256."""
+
+    name: str
+    media_type: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class SubmittedRequest:
+    """What the screen needs once a submission is durable: the receipt number is ``request_id``."""
+
+    request_id: str
+    sequence: int
+    created_at: str
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """The head of the queue, as the delivery thread sees it."""
+
+    request_id: str
+    sequence: int
+    body: bytes
+    attempts: int
+    next_attempt_ts: float
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """Counts for the technicians' banner and ``kiosk-tech queue status``."""
+
+    pending: int
+    acknowledged: int
+    dead: int
+    oldest_pending_age_s: float | None
+    last_error: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pending": self.pending,
+            "acknowledged": self.acknowledged,
+            "dead": self.dead,
+            "oldest_pending_age_s": self.oldest_pending_age_s,
+            "last_error": self.last_error,
+        }
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A request the backend refused for good, as technicians see it (no personal data)."""
+
+    request_id: str
+    sequence: int
+    request_type: str
+    attempts: int
+    http_status: int
+    answer: str  # the backend's answer body (up to 4000 characters)
+    settled_ts: float
+
+
+def _storage_error(path: Path, exc: sqlite3.Error) -> StorageError:
+    text = str(exc)
+    if "full" in text or getattr(exc, "sqlite_errorcode", None) == 13:  # SQLITE_FULL
+        return StorageError(f"outbox {path}: disk full, new submissions refused until space is freed")
+    if isinstance(exc, sqlite3.DatabaseError) and ("malformed" in text or "not a database" in text):
+        return StorageError(f"outbox {path}: file is damaged ({text}); it was left in place for inspection")
+    return StorageError(f"outbox {path}: {text}")
+
+
+class Outbox:
+    """The kiosk's queue of submitted requests. Thread-safe; one instance per process."""
+
+    def __init__(self, path: Path, kiosk_id: str, *, min_free_bytes: int = 0, check: bool = True) -> None:
+        self.path = Path(path)
+        self.kiosk_id = kiosk_id
+        self.min_free_bytes = min_free_bytes
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"outbox {self.path}: cannot open ({exc})") from exc
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL").fetchone()
+            self._db.execute("PRAGMA synchronous=FULL")
+            # freed bytes (a purged body) are overwritten with zeros, not left in free pages
+            self._db.execute("PRAGMA secure_delete=ON")
+            if check:
+                result = self._db.execute("PRAGMA quick_check").fetchone()[0]
+                if result != "ok":
+                    raise sqlite3.DatabaseError(f"malformed: quick_check says {result}")
+            self._db.executescript(_SCHEMA)
+            self._next_seq = self._db.execute("SELECT coalesce(max(seq), 0) + 1 FROM requests").fetchone()[0]
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise _storage_error(self.path, exc) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- submitting ---------------------------------------------------------------------------
+
+    def submit(
+        self,
+        request_type: str,
+        version: int,
+        payload: Mapping[str, Any],
+        attachments: Sequence[Attachment] = (),
+        *,
+        test: bool = False,
+    ) -> SubmittedRequest:
+        """Validate, freeze and durably commit one request; blocking (call from a worker thread).
+
+        Raises SchemaViolation for a payload that does not match its schema (a programming error),
+        StorageError when the disk is full or the file unusable (the screen says so calmly).
+        """
+        validate_payload(request_type, version, payload)
+        if self.min_free_bytes:
+            try:
+                free = shutil.disk_usage(self.path.parent).free
+            except OSError as exc:
+                raise StorageError(f"outbox {self.path}: cannot check free space ({exc})") from exc
+            if free < self.min_free_bytes:
+                raise StorageError(
+                    f"outbox {self.path}: disk full ({free // 1_000_000} MB free, "
+                    f"{self.min_free_bytes // 1_000_000} MB required), new submissions refused"
+                )
+        request_id = str(uuid7())
+        now = time.time()
+        created_at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
+        files = [
+            {
+                "name": a.name,
+                "media_type": a.media_type,
+                "sha256": a.sha256,
+                "size": len(a.data),
+                "data_b64": base64.b64encode(a.data).decode("ascii"),
+            }
+            for a in attachments
+        ]
+        envelope: dict[str, Any] = {
+            "envelope_version": ENVELOPE_VERSION,
+            "request_id": request_id,
+            "kiosk_id": self.kiosk_id,
+            "sequence": 0,
+            "created_at": created_at,
+            "request_type": request_type,
+            "request_version": version,
+            "test": test,
+            "payload": payload,
+            "attachments": files,
+        }
+        with self._lock:
+            seq = self._next_seq
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    while True:
+                        envelope["sequence"] = seq
+                        body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+                        try:
+                            self._db.execute(
+                                _INSERT,
+                                (seq, request_id, request_type, version, created_at, now, int(test), body),
+                            )
+                            break
+                        except sqlite3.IntegrityError:
+                            # another process (kiosk-tech) took this number: read the real next one
+                            seq = self._db.execute(
+                                "SELECT coalesce(max(seq), 0) + 1 FROM requests"
+                            ).fetchone()[0]
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise _storage_error(self.path, exc) from exc
+            self._next_seq = seq + 1
+        return SubmittedRequest(request_id, seq, created_at)
+
+    # -- delivering ---------------------------------------------------------------------------
+
+    def head(self) -> PendingRequest | None:
+        """The oldest pending request (strict FIFO: nothing behind it is sent before it)."""
+        row = self._query_one(
+            "SELECT request_id, seq, body, attempts, next_attempt_ts FROM requests"
+            " WHERE status = 'pending' ORDER BY seq LIMIT 1"
+        )
+        return PendingRequest(row[0], row[1], bytes(row[2]), row[3], row[4]) if row else None
+
+    def acknowledge(self, request_id: str, http_status: int, receipt: str) -> None:
+        """Store the backend's receipt and purge the body (the personal data) in one commit, then
+        checkpoint and truncate the write-ahead log, which still holds the body's old pages."""
+        self._write(
+            "UPDATE requests SET status = 'acknowledged', body = NULL, answer_status = ?, answer = ?,"
+            " last_error = '', settled_ts = ? WHERE request_id = ? AND status = 'pending'",
+            (http_status, receipt, time.time(), request_id),
+        )
+        self._scrub_log()
+
+    def _scrub_log(self) -> None:
+        """Copy the log into the database file (where secure_delete zeroed the purged body) and cut
+        it to zero bytes. A reader in another process can make SQLite skip it: the next one will."""
+        with self._lock:
+            try:
+                # never wait for another process's reader here: the UI thread may need the lock
+                self._db.execute("PRAGMA busy_timeout = 0")
+                try:
+                    busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                finally:
+                    self._db.execute("PRAGMA busy_timeout = 30000")
+            except sqlite3.Error as exc:
+                raise _storage_error(self.path, exc) from exc
+        if busy:
+            log.info("outbox %s: log not truncated (a reader is busy); next receipt retries", self.path)
+
+    def defer(self, request_id: str, next_attempt_ts: float, error: str) -> None:
+        """Record a failed attempt; the request stays at the head until ``next_attempt_ts``."""
+        self._write(
+            "UPDATE requests SET attempts = attempts + 1, next_attempt_ts = ?, last_error = ?"
+            " WHERE request_id = ? AND status = 'pending'",
+            (next_attempt_ts, error[:500], request_id),
+        )
+
+    def dead_letter(self, request_id: str, http_status: int, answer: str) -> None:
+        """A permanent refusal: keep the body and the backend's answer for the technician."""
+        self._write(
+            "UPDATE requests SET status = 'dead', attempts = attempts + 1, answer_status = ?, answer = ?,"
+            " last_error = ?, settled_ts = ? WHERE request_id = ? AND status = 'pending'",
+            (http_status, answer[:4000], f"HTTP {http_status}", time.time(), request_id),
+        )
+
+    def retry_dead(self, request_id: str | None = None) -> int:
+        """Put dead-lettered requests back in the queue (in their original order): all of them, or
+        only ``request_id``. Returns how many were queued again."""
+        sql = (
+            "UPDATE requests SET status = 'pending', next_attempt_ts = 0, answer_status = NULL,"
+            " answer = NULL, settled_ts = NULL WHERE status = 'dead'"
+        )
+        if request_id is None:
+            return self._write(sql, ())
+        return self._write(sql + " AND request_id = ?", (request_id,))
+
+    def dead_letters(self, limit: int = 50) -> list[DeadLetter]:
+        """The dead-lettered requests, oldest first, with the backend's answer (no body)."""
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    "SELECT request_id, seq, request_type, attempts, answer_status, coalesce(answer, ''),"
+                    " coalesce(settled_ts, 0) FROM requests WHERE status = 'dead' ORDER BY seq LIMIT ?",
+                    (limit,),
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise _storage_error(self.path, exc) from exc
+        return [DeadLetter(r[0], r[1], r[2], r[3], r[4] or 0, r[5], r[6]) for r in rows]
+
+    def prune_acknowledged(self, settled_before_ts: float, *, batch: int = 2000) -> int:
+        """Delete acknowledged rows settled before ``settled_before_ts``; returns how many.
+
+        Deletes in batches of ``batch`` rows, one short transaction each, so a first prune of a
+        year's history never holds the write lock long enough to delay a submission. The newest
+        row is kept whatever its age: the next sequence number is ``max(seq) + 1``, and the
+        backend must never see a number again. Dead letters and pending requests are not touched.
+        """
+        sql = (
+            "DELETE FROM requests WHERE seq IN (SELECT seq FROM requests WHERE status = 'acknowledged'"
+            " AND settled_ts < ? AND seq < (SELECT max(seq) FROM requests) ORDER BY settled_ts LIMIT ?)"
+        )
+        deleted = 0
+        while True:
+            n = self._write(sql, (settled_before_ts, batch))
+            deleted += n
+            if n < batch:
+                break
+        if deleted:
+            self._scrub_log()
+        return deleted
+
+    # -- looking ------------------------------------------------------------------------------
+
+    def status(self, now: float | None = None) -> QueueStatus:
+        counts = {"pending": 0, "acknowledged": 0, "dead": 0}
+        with self._lock:
+            try:
+                for state, n in self._db.execute("SELECT status, count(*) FROM requests GROUP BY status"):
+                    counts[state] = n
+                head = self._db.execute(
+                    "SELECT created_ts, last_error FROM requests WHERE status = 'pending'"
+                    " ORDER BY seq LIMIT 1"
+                ).fetchone()
+            except sqlite3.Error as exc:
+                raise _storage_error(self.path, exc) from exc
+        current = time.time() if now is None else now
+        age = max(0.0, current - head[0]) if head else None
+        return QueueStatus(
+            counts["pending"], counts["acknowledged"], counts["dead"], age, head[1] if head else ""
+        )
+
+    def record(self, request_id: str) -> dict[str, Any] | None:
+        """One request's metadata (no body) for technicians and tests."""
+        with self._lock:
+            cur = self._db.execute(
+                "SELECT request_id, seq, request_type, status, attempts, last_error, answer_status, answer,"
+                " body IS NOT NULL FROM requests WHERE request_id = ?",
+                (request_id,),
+            )
+            row = cur.fetchone()
+            names = [d[0] for d in cur.description]
+        if row is None:
+            return None
+        out = dict(zip(names, row, strict=True))
+        out["has_body"] = bool(out.pop("body IS NOT NULL"))
+        return out
+
+    def latest_id(self) -> str | None:
+        """The id of the request submitted last (the demo's "hold up a receipt" uses it)."""
+        row = self._query_one("SELECT request_id FROM requests ORDER BY seq DESC LIMIT 1")
+        return str(row[0]) if row else None
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _query_one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        with self._lock:
+            try:
+                row: tuple[Any, ...] | None = self._db.execute(sql, params).fetchone()
+                return row
+            except sqlite3.Error as exc:
+                raise _storage_error(self.path, exc) from exc
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> int:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    n = self._db.execute(sql, params).rowcount
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise _storage_error(self.path, exc) from exc
+        return n

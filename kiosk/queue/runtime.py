@@ -1,0 +1,149 @@
+"""One call for the composition root: the outbox, the delivery thread, the look-up client and,
+when no backend is configured, the local reference backend.
+
+    queue = start_queue(config, post=clock_post, on_status=banner.update)
+    queue.submit(...)            # from a worker thread; wakes the delivery thread
+    queue.new_client()           # a BackendClient per worker thread
+    queue.status()               # depth and oldest pending age for the technicians' banner
+    queue.close()                # at exit: stop delivery, stop the local backend
+
+With ``backend.url`` empty (demo), the local backend is started as a subprocess on 127.0.0.1 with
+the kiosk's key trusted; a kiosk without a key file gets one in ``<data_dir>/keys/hmac.key``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contract.signing import SigningKey, load_secret, new_secret, write_key_file
+from kiosk.config.model import KioskConfig
+from kiosk.queue.client import BackendClient
+from kiosk.queue.delivery import DeliveryWorker, HttpSender, Post, backoff_from_config, open_outbox
+from kiosk.queue.local_backend import LocalBackend
+from kiosk.queue.outbox import Attachment, Outbox, QueueStatus, SubmittedRequest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class QueueServices:
+    """What :func:`start_queue` built; :meth:`close` undoes it in reverse order."""
+
+    config: KioskConfig
+    outbox: Outbox
+    worker: DeliveryWorker
+    key: SigningKey
+    url: str
+    local_backend: LocalBackend | None = None
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def submit(
+        self,
+        request_type: str,
+        version: int,
+        payload: Mapping[str, Any],
+        attachments: Sequence[Attachment] = (),
+    ) -> SubmittedRequest:
+        """Durably queue a request (blocking: call from a worker thread), then wake delivery."""
+        submitted = self.outbox.submit(request_type, version, payload, attachments)
+        self.worker.wake()
+        return submitted
+
+    def status(self) -> QueueStatus:
+        return self.outbox.status()
+
+    def stuck(self, status: QueueStatus) -> bool:
+        """Whether the technicians' banner should show (oldest pending older than the threshold)."""
+        age = status.oldest_pending_age_s
+        return age is not None and age > self.config.backend.stuck_after_s
+
+    def new_client(self) -> BackendClient:
+        """A signed look-up client (one per worker thread: sessions are not shared)."""
+        b = self.config.backend
+        return BackendClient(
+            self.url,
+            self.key,
+            ca_file=_ca(self.config),
+            client_cert=_cert(self.config),
+            connect_timeout_s=b.connect_timeout_s,
+            read_timeout_s=b.timeout_s,
+        )
+
+    def close(self) -> None:
+        while self._closers:
+            try:
+                self._closers.pop()()
+            except Exception:  # closing must go on for the rest
+                log.exception("closing the queue services")
+
+
+def _ca(config: KioskConfig) -> str | None:
+    return str(config.resolve(config.backend.ca_file)) if config.backend.ca_file else None
+
+
+def _cert(config: KioskConfig) -> tuple[str, str] | None:
+    b = config.backend
+    if not b.client_cert:
+        return None
+    return (str(config.resolve(b.client_cert)), str(config.resolve(b.client_key or b.client_cert)))
+
+
+def _demo_key(config: KioskConfig) -> tuple[SigningKey, Path]:
+    """The configured key, or (demo, no backend configured) one kept in the data dir."""
+    key_id = config.backend.key_id or config.kiosk.id
+    if config.backend.secret_file:
+        path = config.resolve(config.backend.secret_file)
+    else:
+        path = config.data_dir / "keys" / "hmac.key"
+        if not path.exists():
+            write_key_file(path, new_secret())
+    return SigningKey(key_id, load_secret(path)), path
+
+
+def start_queue(
+    config: KioskConfig,
+    *,
+    post: Post | None = None,
+    on_status: Callable[[QueueStatus], None] | None = None,
+) -> QueueServices:
+    """Open the outbox (StorageError if damaged: tell technicians), start the local backend when
+    none is configured (BackendUnavailable if it cannot start), and start the delivery thread."""
+    outbox = open_outbox(config)
+    closers: list[Callable[[], None]] = [outbox.close]
+    try:
+        key, key_path = _demo_key(config)
+        local = None
+        url = config.backend.url
+        if not url:
+            local = LocalBackend(config.data_dir / "backend", {key.key_id: key_path})
+            url = local.start()
+            closers.append(local.stop)
+        b = config.backend
+        sender = HttpSender(
+            url,
+            key,
+            ca_file=_ca(config),
+            client_cert=_cert(config),
+            connect_timeout_s=b.connect_timeout_s,
+            read_timeout_s=b.timeout_s,
+        )
+        closers.append(sender.close)
+        worker = DeliveryWorker(
+            outbox,
+            sender,
+            post=post,
+            on_status=on_status,
+            backoff=backoff_from_config(config),
+            keep_acknowledged_s=config.outbox.keep_acknowledged_days * 86400.0,
+        )
+        worker.start()
+        closers.append(worker.stop)
+    except BaseException:
+        for close in reversed(closers):
+            close()
+        raise
+    return QueueServices(config, outbox, worker, key, url, local, closers)

@@ -1,0 +1,83 @@
+"""Turn a finished session into the typed payload of its request (``contract/schemas/``).
+
+``payload = {"applicant": {...}, "fields": {...}}``. The applicant comes from the ID card that was
+read, or from the ID number typed in (identified by number and live photo). Fields are the
+session's answers that the request type's schema declares, plus what steps produced: the payment
+order, the identity verification, the violations chosen, the photo's code. The payload is checked
+against its schema by the outbox at submit, so a malformed request is caught while the resident is
+still at the terminal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contract.schemas import load_schema
+from kiosk.services.catalogue import Service
+from kiosk.visit.session import Session
+
+HEALTH_FIELDS = ("vision_ok", "hearing_ok", "no_epilepsy", "no_heart_disease", "no_drugs")
+SEX = {"男": "male", "女": "female", "未知": "unknown", "未说明": "unstated"}
+# step results (session.artifacts) that become request fields
+ARTIFACT_FIELDS = {
+    "payment_id": ("payment", "payment_id"),
+    "verification_id": ("verification", "verification_id"),
+    "photo_code": ("photo", "photo_code"),
+    "violation_ids": ("violations", "violation_ids"),
+    "amount_fen": ("violations", "amount_fen"),
+}
+
+
+def applicant(session: Session) -> dict[str, Any]:
+    """Who files the request: the card read, else the ID number typed in with a live photo."""
+    card = session.identity
+    if card is not None:
+        card_type = getattr(card, "card_type", "")
+        return {
+            "card_type": getattr(card_type, "value", card_type) or "",
+            "id_number": str(getattr(card, "id_number", "")),
+            "name": str(getattr(card, "name", "")),
+            "sex": SEX.get(str(getattr(card, "sex", "")), str(getattr(card, "sex", "") or "")),
+            "nation": str(getattr(card, "nation", "") or ""),
+            "birth_date": _iso(getattr(card, "birth_date", "")),
+            "address": str(getattr(card, "address", "") or ""),
+            "identified_by": "card",
+        }
+    if "id_number" in session.values:
+        return {"id_number": str(session.values["id_number"]), "identified_by": "number_photo"}
+    return {}
+
+
+def _iso(value: Any) -> str:
+    if not value:
+        return ""
+    iso = getattr(value, "isoformat", None)
+    return str(iso()) if callable(iso) else str(value)
+
+
+def _artifact(session: Session, source: str, attribute: str) -> Any:
+    item = session.artifacts.get(source)
+    if item is None:
+        return None
+    return item.get(attribute) if isinstance(item, dict) else getattr(item, attribute, None)
+
+
+def build_payload(service: Service, session: Session) -> dict[str, Any]:
+    """The request's payload, with exactly the fields its schema declares."""
+    schema = load_schema(service.request_type, service.request_version)
+    declared = schema["properties"]["fields"]["properties"]
+    fields: dict[str, Any] = {}
+    for name in declared:
+        if name in session.values:
+            fields[name] = session.values[name]
+        elif name in ARTIFACT_FIELDS:
+            value = _artifact(session, *ARTIFACT_FIELDS[name])
+            if value is not None:
+                fields[name] = value
+    if "health" in declared:
+        fields["health"] = {name: session.values.get(name) == "yes" for name in HEALTH_FIELDS}
+    payload: dict[str, Any] = {"fields": fields}
+    who = applicant(session)
+    if who:
+        payload["applicant"] = who
+    return payload

@@ -1,0 +1,127 @@
+"""Speaking the voice prompts: one prompt at a time, never blocking the UI.
+
+Files are found by :class:`kiosk.visit.voice.VoiceLibrary` and loaded on a worker thread (SDL_mixer
+decodes the whole file); playing is asynchronous in SDL_mixer, so the UI thread only starts and
+stops sounds. Each request carries a generation number: a prompt that finishes loading after the
+resident has moved on is dropped, and a new screen stops the old prompt at once. A kiosk without a
+working audio output (no sound card, SDL cannot open the mixer) stays silent and says so once in
+the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kiosk.visit.voice import VoiceLibrary
+
+log = logging.getLogger(__name__)
+
+PLAYED_KEPT = 64
+
+
+def kivy_sound_loader(path: str) -> Any:
+    from kivy.core.audio import SoundLoader
+
+    return SoundLoader.load(path)
+
+
+class VoicePlayer:
+    """Plays prompts by message key in the current language, at the resident's volume."""
+
+    def __init__(
+        self,
+        library: VoiceLibrary,
+        post: Callable[[Callable[[], None]], None],
+        *,
+        volume: float = 0.8,
+        loader: Callable[[str], Any] = kivy_sound_loader,
+    ) -> None:
+        self.library = library
+        self.post = post
+        self.loader = loader
+        self.volume = volume
+        self.muted = False
+        self.output_ok: bool | None = None  # None until the first sound was loaded
+        self.current_key: str | None = None
+        # (key, lang) of the last prompts started, newest last; bounded: the kiosk runs for months
+        self.played: deque[tuple[str, str]] = deque(maxlen=PLAYED_KEPT)
+        self._generation = 0
+        self._sound: Any = None
+        self._cache: dict[Path, Any] = {}
+        self._lock = threading.Lock()
+
+    # -- UI thread -------------------------------------------------------------------------------
+
+    def play(self, key: str | None, lang: str) -> None:
+        """Stop what is playing and speak ``key`` (None: just fall silent)."""
+        self.stop()
+        self.current_key = key
+        if key is None or self.output_ok is False:
+            return
+        path = self.library.audio_for(key, lang)
+        if path is None:
+            return
+        generation = self._generation
+        with self._lock:
+            cached = self._cache.get(path)
+        if cached is not None:
+            self._start(cached, key, lang, generation)
+            return
+        threading.Thread(
+            target=self._load, args=(path, key, lang, generation), name="voice-load", daemon=True
+        ).start()
+
+    def stop(self) -> None:
+        self._generation += 1
+        if self._sound is not None:
+            self._sound.stop()
+            self._sound = None
+
+    def set_volume(self, volume: float) -> None:
+        self.volume = min(1.0, max(0.0, volume))
+        if self._sound is not None:
+            self._sound.volume = 0.0 if self.muted else self.volume
+
+    def set_muted(self, muted: bool) -> None:
+        self.muted = muted
+        if muted:
+            self.stop()
+
+    @property
+    def playing(self) -> bool:
+        return self._sound is not None and self._sound.state == "play"
+
+    def _start(self, sound: Any, key: str, lang: str, generation: int) -> None:
+        if generation != self._generation or self.muted:
+            return  # the resident moved on (or muted) while the file was loading
+        sound.volume = self.volume
+        sound.seek(0)
+        sound.play()
+        self._sound = sound
+        self.played.append((key, lang))
+        log.debug("voice prompt %s (%s) playing", key, lang)
+
+    # -- worker thread ---------------------------------------------------------------------------
+
+    def _load(self, path: Path, key: str, lang: str, generation: int) -> None:
+        try:
+            sound = self.loader(str(path))
+        except Exception as exc:  # a damaged file or codec must not reach the UI's exception handler
+            log.error("voice prompt %s cannot be loaded from %s: %s", key, path, exc)
+            return
+        # SDL answers a missing audio device with a sound of length 0 that never plays
+        ok = sound is not None and (sound.length or 0) > 0
+        if not ok:
+            if self.output_ok is not False:
+                log.warning("voice prompts off: no audio output could play %s (no sound card?)", path)
+            self.output_ok = False
+            return
+        self.output_ok = True
+        with self._lock:
+            self._cache[path] = sound
+        self.post(lambda: self._start(sound, key, lang, generation))

@@ -1,0 +1,286 @@
+"""``kiosk selftest --service ID``: walk a whole service through the real app and devices.
+
+For technicians commissioning a terminal (and for CI): the pilot plays a resident with synthetic
+inputs, step by step, through the configured devices (simulated or real), then checks that the
+request reached the backend and the documents printed. Every step is reported with its time; the
+exit code is 0 only if all passed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from kiosk.main import Runtime
+
+SYNTHETIC_ID = "990000199001010017"  # synthetic: valid check character, nobody's number
+SYNTHETIC_PHONE = "13800138000"
+SYNTHETIC_PLATE = "京A10000"  # the simulated backend seeds a known vehicle with two violations for it
+# choices where the first option would end the visit early with the simulated data
+PREFERRED_CHOICES = {"lookup_by": "plate", "delivery": "mail"}  # mail: the address step is walked too
+SYNTHETIC_HOUSE = ("5", "号楼", "3", "0", "1", "室")  # typed on the address step's keypad
+
+
+@dataclass
+class StepReport:
+    step: str
+    kind: str
+    ok: bool
+    seconds: float
+    detail: str = ""
+
+
+class SelfTestFailure(Exception):
+    """A step did not behave as a resident would need it to."""
+
+
+def _form(pilot: Any, step: Any) -> None:
+    widget = pilot.app.screen("step").widget
+    for field in step.fields:
+        pilot.wait_until(lambda f=field: widget.field.id == f.id, what=f"the question {field.id}")
+        if field.type == "choice":
+            wanted = PREFERRED_CHOICES.get(field.id, field.options[0].value)
+            option = next(o for o in field.options if o.value == wanted)
+            pilot.tap(option.label(pilot.app.lang), exact=True)
+            continue
+        if field.type == "date":
+            pilot.tap(pilot.app.tr("app.next"))
+            continue
+        digits = {"phone": SYNTHETIC_PHONE, "id_number": SYNTHETIC_ID}.get(field.type, str(field.min or 1))
+        for key in digits:
+            pilot.tap(key, exact=True)
+        pilot.tap(pilot.app.tr("app.next"))
+
+
+def _plate(pilot: Any, _step: Any) -> None:
+    for key in SYNTHETIC_PLATE:
+        pilot.tap(key, exact=True)
+    pilot.tap(pilot.app.tr("app.next"))
+
+
+def _address(pilot: Any, _step: Any) -> None:
+    """Pick the first region on each list (the lists, not the card, so they are checked too)."""
+    widget = pilot.app.screen("step").widget
+    if widget.mode == "choose":
+        pilot.tap(pilot.app.tr("address.pick_lists"))
+    for _level in range(3):
+        if widget.mode == "detail":
+            break
+        first = widget.regions.children(widget.parent_code)[0]
+        pilot.tap(first.name, exact=True)
+    pilot.wait_until(lambda: widget.mode == "detail", what="the house-number keypad")
+    for key in SYNTHETIC_HOUSE:
+        pilot.tap(key, exact=True)
+    pilot.tap(pilot.app.tr("app.next"))
+
+
+def _photo(pilot: Any, _step: Any) -> None:
+    widget = pilot.app.screen("step").widget
+    pilot.wait_until(lambda: widget.can_accept, timeout_s=45, what="an automatic capture")
+    pilot.tap(pilot.app.tr("photo.accept"))
+
+
+def _vehicle(pilot: Any, _step: Any) -> None:
+    widget = pilot.app.screen("step").widget
+    pilot.wait_until(
+        lambda: widget.vehicle or widget.refused or widget.offline, timeout_s=20, what="the vehicle"
+    )
+    if not widget.vehicle:
+        raise SelfTestFailure(widget.message)
+    pilot.tap(pilot.app.tr("lookup.vehicle_yes"))
+
+
+def _violations(pilot: Any, _step: Any) -> None:
+    widget = pilot.app.screen("step").widget
+    pilot.wait_until(lambda: not widget.busy, timeout_s=20, what="the violations")
+    if widget.offline or widget.refused or not widget.chosen:
+        raise SelfTestFailure(widget.message or "no violations to pay for the synthetic plate")
+    pilot.tap(pilot.app.tr("lookup.pay_chosen"))
+
+
+def _wait_for_next_step(pilot: Any, step: Any) -> None:
+    """Steps that finish by themselves (submit, verification, payment, printing)."""
+    app = pilot.app
+
+    def moved_or_stuck() -> bool:
+        widget = app.screen("step").widget if app.manager.current == "step" else None
+        if app.flow is None or app.flow.step is not step:
+            return True
+        flags = ("refused", "offline", "failed")
+        return widget is not None and any(getattr(widget, flag, False) for flag in flags)
+
+    pilot.wait_until(moved_or_stuck, timeout_s=60, what=f"step {step.id} to finish")
+    if app.flow is not None and app.flow.step is step:
+        raise SelfTestFailure(getattr(app.screen("step").widget, "message", "step did not finish"))
+
+
+def _read_card(pilot: Any, _step: Any) -> None:
+    """Simulated reader: lay the synthetic card. Real reader: the technician lays a test card."""
+    widget = pilot.app.screen("step").widget
+    simulator = getattr(pilot.app.runtime.devices.get("card_reader"), "simulator", None)
+    if simulator is not None:
+        simulator.remove()  # the card of an earlier visit, if it was left on the reader
+        worker = getattr(pilot.app.runtime.devices.get("card_reader"), "worker", None)
+        if worker is not None:  # a card laid again before the reader saw it go is still the old one
+            pilot.wait_until(lambda: not worker.card_present, timeout_s=10, what="the old card taken away")
+        ready = ("waiting", "read")  # or that card was read before it went away
+        pilot.wait_until(lambda: widget.state in ready, timeout_s=10, what="the reader to be ready")
+        if widget.state == "waiting":
+            pilot.tap(pilot.app.tr("readcard.demo_card"))
+    else:
+        print("selftest: lay a test ID card on the reader (60 s)", flush=True)
+    pilot.wait_until(lambda: widget.state in ("read", "problem", "no_reader"), timeout_s=60, what="a card")
+    if widget.state != "read":
+        raise SelfTestFailure(widget.message)
+
+
+def _consent(pilot: Any, _step: Any) -> None:
+    pilot.tap(pilot.app.tr("consent.agree"))
+
+
+def _review(pilot: Any, _step: Any) -> None:
+    pilot.tap(pilot.app.tr("review.confirm"))
+
+
+def _request_status(pilot: Any, _step: Any) -> None:
+    """File a test request, look it up by its typed number and, with a simulated camera, by its
+    receipt's QR code: each time the backend's status must come back."""
+    from kiosk.steps.status import BACKEND_STATES
+
+    app = pilot.app
+    queue = app.runtime.services["queue"]
+    note = {"fields": {"note": "selftest: status look-up"}}
+    submitted = queue.outbox.submit("system.test", 1, note, test=True)
+    queue.worker.wake()
+    request_id = submitted.request_id
+    pilot.wait_until(
+        lambda: (queue.outbox.record(request_id) or {}).get("status") == "acknowledged",
+        timeout_s=60,
+        what="the test request's delivery",
+    )
+    widget = app.screen("step").widget
+
+    def answered() -> None:
+        pilot.wait_until(lambda: widget.mode == "result", timeout_s=30, what="the status")
+        if widget.state not in BACKEND_STATES:
+            raise SelfTestFailure(f"{widget.headline}: {widget.view.detail if widget.view else ''}")
+
+    if widget.mode == "scan":
+        pilot.tap(app.tr("status.mode.type"))
+    for key in request_id.replace("-", "")[-12:].upper():  # the number's last group is enough
+        pilot.tap(key, exact=True)
+    pilot.tap(app.tr("app.next"))
+    answered()
+    camera = app.runtime.devices.get("camera")
+    if widget.camera_ok and getattr(camera, "simulated", False):
+        from kiosk.steps.status_scan import receipt_frame
+
+        pilot.tap(app.tr("status.again"))
+        pilot.wait_until(lambda: widget.mode == "scan", what="the scanner")
+        camera.hold_up(receipt_frame(app.runtime.config.kiosk.status_base_url + request_id))
+        try:
+            answered()
+        finally:
+            camera.hold_up(None)
+    pilot.tap(app.tr("status.finish"))
+
+
+# step kind -> how a resident gets through it (read_card and print are added by their screens)
+PLAYERS: dict[str, Callable[[Any, Any], None]] = {
+    "consent": _consent,
+    "read_card": _read_card,
+    "form": _form,
+    "plate": _plate,
+    "address": _address,
+    "take_photo": _photo,
+    "vehicle_lookup": _vehicle,
+    "violations": _violations,
+    "review": _review,
+    "submit": _wait_for_next_step,
+    "verify_identity": _wait_for_next_step,
+    "payment": _wait_for_next_step,
+    "print": _wait_for_next_step,
+    "request_status": _request_status,
+}
+
+
+def run_selftest(runtime: Runtime, service_id: str) -> tuple[bool, list[StepReport]]:
+    from screens.harness.pilot import Pilot
+
+    pilot = Pilot(runtime)
+    try:
+        started = time.monotonic()
+        pilot.wait_until(lambda: not runtime.pending_roles(), timeout_s=60, what="the devices to open")
+        pilot.wait_until(
+            lambda: "queue" in runtime.services or "queue_error" in runtime.services,
+            timeout_s=60,
+            what="the request queue",
+        )
+        start = StepReport("start", "start", True, time.monotonic() - started)
+        ok, reports = walk_service(pilot, runtime, service_id)
+        return ok, [start, *reports]
+    finally:
+        pilot.close()
+
+
+def walk_service(pilot: Any, runtime: Runtime, service_id: str) -> tuple[bool, list[StepReport]]:
+    """One resident's whole visit to ``service_id`` on an app that is already running (the
+    self-test runs one; bench/soak.py runs hundreds back to back in one process)."""
+    app = pilot.app
+    reports: list[StepReport] = []
+    availability = app.availability(service_id)
+    if not availability.ok:
+        reports.append(StepReport("availability", "check", False, 0, availability.detail))
+        return False, reports
+    app.begin()
+    app.start_service(service_id)
+    reported: set[str] = set()
+    while app.flow is not None and not app.flow.finished:
+        for done in app.flow.steps_taken():  # steps that finished by themselves (a fast backend)
+            if done.id not in reported:
+                reported.add(done.id)
+                reports.append(StepReport(done.id, done.kind, True, 0.0, "finished by itself"))
+        step = app.flow.step
+        reported.add(step.id)
+        player = PLAYERS.get(step.kind)
+        begun = time.monotonic()
+        try:
+            if player is None:
+                raise SelfTestFailure(f"no self-test player for step kind {step.kind!r}")
+            player(pilot, step)
+            if app.flow is not None and app.flow.step is step:
+                _wait_for_next_step(pilot, step)
+        except Exception as exc:
+            reports.append(StepReport(step.id, step.kind, False, time.monotonic() - begun, str(exc)))
+            return False, reports
+        reports.append(StepReport(step.id, step.kind, True, time.monotonic() - begun))
+    reports.append(_delivered(pilot, runtime))
+    unexpected = [repr(e) for e in pilot.errors]
+    if unexpected:
+        reports.append(StepReport("errors", "check", False, 0, "; ".join(unexpected)))
+    return all(r.ok for r in reports), reports
+
+
+def _delivered(pilot: Any, runtime: Runtime) -> StepReport:
+    """The request reached the backend (acknowledged in the outbox)."""
+    session = pilot.app.session
+    submitted = session.artifacts.get("submitted") if session is not None else None
+    if submitted is None:
+        return StepReport("delivered", "check", True, 0, "service submits no request")
+    queue = runtime.services["queue"]
+    begun = time.monotonic()
+    try:
+        pilot.wait_until(
+            lambda: (queue.outbox.record(submitted.request_id) or {}).get("status") == "acknowledged",
+            timeout_s=60,
+            what="the backend's acknowledgement",
+        )
+    except AssertionError as exc:
+        return StepReport("delivered", "check", False, time.monotonic() - begun, str(exc))
+    return StepReport("delivered", "check", True, time.monotonic() - begun, submitted.request_id)
+
+
+def report_dicts(reports: list[StepReport]) -> list[dict[str, Any]]:
+    return [asdict(r) | {"seconds": round(r.seconds, 3)} for r in reports]
