@@ -16,80 +16,21 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from drivers.base import Device, DeviceHealth, Health
+from drivers.base import DeviceHealth, Health
 from drivers.errors import DeviceError
-from kiosk.config.fonts import FontChoice, find_cjk_font
+from kiosk.config.fonts import find_cjk_font
 from kiosk.config.messages import Messages
 from kiosk.config.model import KioskConfig
-from kiosk.devices import NOT_INSTALLED, open_device, role_drivers
+from kiosk.devices import NOT_INSTALLED, open_device
 from kiosk.errors import KioskError
+from kiosk.runtime import BackendLink, Runtime
 from kiosk.services.catalogue import Catalogue
 from kiosk.visit.privacy import MASKING_FILTER
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Runtime:
-    """Everything the app needs, built once at start and closed once at exit."""
-
-    config: KioskConfig
-    catalogue: Catalogue
-    messages: Messages
-    font: FontChoice
-    clock: Callable[[], float] = time.monotonic
-    devices: dict[str, Device] = field(default_factory=dict)
-    failures: dict[str, DeviceHealth] = field(default_factory=dict)
-    services: dict[str, Any] = field(default_factory=dict)  # outbox, delivery, backend client...
-    closers: list[Callable[[], None]] = field(default_factory=list)
-
-    @property
-    def simulated(self) -> bool:
-        """Whether any device role runs a simulator (the screen then shows a SIMULATION badge)."""
-        return bool(self.config.simulated_roles) or any(
-            getattr(dev, "simulated", False) for dev in self.devices.values()
-        )
-
-    def pending_roles(self) -> list[str]:
-        """Roles still being opened."""
-        return [
-            role
-            for role, section in self.config.devices.items()
-            if section.driver != NOT_INSTALLED and role not in self.devices and role not in self.failures
-        ]
-
-    def device_health(self, role: str) -> DeviceHealth | None:
-        """Current health of the device in ``role``; None when no such device is configured."""
-        if role in self.failures:
-            return self.failures[role]
-        device = self.devices.get(role)
-        if device is None:
-            section = self.config.devices.get(role)
-            if section is not None and section.driver != NOT_INSTALLED:
-                return DeviceHealth(Health.UNKNOWN, "starting", "device is being opened")
-            return None
-        try:
-            return device.health()
-        except DeviceError as exc:
-            return DeviceHealth(Health.DOWN, "error", str(exc))
-
-    def close(self) -> None:
-        for closer in reversed(self.closers):
-            try:
-                closer()
-            except Exception:
-                log.exception("error while shutting down")
-        for role, device in self.devices.items():
-            try:
-                device.close()
-            except Exception:
-                log.exception("error closing %s", role)
-        self.closers.clear()
-        self.devices.clear()
 
 
 def simulate_everything(config: KioskConfig) -> KioskConfig:
@@ -153,19 +94,21 @@ def start_queue_in_background(
     on_status: Callable[[Any], None] | None = None,
 ) -> threading.Thread:
     """Open the outbox, start the local backend when none is configured, start delivery; on a
-    worker thread (the local backend takes a second to answer). ``runtime.services["queue"]`` is
-    set when ready; a damaged outbox or a backend that cannot start sets ``"queue_error"``."""
+    worker thread (the local backend takes a second to answer). ``runtime.queue`` is set when
+    ready; a damaged outbox or a backend that cannot start sets ``runtime.queue_error``."""
 
     def work() -> None:
         from kiosk.queue.runtime import start_queue
 
         try:
-            queue = start_queue(runtime.config, post=post, on_status=on_status)
+            queue = start_queue(
+                runtime.config, post=post, on_status=on_status, on_exchange=runtime.backend.report
+            )
         except (KioskError, OSError) as exc:
-            runtime.services["queue_error"] = f"{type(exc).__name__}: {exc}"
+            runtime.queue_error = f"{type(exc).__name__}: {exc}"
             log.error("request queue not available: %s", exc)
         else:
-            runtime.services["queue"] = queue
+            runtime.queue = queue
             runtime.closers.append(queue.close)
             log.info("request queue ready, delivering to %s", queue.url)
             start_heartbeat(runtime)
@@ -179,21 +122,20 @@ def start_queue_in_background(
 def start_heartbeat(runtime: Runtime) -> None:
     """Heartbeats to the backend (health + step analytics), once the queue's client is ready."""
     interval = runtime.config.heartbeat.interval_s
-    queue = runtime.services.get("queue")
-    if not interval or queue is None or "heartbeat" in runtime.services:
+    queue = runtime.queue
+    if not interval or queue is None or runtime.heartbeat is not None:
         return
     from kiosk.queue.heartbeat import HeartbeatWorker, health_document
 
-    started_at = runtime.services.get("started_at", time.monotonic())
     worker = HeartbeatWorker(
         runtime.config.kiosk.id,
         queue.new_client,
-        lambda: health_document(runtime, started_at),
-        runtime.services["analytics"],
+        lambda: health_document(runtime, runtime.started_at),
+        runtime.analytics,
         interval,
     )
     worker.start()
-    runtime.services["heartbeat"] = worker
+    runtime.heartbeat = worker
     runtime.closers.append(worker.stop)
 
 
@@ -226,35 +168,28 @@ def compose(
     except OSError as exc:
         raise KioskError(f"cannot create data folder {data_dir}: {exc}") from exc
     font = find_cjk_font(config.display.font, data_dir / "cache" / "fonts", config_file=config.source)
+    from kiosk.maintenance.gate import AuditLog, MaintenanceGate
+
+    audit = AuditLog(data_dir / "audit.jsonl")
     runtime = Runtime(
         config=config,
         catalogue=Catalogue.load(),
         messages=Messages.load(),
         font=font,
         clock=clock,
+        maintenance=MaintenanceGate(
+            config.maintenance.pin_hash,
+            data_dir / "maintenance-gate.json",
+            audit,
+            lockout_after=config.maintenance.lockout_after,
+            base_delay_s=config.maintenance.lockout_base_s,
+        ),
+        backend=BackendLink(clock),
     )
-    from kiosk.maintenance.gate import AuditLog, MaintenanceGate
-    from kiosk.visit.analytics import StepAnalytics
-
-    runtime.services["analytics"] = StepAnalytics()
-    runtime.services["started_at"] = time.monotonic()
-
-    audit = AuditLog(data_dir / "audit.jsonl")
     runtime.closers.append(audit.close)  # entries the UI queued are on disk before the process ends
-    runtime.services["maintenance"] = MaintenanceGate(
-        config.maintenance.pin_hash,
-        data_dir / "maintenance-gate.json",
-        audit,
-        lockout_after=config.maintenance.lockout_after,
-        base_delay_s=config.maintenance.lockout_base_s,
-    )
     if devices:
         open_devices(runtime)
     return runtime
-
-
-def known_driver_names(role: str) -> list[str]:
-    return sorted(role_drivers(role))
 
 
 LOCK_FILE = "kiosk.lock"

@@ -23,8 +23,8 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 import screens.widgets  # noqa: F401  (registers KButton, Tile... for the kv rules)
-from kiosk.main import Runtime
 from kiosk.paths import screens_dir
+from kiosk.runtime import Runtime
 from kiosk.services.flow import Availability, Flow, service_availability
 from kiosk.visit.idle import IdleMonitor, IdleState
 from kiosk.visit.memory import freeze_startup_objects, release_visit_memory
@@ -313,18 +313,18 @@ class KioskApp(App):
             service,
             ready_kinds=self.ready_kinds,
             device_health=self.runtime.device_health,
-            backend_ok=self.runtime.services.get("backend_ok", True),
+            backend_ok=self.runtime.backend.reachable,
         )
         if result.ok and any(step.kind == "submit" for step in service.steps):
-            if "queue_error" in self.runtime.services:
-                return Availability(False, "service.unavailable.queue", self.runtime.services["queue_error"])
-            if "queue" not in self.runtime.services:
+            if self.runtime.queue_error is not None:
+                return Availability(False, "service.unavailable.queue", self.runtime.queue_error)
+            if self.runtime.queue is None:
                 return Availability(False, "service.unavailable.starting", "request queue starting")
         return result
 
     def _queue_status(self, status: Any) -> None:
         """Delivery progress: a discreet strip for technicians when requests are stuck."""
-        queue = self.runtime.services.get("queue")
+        queue = self.runtime.queue
         if queue is not None and queue.stuck(status):
             minutes = int((status.oldest_pending_age_s or 0) // 60)
             self.banner = self.tr(
@@ -347,7 +347,7 @@ class KioskApp(App):
         self.flow = Flow(self.catalogue[service_id], self.session, blocked=availability.blocked)
         if availability.blocked:
             log.info("service %s degraded: %s", service_id, "; ".join(b.detail for b in availability.blocked))
-        self.runtime.services["analytics"].record(service_id, "-", "started")
+        self.runtime.analytics.record(service_id, "-", "started")
         log.info("session %s: service %s started", self.session.id, service_id)
         self.show_route()
 
@@ -427,7 +427,7 @@ class KioskApp(App):
             outcome = {"timeout": "timed_out", "error": "failed", "answered": "finished"}.get(
                 reason, "abandoned"
             )
-        self.runtime.services["analytics"].record(flow.service.id, flow.step.id, outcome)
+        self.runtime.analytics.record(flow.service.id, flow.step.id, outcome)
 
     def fail(self, exc: BaseException) -> None:
         """An unexpected error: log it for technicians, wipe the session, show a calm screen."""

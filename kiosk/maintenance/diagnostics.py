@@ -17,8 +17,8 @@ from kiosk.devices.counters import CounterSnapshot, counters_for
 from kiosk.visit.privacy import mask_id_number, mask_name
 
 if TYPE_CHECKING:
-    from kiosk.main import Runtime
     from kiosk.queue.outbox import DeadLetter, QueueStatus
+    from kiosk.runtime import Runtime
     from kiosk.steps.card_worker import CardRead, ReadFailed
 
 # the option that names where a device is attached, per driver option model

@@ -10,6 +10,7 @@ which a retry will not fix). Same signing, TLS and timeout rules as delivery.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,8 +35,10 @@ class BackendClient:
         client_cert: tuple[str, str] | None = None,
         connect_timeout_s: float = 5.0,
         read_timeout_s: float = 10.0,
+        on_exchange: Callable[[bool, str], None] | None = None,
     ) -> None:
         check_url(base_url)
+        self._on_exchange = on_exchange  # (answered?, cause): the runtime's BackendLink
         self.base_url = base_url.rstrip("/")
         self._prefix = urlsplit(self.base_url).path
         self.key = key
@@ -128,22 +131,31 @@ class BackendClient:
         if data is not None:
             headers["Content-Type"] = "application/json"
         try:
-            resp = self.session.request(
-                method, self.base_url + path, data=body, headers=headers, timeout=self.timeout
-            )
-        except requests.exceptions.SSLError as exc:
-            raise BackendUnavailable(f"TLS failure talking to the backend: {exc}") from exc
-        except requests.exceptions.Timeout as exc:
-            raise BackendUnavailable(f"backend timed out on {path}") from exc
-        except requests.exceptions.RequestException as exc:
-            raise BackendUnavailable(f"backend unreachable: {type(exc).__name__}") from exc
+            try:
+                resp = self.session.request(
+                    method, self.base_url + path, data=body, headers=headers, timeout=self.timeout
+                )
+            except requests.exceptions.SSLError as exc:
+                raise BackendUnavailable(f"TLS failure talking to the backend: {exc}") from exc
+            except requests.exceptions.Timeout as exc:
+                raise BackendUnavailable(f"backend timed out on {path}") from exc
+            except requests.exceptions.RequestException as exc:
+                raise BackendUnavailable(f"backend unreachable: {type(exc).__name__}") from exc
+            if resp.status_code == 429 or resp.status_code >= 500:
+                raise BackendUnavailable(f"backend answered HTTP {resp.status_code} on {path}")
+        except BackendUnavailable as exc:
+            self._report(False, str(exc))
+            raise
+        self._report(True, f"HTTP {resp.status_code}")
         if resp.status_code == 404 and not_found_ok:
             return None
-        if resp.status_code == 429 or resp.status_code >= 500:
-            raise BackendUnavailable(f"backend answered HTTP {resp.status_code} on {path}")
         if resp.status_code >= 400:
             raise BackendRejected(f"backend refused {path}: HTTP {resp.status_code} {resp.text[:200]}")
         try:
             return resp.json()
         except ValueError as exc:
             raise BackendUnavailable(f"backend sent something other than JSON on {path}") from exc
+
+    def _report(self, answered: bool, detail: str) -> None:
+        if self._on_exchange is not None:
+            self._on_exchange(answered, detail)

@@ -9,10 +9,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.errors import BackendRejected, BackendUnavailable
 from kiosk.visit.analytics import StepAnalytics
+
+if TYPE_CHECKING:
+    from kiosk.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ class HeartbeatWorker:
             self._thread.join(timeout=2)
 
 
-def health_document(runtime: Any, started_at: float) -> dict[str, Any]:
+def health_document(runtime: Runtime, started_at: float) -> dict[str, Any]:
     """What the backend keeps of this kiosk: no personal data, only states and counts."""
     from kiosk import __version__
 
@@ -85,7 +88,7 @@ def health_document(runtime: Any, started_at: float) -> dict[str, Any]:
                 "code": health.code,
                 "detail": printable(health.detail),
             }
-    queue = runtime.services.get("queue")
+    queue = runtime.queue
     status = queue.status().as_dict() if queue is not None else {}
     return {
         "version": __version__,

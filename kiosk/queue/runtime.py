@@ -39,6 +39,7 @@ class QueueServices:
     key: SigningKey
     url: str
     local_backend: LocalBackend | None = None
+    on_exchange: Callable[[bool, str], None] | None = None  # every look-up's outcome (BackendLink)
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def submit(
@@ -71,6 +72,7 @@ class QueueServices:
             client_cert=_cert(self.config),
             connect_timeout_s=b.connect_timeout_s,
             read_timeout_s=b.timeout_s,
+            on_exchange=self.on_exchange,
         )
 
     def close(self) -> None:
@@ -109,6 +111,7 @@ def start_queue(
     *,
     post: Post | None = None,
     on_status: Callable[[QueueStatus], None] | None = None,
+    on_exchange: Callable[[bool, str], None] | None = None,
 ) -> QueueServices:
     """Open the outbox (StorageError if damaged: tell technicians), start the local backend when
     none is configured (BackendUnavailable if it cannot start), and start the delivery thread."""
@@ -146,4 +149,4 @@ def start_queue(
         for close in reversed(closers):
             close()
         raise
-    return QueueServices(config, outbox, worker, key, url, local, closers)
+    return QueueServices(config, outbox, worker, key, url, local, on_exchange=on_exchange, _closers=closers)

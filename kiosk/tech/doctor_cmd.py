@@ -68,7 +68,8 @@ def _devices(config: Any) -> list[Check]:
     from kiosk.config.fonts import FontChoice
     from kiosk.config.messages import Messages
     from kiosk.devices import NOT_INSTALLED
-    from kiosk.main import Runtime, open_devices
+    from kiosk.main import open_devices
+    from kiosk.runtime import Runtime
     from kiosk.services.catalogue import Catalogue
 
     runtime = Runtime(config, Catalogue.load(), Messages({}), FontChoice(config.data_dir, "", ""))

@@ -179,7 +179,7 @@ class Assist:
         return self.alerts
 
     def _client(self) -> Any:
-        queue = self.app.runtime.services.get("queue")
+        queue = self.app.runtime.queue
         if queue is None:
             raise BackendUnavailable("the request queue (and its backend client) is not ready yet")
         return queue.new_client()

@@ -16,7 +16,7 @@ from kivy.base import EventLoop, ExceptionManager, runTouchApp
 from kivy.core.window import Window
 from kivy.uix.widget import Widget
 
-from kiosk.main import Runtime
+from kiosk.runtime import Runtime
 from screens.app import KioskApp
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from kiosk.main import Runtime
+from kiosk.runtime import Runtime
 
 SYNTHETIC_ID = "990000199001010017"  # synthetic: valid check character, nobody's number
 SYNTHETIC_PHONE = "13800138000"
@@ -150,7 +150,7 @@ def _request_status(pilot: Any, _step: Any) -> None:
     from kiosk.steps.status import BACKEND_STATES
 
     app = pilot.app
-    queue = app.runtime.services["queue"]
+    queue = app.runtime.queue
     note = {"fields": {"note": "selftest: status look-up"}}
     submitted = queue.outbox.submit("system.test", 1, note, test=True)
     queue.worker.wake()
@@ -214,7 +214,7 @@ def run_selftest(runtime: Runtime, service_id: str) -> tuple[bool, list[StepRepo
         started = time.monotonic()
         pilot.wait_until(lambda: not runtime.pending_roles(), timeout_s=60, what="the devices to open")
         pilot.wait_until(
-            lambda: "queue" in runtime.services or "queue_error" in runtime.services,
+            lambda: runtime.queue is not None or runtime.queue_error is not None,
             timeout_s=60,
             what="the request queue",
         )
@@ -269,7 +269,8 @@ def _delivered(pilot: Any, runtime: Runtime) -> StepReport:
     submitted = session.artifacts.get("submitted") if session is not None else None
     if submitted is None:
         return StepReport("delivered", "check", True, 0, "service submits no request")
-    queue = runtime.services["queue"]
+    queue = runtime.queue
+    assert queue is not None, "a request was submitted, so the queue is up"
     begun = time.monotonic()
     try:
         pilot.wait_until(

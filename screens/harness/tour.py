@@ -14,7 +14,7 @@ from typing import Any
 
 from drivers.base import DeviceHealth, Health
 from kiosk.devices import NOT_INSTALLED
-from kiosk.main import Runtime
+from kiosk.runtime import Runtime
 from kiosk.services.flow import Flow
 from kiosk.visit.idle import FakeClock
 from kiosk.visit.session import Session

@@ -206,10 +206,10 @@ class StepTour:
     def picture(self, service: Any, step: Any, name: str) -> None:
         runtime = self.runtime
         hold = Hold()
-        queue = runtime.services.get("queue")
+        queue = runtime.queue
         printer = runtime.devices.get("printer")
         if queue is not None:
-            runtime.services["queue"] = HeldQueue(queue, hold)
+            runtime.queue = HeldQueue(queue, hold)
         if printer is not None:
             runtime.devices["printer"] = HeldPrinter(printer, hold)
         try:
@@ -229,7 +229,7 @@ class StepTour:
             self.app.end_session("tour")  # step widgets torn down before the real objects return
             hold.abandon()
             if queue is not None:
-                runtime.services["queue"] = queue
+                runtime.queue = queue
             if printer is not None:
                 runtime.devices["printer"] = printer
 

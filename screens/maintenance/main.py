@@ -45,7 +45,7 @@ class MaintenanceScreen(KioskScreen):
     # twice before a frame (screens/resident/attract.py), which would leave the refresh running forever
     def on_pre_enter(self, *_args: Any) -> None:
         self.tab = "devices"  # every visit starts at the dashboard
-        self.app.runtime.services["maintenance"].audit.record_later("maintenance.view", tab=self.tab)
+        self.app.runtime.gate.audit.record_later("maintenance.view", tab=self.tab)
         self._event = Clock.schedule_interval(lambda _dt: self.refresh(), 1.0)
         self._place_page()
         self.refresh()
@@ -56,7 +56,7 @@ class MaintenanceScreen(KioskScreen):
 
     def show_tab(self, tab: str) -> None:
         if tab != self.tab:
-            self.app.runtime.services["maintenance"].audit.record_later("maintenance.view", tab=tab)
+            self.app.runtime.gate.audit.record_later("maintenance.view", tab=tab)
         self._close_page()
         self.tab = tab
         self._place_page()
@@ -137,7 +137,7 @@ class MaintenanceScreen(KioskScreen):
             return f"{path}: {exc.strerror}"
 
     def _audit_text(self) -> str:
-        entries = self.app.runtime.services["maintenance"].audit.tail(AUDIT_LINES)
+        entries = self.app.runtime.gate.audit.tail(AUDIT_LINES)
         return "\n".join(
             f"{e.get('at', 0):.0f}  {e.get('action', '?')}  {e.get('outcome', '?')}  "
             + " ".join(f"{k}={v}" for k, v in e.items() if k not in ("at", "action", "outcome"))
@@ -145,11 +145,11 @@ class MaintenanceScreen(KioskScreen):
         )
 
     def restart(self) -> None:
-        self.app.runtime.services["maintenance"].audit.record("maintenance.restart")
+        self.app.runtime.gate.audit.record("maintenance.restart")
         self.app.restart()
 
     def leave(self) -> None:
-        self.app.runtime.services["maintenance"].audit.record("maintenance.leave")
+        self.app.runtime.gate.audit.record("maintenance.leave")
         self.app.show_attract()
 
 

@@ -44,7 +44,7 @@ class MaintenancePage(BoxLayout):
         self._open = False
 
     def audit(self, action: str, outcome: str = "ok", **detail: Any) -> None:
-        self.runtime.services["maintenance"].audit.record_later(action, outcome, **detail)
+        self.runtime.gate.audit.record_later(action, outcome, **detail)
 
     def in_background(
         self,

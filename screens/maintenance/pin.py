@@ -33,7 +33,7 @@ class MaintenancePinScreen(KioskScreen):
     def submit(self) -> None:
         if self.busy:
             return
-        gate = self.app.runtime.services["maintenance"]
+        gate = self.app.runtime.gate
         pin, self.entry = self.entry, ""
         self.busy = True
         self.message = self.app.tr("maint.checking")

@@ -35,14 +35,14 @@ class QueuePage(MaintenancePage):
         self._event.cancel()
 
     def _queue(self) -> Any:
-        return self.runtime.services.get("queue")
+        return self.runtime.queue
 
     def refresh(self) -> None:
         if self.busy:
             return
         queue = self._queue()
         if queue is None:
-            error = self.runtime.services.get("queue_error")
+            error = self.runtime.queue_error
             self.summary = self.app.tr("maint.queue.unavailable", cause=error or "starting")
             return
         from kiosk.maintenance.diagnostics import QueueView

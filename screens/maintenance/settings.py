@@ -238,7 +238,7 @@ class SettingsPage(MaintenancePage):
             return
         editor.checking, editor.error = True, ""
         site = Path(self.site)
-        audit = self.runtime.services["maintenance"].audit
+        audit = self.runtime.gate.audit
 
         def work() -> tuple[Any, list[Section], list[str]]:
             from kiosk.config.settings_schema import coerce

@@ -65,7 +65,7 @@ class BackendStep(BoxLayout):
 
     def call(self, work: Callable[[Any], Any], done: Callable[[Any], None], busy_key: str) -> None:
         """Run ``work(client)`` on a worker thread; ``done(result)`` on the UI thread."""
-        queue = self.app.runtime.services.get("queue")
+        queue = self.app.runtime.queue
         if queue is None:
             self._offline("request queue not started")
             return
@@ -256,7 +256,7 @@ class PaymentStep(BackendStep):
             self._expire()
             return
         payment_id = self.order["payment_id"]
-        queue = self.app.runtime.services["queue"]
+        queue = self.app.runtime.queue
 
         def run() -> None:
             client = queue.new_client()
@@ -295,7 +295,7 @@ class PaymentStep(BackendStep):
         self.qr_texture = None
         self.busy, self.refused, self.can_retry = True, False, False
         self.message = self.app.tr("lookup.payment_closing")
-        order, queue = self.order, self.app.runtime.services["queue"]
+        order, queue = self.order, self.app.runtime.queue
 
         def run() -> None:
             client = queue.new_client()
@@ -331,7 +331,7 @@ class PaymentStep(BackendStep):
 
     def _cancel_order(self) -> None:
         order = getattr(self, "order", None)
-        queue = self.app.runtime.services.get("queue")
+        queue = self.app.runtime.queue
         if order is None or queue is None or "payment" in self.flow.session.artifacts:
             return
 

@@ -147,7 +147,7 @@ class RequestStatusStep(BoxLayout):
 
     def hold_up_receipt(self) -> None:
         """Demo (simulated camera): hold the newest request's receipt up to the lens."""
-        queue = self.app.runtime.services.get("queue")
+        queue = self.app.runtime.queue
         base = self.app.runtime.config.kiosk.status_base_url
         camera = self.camera
 
@@ -212,7 +212,7 @@ class RequestStatusStep(BoxLayout):
         self._asking += 1
         asking = self._asking
         self.mode = "busy"
-        queue = self.app.runtime.services.get("queue")
+        queue = self.app.runtime.queue
         self.flow.session.artifacts["status_lookup"] = {"via": via}
 
         def run() -> None:

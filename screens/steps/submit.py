@@ -38,7 +38,7 @@ class SubmitStep(BoxLayout):
         return App.get_running_app()
 
     def submit(self) -> None:
-        queue = self.app.runtime.services.get("queue")
+        queue = self.app.runtime.queue
         if queue is None:
             self._failed("queue not started")
             return

@@ -68,7 +68,7 @@ def main() -> int:
         app.end_session("finished")
         app.show_attract()
         pilot.frames(2)
-    queue = runtime.services["queue"]
+    queue = runtime.queue
     pilot.wait_until(lambda: queue.outbox.status().pending == 0, timeout_s=60, what="an empty outbox")
     _say(event="drained")
     pilot.close()

@@ -96,7 +96,7 @@ def maint(kiosk: Any) -> Iterator[Any]:
 
     runtime = kiosk.app.runtime
     kiosk.wait_until(lambda: not runtime.pending_roles(), timeout_s=30, what="the devices to open")
-    gate = runtime.services["maintenance"]
+    gate = runtime.gate
     gate.pin_hash = hash_pin(MAINTENANCE_PIN)
     try:
         for _ in range(5):

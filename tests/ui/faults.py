@@ -52,7 +52,7 @@ def type_keys(kiosk: Any, keys: str) -> None:
 
 
 def queue(kiosk: Any) -> Any:
-    return kiosk.app.runtime.services["queue"]
+    return kiosk.app.runtime.queue
 
 
 def outbox_total(kiosk: Any) -> int:

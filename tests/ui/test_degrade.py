@@ -56,7 +56,7 @@ def test_traffic_fine_by_plate_while_the_reader_is_unplugged(kiosk: Any, reader_
     kiosk.tap("缴纳所选")
     kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=30, what="payment, submit and done")
     submitted = kiosk.app.session.artifacts["submitted"]
-    record = kiosk.app.runtime.services["queue"].outbox.record(submitted.request_id)
+    record = kiosk.app.runtime.queue.outbox.record(submitted.request_id)
     assert record is not None and record["request_type"] == "vehicle.traffic_fine"
 
 

@@ -28,7 +28,7 @@ def _page(kiosk: Any) -> Any:
 
 
 def _audit(kiosk: Any, action: str) -> list[dict[str, Any]]:
-    return [e for e in kiosk.app.runtime.services["maintenance"].audit.tail(50) if e["action"] == action]
+    return [e for e in kiosk.app.runtime.gate.audit.tail(50) if e["action"] == action]
 
 
 def _shot(kiosk: Any, name: str) -> None:
@@ -91,7 +91,7 @@ def test_card_read_test_shows_the_masked_result_and_a_failure_with_its_cause(mai
         _shot(kiosk, "maintenance-card-test.png")
         entry = _audit(kiosk, "maintenance.card_test")[-1]
         assert entry["outcome"] == "ok" and entry["card_type"] == "resident"
-        assert "99010119800315031X" not in kiosk.app.runtime.services["maintenance"].audit.path.read_text()
+        assert "99010119800315031X" not in kiosk.app.runtime.gate.audit.path.read_text()
 
         simulator.inject("remove_mid_read")  # the card slides off during the read: SW3 41
         kiosk.tap("再读一次")
@@ -178,7 +178,7 @@ def _dead_letter(queue: Any, note: str, status: int, answer: str) -> str:
 def test_queue_view_lists_dead_letters_with_the_answer_and_retries_them(maint: Any) -> None:
     kiosk = maint
     kiosk.wait_until(lambda: "queue" in kiosk.app.runtime.services, timeout_s=30, what="the queue")
-    queue = kiosk.app.runtime.services["queue"]
+    queue = kiosk.app.runtime.queue
     one = _dead_letter(queue, "dead one", 422, '{"error": "payload.fields.note: too long"}')
     two = _dead_letter(queue, "dead two", 403, '{"error": "unknown key id"}')
     kiosk.tap("发送队列")

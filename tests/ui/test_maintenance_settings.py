@@ -63,7 +63,7 @@ def _shot(kiosk: Any, name: str) -> None:
 
 
 def _settings_audit(kiosk: Any) -> list[dict[str, Any]]:
-    entries = kiosk.app.runtime.services["maintenance"].audit.tail(50)
+    entries = kiosk.app.runtime.gate.audit.tail(50)
     return [e for e in entries if e["action"] == "maintenance.setting"]
 
 

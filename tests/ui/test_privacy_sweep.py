@@ -118,7 +118,7 @@ def _sweep(kiosk: Any, traces: Traces, log_path: Path, since: float, baseline: s
 
 
 def _outbox_rows(kiosk: Any) -> list[tuple[Any, ...]]:
-    queue = kiosk.app.runtime.services["queue"]
+    queue = kiosk.app.runtime.queue
     with sqlite3.connect(queue.outbox.path) as db:
         return db.execute("SELECT * FROM requests").fetchall()
 
@@ -134,7 +134,7 @@ def test_done_visit_leaves_nothing_behind(kiosk: Any, logged: Path) -> None:
     baseline = _baseline(kiosk)
     traces = _visit(kiosk)
     submitted = kiosk.app.session.artifacts["submitted"]
-    queue = kiosk.app.runtime.services["queue"]
+    queue = kiosk.app.runtime.queue
     kiosk.wait_until(
         lambda: (queue.outbox.record(submitted.request_id) or {}).get("status") == "acknowledged",
         timeout_s=60,

@@ -57,7 +57,7 @@ def test_form_only_path_from_attract_to_done_and_back(kiosk: Any) -> None:
     kiosk.clock.advance(kiosk.app.runtime.config.session.attract_return_s + 1)
     kiosk.wait_until(lambda: kiosk.screen == "attract", what="return to the attract screen")
     assert kiosk.app.session is None and session.values == {} and session.wiped
-    counts = kiosk.app.runtime.services["analytics"].snapshot()
+    counts = kiosk.app.runtime.analytics.snapshot()
     assert counts[("test-form-only", "done", "finished")] >= 1
     assert counts[("test-form-only", "-", "started")] >= 1
 
@@ -86,7 +86,7 @@ def test_idle_timeout_warns_then_wipes_the_session(kiosk: Any) -> None:
     assert kiosk.app.session is None and kiosk.app._idle_view is None
     assert session.wiped and session.values == {}
     assert kiosk.app.manager.get_screen("step").widget is None  # nothing of the form is left
-    assert kiosk.app.runtime.services["analytics"].snapshot()[("test-form-only", "details", "timed_out")] >= 1
+    assert kiosk.app.runtime.analytics.snapshot()[("test-form-only", "details", "timed_out")] >= 1
 
 
 def test_idle_warning_continue_keeps_the_session(kiosk: Any) -> None:
@@ -191,7 +191,7 @@ def test_plate_step_offers_provinces_then_checks_the_format(kiosk: Any) -> None:
 def test_maintenance_gesture_pin_lockout_and_dashboard(kiosk: Any) -> None:
     from kiosk.maintenance.gate import hash_pin
 
-    gate = kiosk.app.runtime.services["maintenance"]
+    gate = kiosk.app.runtime.gate
     gate.pin_hash = hash_pin("135790")
     gate.lockout_after = 2
     try:
@@ -238,7 +238,7 @@ def test_submit_commits_to_the_outbox_before_done_and_delivery_follows(kiosk: An
     from types import SimpleNamespace
 
     kiosk.wait_until(lambda: "queue" in kiosk.app.runtime.services, timeout_s=30, what="the request queue")
-    queue = kiosk.app.runtime.services["queue"]
+    queue = kiosk.app.runtime.queue
     before = queue.status().acknowledged
     kiosk.tap_at(300, 300)
     kiosk.tap("户籍业务")
@@ -307,7 +307,7 @@ def test_fine_by_plate_vehicle_violations_payment_and_submit(kiosk: Any) -> None
     artifacts = kiosk.app.session.artifacts
     assert artifacts["violations"]["violation_ids"] == [second]
     assert artifacts["payment"]["amount_fen"] == artifacts["violations"]["amount_fen"] > 0
-    queue = kiosk.app.runtime.services["queue"]
+    queue = kiosk.app.runtime.queue
     record = queue.outbox.record(artifacts["submitted"].request_id)
     assert record is not None and record["request_type"] == "vehicle.traffic_fine"
 
@@ -404,7 +404,7 @@ def test_paper_out_shows_the_number_and_a_qr_then_reprints(kiosk: Any) -> None:
         request_id = kiosk.app.session.artifacts["submitted"].request_id
         texts = " ".join(kiosk.visible_texts())
         assert request_id in texts and step.qr_texture is not None
-        assert kiosk.app.runtime.services["queue"].outbox.record(request_id) is not None  # nothing lost
+        assert kiosk.app.runtime.queue.outbox.record(request_id) is not None  # nothing lost
         printer.clear("paper_out")
         kiosk.tap(kiosk.app.tr("printing.reprint"))
         kiosk.wait_until(

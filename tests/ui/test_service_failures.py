@@ -111,7 +111,7 @@ def test_traffic_fine_with_nothing_to_pay(kiosk: Any, monkeypatch: pytest.Monkey
     assert "payment" not in kiosk.app.session.artifacts
     _shot(kiosk, "traffic-fine-nothing-to-pay")
     assert_way_forward(kiosk, "lookup.finish")
-    analytics, recorded = kiosk.app.runtime.services["analytics"], []
+    analytics, recorded = kiosk.app.runtime.analytics, []
     record = analytics.record
     monkeypatch.setattr(analytics, "record", lambda *a: (recorded.append(a), record(*a)))
     kiosk.tap(kiosk.app.tr("lookup.finish"), exact=True)  # the question is answered: a calm end
@@ -230,7 +230,7 @@ def test_paid_in_the_last_second_of_the_window_is_taken_as_paid(kiosk: Any, prox
     before_outbox, before_backend = outbox_total(kiosk), backend_requests(kiosk)
     _to_payment(kiosk, payments)
     order = payments.created[0]
-    client = kiosk.app.runtime.services["queue"].new_client()
+    client = kiosk.app.runtime.queue.new_client()
     try:  # the resident's phone pays; the kiosk's window closes before its next poll sees it
         assert client._call("POST", f"/v1/payments/{order}/simulate-paid", {})["status"] == "paid"
     finally:

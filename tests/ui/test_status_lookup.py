@@ -19,7 +19,7 @@ pytestmark = pytest.mark.ui
 
 def _queue(kiosk: Any) -> Any:
     kiosk.wait_until(lambda: "queue" in kiosk.app.runtime.services, timeout_s=30, what="the request queue")
-    return kiosk.app.runtime.services["queue"]
+    return kiosk.app.runtime.queue
 
 
 def _delivered_request(kiosk: Any) -> str:
@@ -96,7 +96,7 @@ def test_typed_number_shows_the_status_and_the_session_is_wiped_after(kiosk: Any
     kiosk.screenshot(tmp_path / "result.png")
     session = kiosk.app.session
     assert session.artifacts["status_lookup"] == {"via": "typed", "state": "received"}
-    analytics = kiosk.app.runtime.services["analytics"]
+    analytics = kiosk.app.runtime.analytics
     finished_before = analytics.snapshot().get(("request-status", "done", "finished"), 0)
     kiosk.tap("完成")
     assert kiosk.screen == "done"

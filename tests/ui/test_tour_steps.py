@@ -33,7 +33,7 @@ def test_answers_make_a_conditional_step_apply(kiosk: Any) -> None:
 def test_every_step_of_a_service_and_the_notable_states(kiosk: Any, tmp_path: Path) -> None:
     app = kiosk.app
     kiosk.wait_until(lambda: "queue" in app.runtime.services, timeout_s=30, what="the request queue")
-    queue = app.runtime.services["queue"]
+    queue = app.runtime.queue
     printer = app.runtime.devices["printer"]
     filed_before = _filed(queue)
     jobs_before = len(printer.jobs)
@@ -63,7 +63,7 @@ def test_every_step_of_a_service_and_the_notable_states(kiosk: Any, tmp_path: Pa
     assert failed.phase == "failed" and failed.qr_texture is not None
     assert "paper_out" not in printer.faults  # cleared after the picture
     assert len(printer.jobs) == jobs_before  # a picture prints nothing
-    assert app.runtime.services["queue"] is queue and app.runtime.devices["printer"] is printer
+    assert app.runtime.queue is queue and app.runtime.devices["printer"] is printer
     assert _filed(queue) == filed_before  # nothing filed
     assert all(p.stat().st_size > 10_000 for p in tmp_path.glob("*.png"))
     kiosk.wait_until(

@@ -19,7 +19,7 @@ def test_a_driver_detail_with_control_bytes_is_storable_text() -> None:
             devices=dict.fromkeys(health, object()), kiosk=SimpleNamespace(mode="production")
         ),
         device_health=health.get,
-        services={},
+        queue=None,
     )
     doc = health_document(runtime, time.monotonic())
     reader = doc["devices"]["card_reader"]

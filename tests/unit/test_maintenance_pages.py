@@ -169,8 +169,8 @@ def test_a_device_that_failed_to_open_shows_its_cause_on_the_dashboard(tmp_path:
     from kiosk.config.fonts import FontChoice
     from kiosk.config.messages import Messages
     from kiosk.config.model import load_config
-    from kiosk.main import Runtime
     from kiosk.maintenance.diagnostics import device_rows
+    from kiosk.runtime import Runtime
     from kiosk.services.catalogue import Catalogue
 
     site = tmp_path / "site.toml"
