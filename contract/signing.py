@@ -25,8 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.errors import ConfigError, ConfigProblem
-
 H_KEY_ID = "X-Kiosk-Key-Id"
 H_TIMESTAMP = "X-Kiosk-Timestamp"
 H_NONCE = "X-Kiosk-Nonce"
@@ -123,15 +121,28 @@ def write_key_file(path: Path, text: str) -> None:
         fh.write(text + "\n")
 
 
+class KeyFileError(ValueError):
+    """A key file that cannot be used: missing, unreadable, not hex, or too short.
+
+    The contract knows no configuration system of its own; the kiosk turns this into a ConfigError
+    naming the file (``kiosk.config.keyfile``), the backend into a one-line CLI error.
+    """
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
 def load_secret(path: Path) -> bytes:
-    """Read a hex key file; problems become a ConfigError naming the file."""
+    """Read a hex key file of at least 16 bytes; problems raise KeyFileError naming the file."""
     try:
         text = path.read_text(encoding="ascii").strip()
         secret = bytes.fromhex(text)
     except FileNotFoundError as exc:
-        raise ConfigError([ConfigProblem(str(path), "", "key file not found")]) from exc
+        raise KeyFileError(path, "key file not found") from exc
     except (OSError, ValueError) as exc:
-        raise ConfigError([ConfigProblem(str(path), "", f"unreadable key file: {exc}")]) from exc
+        raise KeyFileError(path, f"unreadable key file: {exc}") from exc
     if len(secret) < 16:
-        raise ConfigError([ConfigProblem(str(path), "", "key too short (need at least 16 bytes)")])
+        raise KeyFileError(path, "key too short (need at least 16 bytes)")
     return secret

@@ -16,9 +16,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from drivers.errors import DeviceError
-from kiosk.config.model import KioskConfig, load_config
-from kiosk.errors import ConfigError, KioskError
+from kiosk.extras import require_kiosk_extra
+
+# before any import that needs the kiosk extra: without it, one line naming the fix, exit 2
+require_kiosk_extra("kiosk")
+
+from drivers.errors import DeviceError  # noqa: E402
+from kiosk.config.model import KioskConfig, load_config  # noqa: E402
+from kiosk.errors import ConfigError, KioskError  # noqa: E402
 
 log = logging.getLogger("kiosk")
 

@@ -7,6 +7,8 @@ placed on a plain light backdrop, as a resident in front of the kiosk's white pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -30,7 +32,8 @@ def astronaut_bgr() -> Image:
             device="camera",
             port="simulated",
         ) from exc
-    rgb = np.ascontiguousarray(data.astronaut())
+    astronaut: Callable[[], Image] = data.astronaut  # scikit-image's sample loaders are untyped
+    rgb = np.ascontiguousarray(astronaut())
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
 
 

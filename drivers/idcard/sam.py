@@ -297,10 +297,6 @@ class SamSerialReader:
     def reset(self) -> None:
         self._run(RESET, self.timeouts.command_s, expect=(SW_OK,))
 
-    def sam_status(self) -> None:
-        """Raises :class:`SamError` unless the SAM module reports itself fine."""
-        self._run(SAM_STATUS, self.timeouts.command_s, expect=(SW_OK,))
-
     def sam_id(self) -> str:
         reply = self._run(SAM_ID, self.timeouts.command_s, expect=(SW_OK,))
         return reply.data.hex("-", 4).upper()

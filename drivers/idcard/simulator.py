@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.idcard import frame
-from drivers.idcard.base import CardType, IdCard
+from drivers.idcard.base import CardType, FrameError, IdCard
 from drivers.idcard.decode import encode_text
 from drivers.idcard.nations import nation_name
 
@@ -224,7 +224,7 @@ class SamSimulator:
             raw, buf = buf[:total], buf[total:]
             try:
                 command = frame.decode_command(raw)
-            except frame.FrameError:
+            except FrameError:
                 self._send(master, frame.encode_reply(0x10))
                 continue
             self.commands.append((command.cmd, command.para))

@@ -33,7 +33,7 @@ def find_port(vid_pid: str, *, ports: Callable[[], Iterable[Any]] = _ports) -> s
     with a stable ``/dev/serial/by-id/...`` path instead.
     """
     vid, pid = parse_vid_pid(vid_pid)
-    found = sorted(p.device for p in ports() if p.vid == vid and p.pid == pid)
+    found = sorted(str(p.device) for p in ports() if p.vid == vid and p.pid == pid)
     if not found:
         raise DeviceNotFound(f"no serial port with USB id {vid_pid}", device="card_reader")
     if len(found) > 1:

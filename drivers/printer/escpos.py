@@ -96,7 +96,8 @@ def qr_image(data: str, *, module: int = 6, ec: str = "M") -> Image.Image:
     )  # the standard 4-module quiet zone
     code.add_data(data.encode("utf-8"))
     code.make(fit=True)
-    return code.make_image(fill_color="black", back_color="white").get_image().convert("L")
+    image: Image.Image = code.make_image(fill_color="black", back_color="white").get_image().convert("L")
+    return image
 
 
 class EscPosEncoder:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from drivers.base import Device
 from kiosk.errors import ConfigProblem
@@ -32,12 +32,6 @@ ROLE_MODULES: dict[str, str] = {
 
 
 NOT_INSTALLED = "none"  # driver name for a role this terminal has no device for
-
-
-class NoOptions(BaseModel):
-    """Options model for drivers that take none."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 @dataclass(frozen=True)

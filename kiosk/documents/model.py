@@ -64,6 +64,3 @@ class Document:
     def add(self, *blocks: Block) -> Document:
         self.blocks.extend(blocks)
         return self
-
-    def qr_codes(self) -> list[QrCode]:
-        return [b for b in self.blocks if isinstance(b, QrCode)]

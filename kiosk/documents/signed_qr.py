@@ -133,7 +133,7 @@ def load_private_key(path: Path, *, create: bool = False) -> Ed25519PrivateKey:
 def load_seed_key(path: Path) -> Ed25519PrivateKey:
     """The private key from a hex 32-byte Ed25519 seed file (``backend.signing_key_file``, written
     by ``kiosk-tech config init``); problems become a ConfigError naming the file."""
-    from contract.signing import load_secret
+    from kiosk.config.keyfile import load_secret
 
     seed = load_secret(path)
     if len(seed) != 32:

@@ -30,7 +30,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from contract.signing import SigningKey, load_secret
+from contract.signing import SigningKey
+from kiosk.config.keyfile import load_secret
 from kiosk.config.model import KioskConfig
 from kiosk.errors import ConfigError, ConfigProblem
 from kiosk.queue.outbox import Outbox, PendingRequest, QueueStatus

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contract.signing import SigningKey, load_secret, new_secret, write_key_file
+from contract.signing import SigningKey, new_secret, write_key_file
+from kiosk.config.keyfile import load_secret
 from kiosk.config.model import KioskConfig
 from kiosk.queue.client import BackendClient
 from kiosk.queue.delivery import DeliveryWorker, HttpSender, Post, backoff_from_config, open_outbox

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from drivers.errors import DeviceError
 from kiosk.errors import ConfigError, KioskError
+from kiosk.extras import require_kiosk_extra
 
 # name of the module under kiosk.tech -> it registers one or more sub-commands
 COMMAND_MODULES: tuple[str, ...] = (
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    require_kiosk_extra("kiosk-tech")  # without the kiosk extra: one line naming the fix, exit 2
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
