@@ -192,7 +192,7 @@ def backend_alerts(app: Any) -> list[dict[str, Any]]:
 
 def test_help_raises_one_alert_at_the_backend_and_calms_the_resident(kiosk: Any) -> None:
     app = kiosk.app
-    kiosk.wait_until(lambda: "queue" in app.runtime.services, timeout_s=60, what="the request queue")
+    kiosk.wait_until(lambda: app.runtime.queue is not None, timeout_s=60, what="the request queue")
     before = {a["alert_id"] for a in backend_alerts(app)}
     kiosk.tap_at(300, 300)
     kiosk.tap("户籍业务")
@@ -215,8 +215,11 @@ def test_help_raises_one_alert_at_the_backend_and_calms_the_resident(kiosk: Any)
     kiosk.tap("呼叫帮助")  # again: the same calm notice, no second alert
     assert "已通知工作人员" in kiosk.visible_texts()
     kiosk.tap("好的")
-    kiosk.app.assist.alerts.send_pending()
+    queue = app.runtime.queue
+    kiosk.wait_until(lambda: queue.status().alerts_pending == 0, timeout_s=20, what="no alert left to send")
     assert len(backend_alerts(app)) == len(before) + 1
+    record = queue.outbox.record(alert["alert_id"])  # an outbox row, delivered by the one worker
+    assert record["kind"] == "alert" and record["status"] == "acknowledged"
     app.cancel()
     assert app.help_state == "" and app.assist.help_alert_id == ""
 
@@ -319,7 +322,7 @@ def walk_service(kiosk: Any, service_id: str, problems: list[str], fields: list[
 def _ready(kiosk: Any) -> Any:
     runtime = kiosk.app.runtime
     kiosk.wait_until(lambda: not runtime.pending_roles(), timeout_s=60, what="the devices")
-    kiosk.wait_until(lambda: "queue" in runtime.services, timeout_s=60, what="the request queue")
+    kiosk.wait_until(lambda: runtime.queue is not None, timeout_s=60, what="the request queue")
     return kiosk.app
 
 
