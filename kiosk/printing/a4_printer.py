@@ -55,19 +55,21 @@ DRIVERS: dict[str, DriverEntry] = {
 }
 
 
-def print_a4(printer: Any, document: Document) -> None:
-    """Render ``document`` to PDF and submit it; raises a DeviceError if the queue refuses."""
+def print_a4(printer: Any, document: Document, title: str = "kiosk") -> str:
+    """Render ``document`` to PDF and submit it (``title`` names the CUPS job); raises a
+    DeviceError if the queue refuses. Returns the queue's job line ("" from the simulator)."""
     from drivers.printer.simulator import SimulatedA4Printer
     from kiosk.documents.render import a4_png, to_pdf
 
     if isinstance(printer, SimulatedA4Printer):
         printer.print_pdf(to_pdf(document), a4_png(document))
-    else:
-        printer.print_pdf(to_pdf(document))
+        return ""
+    return str(printer.print_pdf(to_pdf(document), title))
 
 
-def print_a4_document(printer: Any, document: Document) -> PrintOutcome:
-    """Health first (a disabled or missing queue prints nothing), then render and submit.
+def print_a4_document(printer: Any, document: Document, title: str = "kiosk") -> PrintOutcome:
+    """Health first (a disabled or missing queue prints nothing), then render and submit; a
+    printed outcome's ``detail`` is the queue's job line.
 
     ``ok`` means the queue accepted the job: CUPS owns it from there (it retries a printer that
     is briefly away), which is as far as a kiosk can confirm an office printer. Health codes map
@@ -75,28 +77,28 @@ def print_a4_document(printer: Any, document: Document) -> PrintOutcome:
     """
     from kiosk.printing.receipt_printer import count_outcome
 
-    outcome = _print_a4_document(printer, document)
+    outcome = _print_a4_document(printer, document, title)
     count_outcome(printer, outcome)
     return outcome
 
 
-def _print_a4_document(printer: Any, document: Document) -> PrintOutcome:
+def _print_a4_document(printer: Any, document: Document, title: str) -> PrintOutcome:
     health = printer.health()
     before = PrinterStatus(
-        code=_A4_CODES.get(health.code, health.code), answered=health.state != Health.UNKNOWN
+        code=A4_CODES.get(health.code, health.code), answered=health.state != Health.UNKNOWN
     )
     if not health.usable and health.state != Health.UNKNOWN:
         return failed_outcome(before.code, before, detail=health.detail)
     try:
-        print_a4(printer, document)
+        job = print_a4(printer, document, title)
     except DeviceError as exc:
         log.warning("A4 job failed: %s", exc)
         return failed_outcome("disconnected", before, detail=str(exc))
     except KioskError as exc:  # no CJK font, no PDF library: a technician's problem
         log.error("A4 job could not be rendered: %s", exc)
         return failed_outcome("error", before, detail=str(exc))
-    return PrintOutcome(True, "printed", "printing.printed", before, PrinterStatus(code="ready"))
+    return PrintOutcome(True, "printed", "printing.printed", before, PrinterStatus(code="ready"), job)
 
 
 # CUPS/simulator health codes -> print outcome codes
-_A4_CODES = {"no_queue": "offline", "disconnect": "disconnected", "unknown": "unknown"}
+A4_CODES = {"no_queue": "offline", "disconnect": "disconnected", "unknown": "unknown"}

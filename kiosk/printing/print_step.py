@@ -15,6 +15,7 @@ from typing import Any
 from drivers.printer.base import ReceiptPrinter
 from kiosk.documents.model import Document
 from kiosk.printing.receipt_printer import PrintOutcome, print_in_background
+from kiosk.work import Tasks
 
 Post = Callable[[Callable[[], None]], None]
 
@@ -55,6 +56,7 @@ class PrintStep:
         self._printer = printer
         self._document = document
         self._post = post
+        self._tasks = Tasks(post)  # kiosk/work.py: the job on a worker thread, its outcome via post
         self._on_change = on_change
         self._lock = threading.Lock()
         self.state = PrintStepState("idle", "", request_id, status_url, 0)
@@ -69,7 +71,7 @@ class PrintStep:
         if self._printer is None:  # the printer failed to open: go straight to the fallback
             self._post(lambda: self._finish(None))
             return
-        print_in_background(self._printer, self._document, self._post, self._finish)
+        print_in_background(self._printer, self._document, self._tasks, self._finish)
 
     reprint = start
 

@@ -5,13 +5,13 @@
 bytes and PNG previews into a folder.
 
 :func:`print_document` blocks (status, send, status); run it on a worker thread, or use
-:func:`print_in_background`, which delivers the :class:`PrintOutcome` through ``post``.
+:func:`print_in_background`, which delivers the :class:`PrintOutcome` through a
+:class:`kiosk.work.Tasks`.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,7 @@ from drivers.printer.escpos import PROFILES, PrinterProfile
 from drivers.printer.status import PrinterStatus
 from kiosk.devices import DeviceContext, DriverEntry
 from kiosk.documents.model import Document
+from kiosk.work import Task, Tasks
 
 log = logging.getLogger(__name__)
 
@@ -174,26 +175,24 @@ def _print_document(
 def print_in_background(
     printer: Any,
     document: Document,
-    post: Callable[[Callable[[], None]], None],
+    tasks: Tasks,
     on_done: Callable[[PrintOutcome], None],
-) -> threading.Thread:
+) -> Task:
     """Run :func:`print_document` (receipts) or :func:`~kiosk.printing.a4_printer.print_a4_document`
-    (``document.kind == "a4"``) on a worker thread; ``on_done(outcome)`` is called via ``post``
-    (the app passes a Clock.schedule_once wrapper). Unexpected errors become ``error`` outcomes."""
+    (``document.kind == "a4"``) through ``tasks`` (kiosk/work.py: a worker thread, the outcome
+    back on the UI thread, dropped once the owner cancels); ``on_done(outcome)`` is always
+    called with an outcome: an unexpected error becomes an ``error`` outcome, so the resident
+    always gets a way forward."""
 
-    def work() -> None:
+    def work() -> PrintOutcome:
         try:
             if document.kind == "a4":
                 from kiosk.printing.a4_printer import print_a4_document
 
-                outcome = print_a4_document(printer, document)
-            else:
-                outcome = print_document(printer, document)
+                return print_a4_document(printer, document)
+            return print_document(printer, document)
         except Exception as exc:  # the resident must always get an outcome and a way forward
             log.exception("printing crashed")
-            outcome = failed_outcome("error", PrinterStatus.unknown(), detail=f"{type(exc).__name__}: {exc}")
-        post(lambda: on_done(outcome))
+            return failed_outcome("error", PrinterStatus.unknown(), detail=f"{type(exc).__name__}: {exc}")
 
-    thread = threading.Thread(target=work, name="print-job", daemon=True)
-    thread.start()
-    return thread
+    return tasks.run(work, on_done, name="print-job")

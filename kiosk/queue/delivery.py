@@ -1,5 +1,8 @@
 """Delivery of the outbox to the backend: one thread, strict FIFO, signed, idempotent.
 
+It delivers both kinds of outbox row: requests to ``POST /v1/requests`` and help alerts to
+``POST /v1/alerts`` (alerts first; kiosk/queue/alerts.py), with the same signing, answers and backoff.
+
 :class:`HttpSender` makes one signed attempt and classifies the answer; :class:`DeliveryWorker`
 is the thread that loops head → send → record, sleeping with exponential backoff and full jitter
 (capped, honouring ``Retry-After``) while the backend is down, and waking at once on
@@ -34,7 +37,8 @@ from contract.signing import SigningKey
 from kiosk.config.keyfile import load_secret
 from kiosk.config.model import KioskConfig
 from kiosk.errors import ConfigError, ConfigProblem
-from kiosk.queue.outbox import Outbox, PendingRequest, QueueStatus
+from kiosk.queue.outbox import Outbox
+from kiosk.queue.rows import ALERT, PendingRequest, QueueStatus
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +110,8 @@ def secure_session(
 
 
 class HttpSender:
-    """Signed HTTP delivery of envelopes to ``<base_url>/v1/requests``.
+    """Signed HTTP delivery of envelopes to ``<base_url>/v1/requests`` and of help alerts to
+    ``<base_url>/v1/alerts``.
 
     TLS is always verified: ``ca_file`` when given, else the system store; ``trust_env`` is off so
     proxy variables and netrc cannot redirect or weaken it. Plain ``http://`` is refused except to
@@ -126,6 +131,8 @@ class HttpSender:
         check_url(base_url)
         self.url = base_url.rstrip("/") + "/v1/requests"
         self.path = urlsplit(self.url).path
+        self.alert_url = base_url.rstrip("/") + "/v1/alerts"
+        self.alert_path = urlsplit(self.alert_url).path
         self.key = key
         self.timeout = (connect_timeout_s, read_timeout_s)
         self.session = secure_session(ca_file, client_cert)
@@ -134,11 +141,12 @@ class HttpSender:
         self.session.close()
 
     def send(self, item: PendingRequest) -> Outcome:
-        headers = self.key.sign("POST", self.path, item.body)
+        url, path = (self.alert_url, self.alert_path) if item.kind == ALERT else (self.url, self.path)
+        headers = self.key.sign("POST", path, item.body)
         headers["Content-Type"] = "application/json"
         headers["Idempotency-Key"] = item.request_id
         try:
-            resp = self.session.post(self.url, data=item.body, headers=headers, timeout=self.timeout)
+            resp = self.session.post(url, data=item.body, headers=headers, timeout=self.timeout)
         except requests.exceptions.SSLError as exc:
             return Outcome("retry", 0, f"TLS failure: {exc}")
         except requests.exceptions.Timeout:
@@ -178,12 +186,14 @@ def deliver_one(outbox: Outbox, sender: Sender, backoff: Backoff, now: float) ->
     outcome = sender.send(item)
     if outcome.verdict == "ack":
         outbox.acknowledge(item.request_id, outcome.http_status, outcome.text)
+        if item.kind == ALERT:
+            log.info("help alert %s delivered", item.request_id)
     elif outcome.verdict == "dead":
-        log.warning("request seq %d dead-lettered: HTTP %d", item.sequence, outcome.http_status)
+        log.warning("%s seq %d dead-lettered: HTTP %d", item.kind, item.sequence, outcome.http_status)
         outbox.dead_letter(item.request_id, outcome.http_status, outcome.text)
     else:
         delay = backoff.delay(item.attempts, outcome.retry_after_s)
-        log.info("request seq %d: %s; next try in %.1f s", item.sequence, outcome.text, delay)
+        log.info("%s seq %d: %s; next try in %.1f s", item.kind, item.sequence, outcome.text, delay)
         outbox.defer(item.request_id, time.time() + delay, outcome.text)
         return delay
     return 0.0

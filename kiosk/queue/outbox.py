@@ -3,7 +3,12 @@
 One SQLite file (stdlib ``sqlite3``, WAL, ``synchronous=FULL``) per kiosk. :meth:`Outbox.submit`
 freezes the request's envelope bytes (attachments inline, base64) and commits them in one
 transaction; it returns only once the row is on disk, so "submitted" on screen is never a lie.
-The delivery thread reads the oldest pending row (strict FIFO), and records the backend's answer:
+A help alert (a resident touched 呼叫帮助: kiosk, screen, service, step, no personal data) is a
+row of the same table with ``kind = 'alert'``, committed the same way by :meth:`Outbox.submit_alert`
+and delivered by the same thread to ``POST /v1/alerts``; its wire body is made in
+``kiosk/queue/alerts.py``. The delivery thread takes pending alerts first (staff should not wait
+behind a queue of forms), then the oldest pending request (strict FIFO among requests), and
+records the backend's answer:
 
     pending ──201/200──► acknowledged   (body purged: personal data gone, receipt kept)
        │ ▲
@@ -13,7 +18,11 @@ The delivery thread reads the oldest pending row (strict FIFO), and records the 
 Acknowledged rows (metadata and receipt only) are deleted once older than the configured
 retention (:meth:`Outbox.prune_acknowledged`, run by the delivery thread); the newest row always
 stays, so the sequence number (``max(seq) + 1``) never goes back. Dead letters and pending
-requests are never pruned.
+requests are never pruned. Alerts take sequence numbers too (the number orders the kiosk's rows;
+a request's envelope carries it, so the backend may see a gap where an alert went).
+
+Files made before alerts moved here have no ``kind`` column: opening one adds it (every old row
+is a request), so an existing outbox keeps working.
 
 Several processes may open the file (the app, ``kiosk-tech queue ...``); SQLite's locks keep
 writes serial. A full disk refuses new submissions with :class:`StorageError` (nothing is lost);
@@ -23,21 +32,28 @@ a damaged file is detected at open and left in place for the technician.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from contract.ids import uuid7
 from contract.schemas import ENVELOPE_VERSION, validate_payload
 from kiosk.errors import StorageError
+from kiosk.queue.rows import (
+    ALERT,
+    REQUEST,
+    Attachment,
+    DeadLetter,
+    PendingRequest,
+    QueueStatus,
+    SubmittedRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +73,8 @@ CREATE TABLE IF NOT EXISTS requests (
     last_error      TEXT NOT NULL DEFAULT '',
     answer_status   INTEGER,
     answer          TEXT,                                -- receipt (acknowledged) or refusal (dead)
-    settled_ts      REAL
+    settled_ts      REAL,
+    kind            TEXT NOT NULL DEFAULT 'request'      -- 'request' | 'alert' (a help alert)
 );
 -- the queue's head without scanning acknowledged history (a partial index stays small)
 CREATE INDEX IF NOT EXISTS requests_pending ON requests (seq) WHERE status = 'pending';
@@ -68,74 +85,8 @@ CREATE INDEX IF NOT EXISTS requests_settled ON requests (settled_ts) WHERE statu
 
 _INSERT = (
     "INSERT INTO requests (seq, request_id, request_type, request_version, created_at, created_ts, test,"
-    " status, body) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)"
+    " status, body, kind) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (request_id) DO NOTHING"
 )
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file sent with a request (the photo JPEG), identified by its SHA-256."""
-
-    name: str
-    media_type: str
-    data: bytes
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
-
-
-@dataclass(frozen=True)
-class SubmittedRequest:
-    """What the screen needs once a submission is durable: the receipt number is ``request_id``."""
-
-    request_id: str
-    sequence: int
-    created_at: str
-
-
-@dataclass(frozen=True)
-class PendingRequest:
-    """The head of the queue, as the delivery thread sees it."""
-
-    request_id: str
-    sequence: int
-    body: bytes
-    attempts: int
-    next_attempt_ts: float
-
-
-@dataclass(frozen=True)
-class QueueStatus:
-    """Counts for the technicians' banner and ``kiosk-tech queue status``."""
-
-    pending: int
-    acknowledged: int
-    dead: int
-    oldest_pending_age_s: float | None
-    last_error: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "pending": self.pending,
-            "acknowledged": self.acknowledged,
-            "dead": self.dead,
-            "oldest_pending_age_s": self.oldest_pending_age_s,
-            "last_error": self.last_error,
-        }
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """A request the backend refused for good, as technicians see it (no personal data)."""
-
-    request_id: str
-    sequence: int
-    request_type: str
-    attempts: int
-    http_status: int
-    answer: str  # the backend's answer body (up to 4000 characters)
-    settled_ts: float
 
 
 def _storage_error(path: Path, exc: sqlite3.Error) -> StorageError:
@@ -145,6 +96,23 @@ def _storage_error(path: Path, exc: sqlite3.Error) -> StorageError:
     if isinstance(exc, sqlite3.DatabaseError) and ("malformed" in text or "not a database" in text):
         return StorageError(f"outbox {path}: file is damaged ({text}); it was left in place for inspection")
     return StorageError(f"outbox {path}: {text}")
+
+
+def _add_kind_column(db: sqlite3.Connection) -> None:
+    """Migrate a file made before help alerts were outbox rows: add ``kind`` (old rows are
+    requests). Inside a write transaction, so two processes opening it at once add it once."""
+    if any(col[1] == "kind" for col in db.execute("PRAGMA table_info(requests)")):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if not any(col[1] == "kind" for col in db.execute("PRAGMA table_info(requests)")):
+            db.execute("ALTER TABLE requests ADD COLUMN kind TEXT NOT NULL DEFAULT 'request'")
+            log.info("outbox: added the kind column (help alerts are outbox rows now)")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
 
 
 class Outbox:
@@ -170,6 +138,7 @@ class Outbox:
                 if result != "ok":
                     raise sqlite3.DatabaseError(f"malformed: quick_check says {result}")
             self._db.executescript(_SCHEMA)
+            _add_kind_column(self._db)
             self._next_seq = self._db.execute("SELECT coalesce(max(seq), 0) + 1 FROM requests").fetchone()[0]
         except sqlite3.Error as exc:
             self._db.close()
@@ -237,25 +206,47 @@ class Outbox:
             "payload": payload,
             "attachments": files,
         }
+
+        def frozen(seq: int) -> bytes:
+            envelope["sequence"] = seq
+            return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+        row = (request_id, request_type, version, created_at, now, int(test))
+        return self._insert(REQUEST, row, frozen)
+
+    def submit_alert(self, alert_id: str, document: Mapping[str, Any], created_ts: float) -> SubmittedRequest:
+        """Durably commit one help alert (its ``POST /v1/alerts`` body, frozen); blocking. Returns
+        once the row is on disk, so "staff were notified" is never a lie. An ``alert_id`` already
+        here is not added again (a repeated import). Not held to ``min_free_bytes``: a few hundred
+        bytes must not keep staff from a resident who needs them."""
+        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        created_at = str(document.get("raised_at", ""))
+        return self._insert(ALERT, (alert_id, "alert.help", 1, created_at, created_ts, 0), lambda _seq: body)
+
+    def _insert(
+        self, kind: str, row: tuple[str, str, int, str, float, int], body_for: Callable[[int], bytes]
+    ) -> SubmittedRequest:
+        """One committed row with the next sequence number (``body_for(seq)`` freezes its body).
+        ``row``: request_id, request_type, version, created_at, created_ts, test."""
+        request_id, created_at = row[0], row[3]
         with self._lock:
             seq = self._next_seq
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
                     while True:
-                        envelope["sequence"] = seq
-                        body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
                         try:
-                            self._db.execute(
-                                _INSERT,
-                                (seq, request_id, request_type, version, created_at, now, int(test), body),
-                            )
+                            done = self._db.execute(_INSERT, (seq, *row, body_for(seq), kind))
                             break
                         except sqlite3.IntegrityError:
                             # another process (kiosk-tech) took this number: read the real next one
                             seq = self._db.execute(
                                 "SELECT coalesce(max(seq), 0) + 1 FROM requests"
                             ).fetchone()[0]
+                    if not done.rowcount:  # this id was stored before: keep the first row
+                        seq = self._db.execute(
+                            "SELECT seq FROM requests WHERE request_id = ?", (request_id,)
+                        ).fetchone()[0]
                     self._db.execute("COMMIT")
                 except BaseException:
                     if self._db.in_transaction:
@@ -263,18 +254,19 @@ class Outbox:
                     raise
             except sqlite3.Error as exc:
                 raise _storage_error(self.path, exc) from exc
-            self._next_seq = seq + 1
+            self._next_seq = max(self._next_seq, seq + 1)
         return SubmittedRequest(request_id, seq, created_at)
 
     # -- delivering ---------------------------------------------------------------------------
 
     def head(self) -> PendingRequest | None:
-        """The oldest pending request (strict FIFO: nothing behind it is sent before it)."""
+        """The oldest pending help alert, else the oldest pending request (strict FIFO among
+        requests: nothing behind one is sent before it)."""
         row = self._query_one(
-            "SELECT request_id, seq, body, attempts, next_attempt_ts FROM requests"
-            " WHERE status = 'pending' ORDER BY seq LIMIT 1"
+            "SELECT request_id, seq, body, attempts, next_attempt_ts, kind FROM requests"
+            " WHERE status = 'pending' ORDER BY kind = 'request', seq LIMIT 1"
         )
-        return PendingRequest(row[0], row[1], bytes(row[2]), row[3], row[4]) if row else None
+        return PendingRequest(row[0], row[1], bytes(row[2]), row[3], row[4], row[5]) if row else None
 
     def acknowledge(self, request_id: str, http_status: int, receipt: str) -> None:
         """Store the backend's receipt and purge the body (the personal data) in one commit, then
@@ -368,10 +360,14 @@ class Outbox:
 
     def status(self, now: float | None = None) -> QueueStatus:
         counts = {"pending": 0, "acknowledged": 0, "dead": 0}
+        alerts = 0
         with self._lock:
             try:
-                for state, n in self._db.execute("SELECT status, count(*) FROM requests GROUP BY status"):
-                    counts[state] = n
+                for state, kind, n in self._db.execute(
+                    "SELECT status, kind, count(*) FROM requests GROUP BY status, kind"
+                ):
+                    counts[state] += n
+                    alerts += n if (state, kind) == ("pending", ALERT) else 0
                 head = self._db.execute(
                     "SELECT created_ts, last_error FROM requests WHERE status = 'pending'"
                     " ORDER BY seq LIMIT 1"
@@ -381,15 +377,15 @@ class Outbox:
         current = time.time() if now is None else now
         age = max(0.0, current - head[0]) if head else None
         return QueueStatus(
-            counts["pending"], counts["acknowledged"], counts["dead"], age, head[1] if head else ""
+            counts["pending"], counts["acknowledged"], counts["dead"], age, head[1] if head else "", alerts
         )
 
     def record(self, request_id: str) -> dict[str, Any] | None:
         """One request's metadata (no body) for technicians and tests."""
         with self._lock:
             cur = self._db.execute(
-                "SELECT request_id, seq, request_type, status, attempts, last_error, answer_status, answer,"
-                " body IS NOT NULL FROM requests WHERE request_id = ?",
+                "SELECT request_id, seq, kind, request_type, status, attempts, last_error, answer_status,"
+                " answer, body IS NOT NULL FROM requests WHERE request_id = ?",
                 (request_id,),
             )
             row = cur.fetchone()
@@ -402,7 +398,9 @@ class Outbox:
 
     def latest_id(self) -> str | None:
         """The id of the request submitted last (the demo's "hold up a receipt" uses it)."""
-        row = self._query_one("SELECT request_id FROM requests ORDER BY seq DESC LIMIT 1")
+        row = self._query_one(
+            "SELECT request_id FROM requests WHERE kind = 'request' ORDER BY seq DESC LIMIT 1"
+        )
         return str(row[0]) if row else None
 
     # -- internals ----------------------------------------------------------------------------

@@ -3,17 +3,21 @@ when no backend is configured, the local reference backend.
 
     queue = start_queue(config, post=clock_post, on_status=banner.update)
     queue.submit(...)            # from a worker thread; wakes the delivery thread
+    queue.raise_help(screen)     # a help alert (呼叫帮助), committed, then delivered the same way
     queue.new_client()           # a BackendClient per worker thread
     queue.status()               # depth and oldest pending age for the technicians' banner
     queue.close()                # at exit: stop delivery, stop the local backend
 
 With ``backend.url`` empty (demo), the local backend is started as a subprocess on 127.0.0.1 with
 the kiosk's key trusted; a kiosk without a key file gets one in ``<data_dir>/keys/hmac.key``.
+Help alerts still pending in a ``<data_dir>/alerts.db`` from before alerts were outbox rows are
+imported into the outbox once, at start.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +26,7 @@ from typing import Any
 from contract.signing import SigningKey, new_secret, write_key_file
 from kiosk.config.keyfile import load_secret
 from kiosk.config.model import KioskConfig
+from kiosk.queue.alerts import LEGACY_FILE, help_alert, import_legacy_alerts
 from kiosk.queue.client import BackendClient
 from kiosk.queue.delivery import DeliveryWorker, HttpSender, Post, backoff_from_config, open_outbox
 from kiosk.queue.local_backend import LocalBackend
@@ -54,6 +59,19 @@ class QueueServices:
         submitted = self.outbox.submit(request_type, version, payload, attachments)
         self.worker.wake()
         return submitted
+
+    def raise_help(self, screen: str, service: str = "", step: str = "") -> str:
+        """Durably queue a help alert (no personal data: where the resident is, and when), then
+        wake delivery; blocking (call from a worker thread). Returns the alert id once the row is
+        on disk, so the resident is told staff were notified only then. One alert per visit is the
+        caller's rule: every call raises a new one."""
+        now = time.time()
+        document = help_alert(self.outbox.kiosk_id, screen, service, step, now)
+        self.outbox.submit_alert(document["alert_id"], document, now)
+        log.warning("help requested at %s (service %s, step %s): alert %s queued",
+                    screen, service or "-", step or "-", document["alert_id"])  # fmt: skip
+        self.worker.wake()
+        return document["alert_id"]
 
     def status(self) -> QueueStatus:
         return self.outbox.status()
@@ -119,6 +137,7 @@ def start_queue(
     outbox = open_outbox(config)
     closers: list[Callable[[], None]] = [outbox.close]
     try:
+        import_legacy_alerts(outbox, config.data_dir / LEGACY_FILE)
         key, key_path = _demo_key(config)
         local = None
         url = config.backend.url

@@ -18,20 +18,6 @@ from kiosk.config.model import KioskConfig, load_config
 
 DOCUMENTS = ("receipt", "payment-receipt", "certificate", "test-page")
 
-# The cause line printed when a printer refuses (zh first: technicians on site read both).
-CAUSES = {
-    "paper_out": "缺纸 paper out",
-    "cover_open": "纸仓盖打开 cover open",
-    "offline": "打印机离线 offline",
-    "cutter_error": "切刀故障 cutter error",
-    "error": "打印机故障 printer error",
-    "disconnected": "连接中断 disconnected",
-    "unknown": "无状态应答 no status answer",
-    "paper_near_end": "纸将尽 paper near end",
-    "ready": "正常 ready",
-    "no_queue": "无此打印队列 no such CUPS queue",
-}
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     test = sub.add_parser("print-test", help="check a printer's status and print a test page")
@@ -64,9 +50,9 @@ def _config(args: argparse.Namespace) -> KioskConfig:
 
 
 def run_print_test(args: argparse.Namespace) -> int:
-    from drivers.printer.status import PrinterStatus
-    from kiosk.documents.templates import test_page
+    """Open the printer by URI and run the shared print test (kiosk/printing/test_page.py)."""
     from kiosk.printing.receipt_printer import profile_named
+    from kiosk.printing.test_page import print_test_page
 
     config = _config(args)
     uri: str = args.printer
@@ -77,19 +63,19 @@ def run_print_test(args: argparse.Namespace) -> int:
         return 2
     if uri.startswith("cups:"):
         from drivers.printer.cups import CupsA4Printer
-        from kiosk.documents.render import to_pdf
 
         cups = CupsA4Printer(uri.removeprefix("cups:"))
-        health = cups.health()
-        if not health.usable:
-            print(f"{CAUSES.get(health.code, health.code)}: {health.detail}", file=sys.stderr)
+        report = print_test_page(cups, config.kiosk.id, config.kiosk.status_base_url, a4=True)
+        if not report.sent:
+            print(f"{report.status_text}: {report.status_detail}", file=sys.stderr)
             return 1
-        doc = test_page(config.kiosk.id, CAUSES.get(health.code, health.code), config.kiosk.status_base_url)
-        print(cups.print_pdf(to_pdf(doc), "kiosk print test"))
+        if not report.ok:
+            print(report.cause, file=sys.stderr)
+            return 1
+        print(report.outcome.detail)  # CUPS's job line
         return 0
     from drivers.printer.printer import EscPosPrinter
     from drivers.printer.transports import open_transport
-    from kiosk.printing.receipt_printer import print_document
 
     try:
         transport = open_transport(uri)
@@ -98,25 +84,17 @@ def run_print_test(args: argparse.Namespace) -> int:
         return 2
     printer = EscPosPrinter(transport, profile, status_timeout=args.timeout)
     try:
-        status: PrinterStatus = printer.status()
-        if status.blocking:
-            print(CAUSES.get(status.code, status.code), file=sys.stderr)
-            return 1
-        doc = test_page(config.kiosk.id, CAUSES[status.code], config.kiosk.status_base_url)
-        # A printer that cannot answer (file:, one-way USB) still gets the page: that is the test.
-        outcome = print_document(printer, doc, print_when_status_unknown=True)
+        report = print_test_page(printer, config.kiosk.id, config.kiosk.status_base_url)
     finally:
         printer.close()
+    outcome = report.outcome
     if outcome.ok:
         print(f"printed test page on {uri} (status {outcome.after.code if outcome.after else '?'})")
         return 0
     if outcome.code == "unknown":
         print(f"sent test page to {uri}; printer did not answer status (check the paper by eye)")
         return 0
-    print(
-        CAUSES.get(outcome.code, outcome.code) + (f": {outcome.detail}" if outcome.detail else ""),
-        file=sys.stderr,
-    )
+    print(report.cause, file=sys.stderr)
     return 1
 
 

@@ -1,6 +1,7 @@
 """``kiosk-tech queue ...``: look at and drive the outbox (commissioning, stuck delivery).
 
-    queue status [--json]          counts: pending, acknowledged, dead, oldest pending age
+    queue status [--json]          counts: pending, acknowledged, dead, oldest pending age (help
+                                   alerts are outbox rows: counted, and their pending ones named)
     queue deliver [--until-empty]  deliver now (no backend configured: a local one is started)
     queue enqueue-test --count N   synthetic requests marked as tests, to commission a terminal
     queue retry-dead               put dead-lettered requests back in the queue
@@ -70,7 +71,8 @@ def run_status(args: argparse.Namespace) -> int:
         print(json.dumps(status.as_dict()))
     else:
         age = "none" if status.oldest_pending_age_s is None else f"{status.oldest_pending_age_s:.0f} s"
-        counts = f"pending {status.pending}, acknowledged {status.acknowledged}, dead {status.dead}"
+        alerts = f" ({status.alerts_pending} help alerts)" if status.alerts_pending else ""
+        counts = f"pending {status.pending}{alerts}, acknowledged {status.acknowledged}, dead {status.dead}"
         line = f"{counts}, oldest pending {age}"
         print(line + (f" (last error: {status.last_error})" if status.last_error else ""))
     return 0

@@ -3,28 +3,38 @@ button (呼叫帮助) that raises an alert to the backend.
 
 The app calls :meth:`Assist.screen_shown` each time it shows a screen and :meth:`Assist.reset` at
 every session wipe. The attract screen greets at most once per ``voice_attract_every_min`` so the
-booth is not noisy; maintenance screens neither speak nor offer help. A help alert is queued
-durably on a worker thread (kiosk/queue/alerts.py); the resident is told calmly that staff are coming,
-and touching help again in the same visit shows that message again without raising a new alert.
+booth is not noisy; maintenance screens neither speak nor offer help. A help alert is committed to
+the outbox by ``runtime.queue.raise_help`` on a worker thread (kiosk.work) and delivered with the
+requests (kiosk/queue/alerts.py); the resident is told calmly that staff are coming, and touching
+help again in the same visit shows that message again without raising a new alert.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from kivy.uix.modalview import ModalView
 
-from kiosk.errors import BackendUnavailable, KioskError
-from kiosk.queue.alerts import AlertQueue
-from kiosk.visit.voice import VoiceBuildError, VoiceLibrary, build_voice, espeak_synthesiser, resolve_key
+from kiosk.errors import KioskError
+from kiosk.visit.voice import (
+    BuildReport,
+    VoiceBuildError,
+    VoiceLibrary,
+    build_voice,
+    espeak_synthesiser,
+    resolve_key,
+)
+from kiosk.work import Tasks
 from screens.assist.voice import VoicePlayer
 
 log = logging.getLogger(__name__)
 
 SILENT_PREFIX = "maintenance"  # the PIN screen and every maintenance page: technicians only
 VOLUME_STEP = 0.2
+QUEUE_WAIT_S = 30.0  # a touch in the first seconds after start waits this long for the outbox
 
 
 class SoundPopover(ModalView):
@@ -46,12 +56,13 @@ class Assist:
         self.player = VoicePlayer(self.library, app.post, volume=display.voice_volume)
         self.attract_every_s = display.voice_attract_every_min * 60
         self._last_attract: float | None = None
-        self.alerts: AlertQueue | None = None
         self.help_alert_id = ""  # the alert of this visit, if help was called
         self._help_view: HelpNotice | None = None
         self._sound_view: SoundPopover | None = None
         self._screen = ""
-        self.build_thread: threading.Thread | None = None
+        self._help_tasks = Tasks(app.post, app.fail)  # cancelled when the visit ends
+        self._build_tasks = Tasks(app.post, app.fail)
+        self.build_thread: threading.Thread | None = None  # tests wait for the start-up build
         app.voice_volume = display.voice_volume
         app.bind(lang=lambda *_: self._language_changed())
 
@@ -69,20 +80,27 @@ class Assist:
             log.warning("voice prompts not built: %s", exc)
             return None
 
-        def work() -> None:
+        def work() -> BuildReport | None:
             try:
-                report = build_voice(self.app.runtime.messages, self.library.folder, synthesise)
+                return build_voice(self.app.runtime.messages, self.library.folder, synthesise)
             except OSError as exc:
                 log.warning("voice prompts not built: %s", exc)
+                return None
+
+        def built(report: BuildReport | None) -> None:
+            if report is None:
                 return
             for eid, why in sorted(report.failed.items()):
                 log.warning("voice prompt %s not built: %s", eid, why)
             if report.built or report.removed:
                 log.info("voice prompts: %d built, %d removed", len(report.built), len(report.removed))
-                self.app.post(self.library.reload)
+                self.library.reload()
 
-        self.build_thread = threading.Thread(target=work, name="voice-build", daemon=True)
-        self.build_thread.start()
+        def failed(exc: Exception) -> None:  # prompts are optional: a bug here ends no visit
+            log.error("voice prompts not built", exc_info=exc)
+
+        task = self._build_tasks.run(work, built, failed, name="voice-build")
+        self.build_thread = task.thread
         return self.build_thread
 
     def screen_shown(self, screen: str) -> None:
@@ -150,39 +168,24 @@ class Assist:
         self.help_alert_id = "pending"
         self.app.help_state = "pending"
         flow = self.app.flow
-        where = (self._screen, flow.service.id if flow else "", flow.step.id if flow else "")
-        threading.Thread(target=self._raise, args=where, name="help-alert", daemon=True).start()
+        screen, service, step = self._screen, flow.service.id if flow else "", flow.step.id if flow else ""
+        runtime = self.app.runtime
 
-    def _raise(self, screen: str, service: str, step: str) -> None:
-        try:
-            queue = self._queue()
-            alert = queue.raise_help(screen, service, step)
-        except (KioskError, OSError) as exc:
-            log.error("help alert could not be queued: %s", exc)
-            self.app.post(lambda: self._raised(""))
-            return
-        self.app.post(lambda: self._raised(alert.alert_id))
+        def work() -> str:
+            queue = _wait_for_queue(runtime)
+            return str(queue.raise_help(screen, service, step))
+
+        self._help_tasks.run(work, self._raised, self._not_raised, name="help-alert")
 
     def _raised(self, alert_id: str) -> None:
-        if self.help_alert_id != "pending":
-            return  # the visit ended meanwhile; the alert still goes to staff
         self.help_alert_id = alert_id
-        # a failed queue still tells the resident to wait: the log names the cause for technicians
         self.app.help_state = "sent"
 
-    def _queue(self) -> AlertQueue:
-        if self.alerts is None:
-            runtime = self.app.runtime
-            self.alerts = AlertQueue(runtime.config.data_dir / "alerts.db", runtime.config.kiosk.id)
-            self.alerts.start(self._client)
-            runtime.closers.append(self.alerts.close)
-        return self.alerts
-
-    def _client(self) -> Any:
-        queue = self.app.runtime.queue
-        if queue is None:
-            raise BackendUnavailable("the request queue (and its backend client) is not ready yet")
-        return queue.new_client()
+    def _not_raised(self, exc: Exception) -> None:
+        log.error("help alert could not be queued: %s", exc)
+        self.help_alert_id = ""
+        # a failed queue still tells the resident to wait: the log names the cause for technicians
+        self.app.help_state = "sent"
 
     def _show_help(self) -> None:
         if self._help_view is None:
@@ -199,7 +202,9 @@ class Assist:
         self._help_view = self._sound_view = None
 
     def reset(self) -> None:
-        """A visit ended: the next resident starts at the default volume, unmuted, help not called."""
+        """A visit ended: the next resident starts at the default volume, unmuted, help not called.
+        An alert still being committed is raised all the same; only its answer is dropped."""
+        self._help_tasks.cancel()
         self._close_views()
         self.help_alert_id = ""
         self.app.help_state = ""
@@ -207,3 +212,14 @@ class Assist:
         self.change_volume(0)
         self.app.voice_volume = self.app.runtime.config.display.voice_volume
         self.player.set_volume(self.app.voice_volume)
+
+
+def _wait_for_queue(runtime: Any) -> Any:
+    """The request queue, once started (worker thread: the outbox opens after the first frame).
+    KioskError when it failed to start or is not up within ``QUEUE_WAIT_S``."""
+    deadline = time.monotonic() + QUEUE_WAIT_S
+    while runtime.queue is None:
+        if runtime.queue_error is not None or time.monotonic() > deadline:
+            raise KioskError(f"the request queue is not available: {runtime.queue_error or 'not started'}")
+        time.sleep(0.1)
+    return runtime.queue

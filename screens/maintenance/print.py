@@ -1,11 +1,12 @@
-"""Print test with preview: the test page of ``kiosk-tech print-test`` printed on the receipt
-printer (or the A4 printer, when one is configured) through the print service residents use, its
-rendered preview on screen, and the printer's status after the job with the cause of a refusal."""
+"""Print test with preview: the test page of ``kiosk-tech print-test`` (the shared routine in
+kiosk/printing/test_page.py) printed on the receipt printer (or the A4 printer, when one is
+configured) through the print service residents use, its rendered preview on screen, and the
+printer's status after the job with the cause of a refusal."""
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from kivy.core.image import Image as CoreImage
@@ -26,35 +27,19 @@ class PrintTestResult:
 def run_print_test(runtime: Any, role: str) -> PrintTestResult:
     """Print the test page on ``role``'s printer (blocking: worker thread) and say how it went."""
     from kiosk.documents.render import to_png
-    from kiosk.documents.templates import test_page
-    from kiosk.printing.a4_printer import print_a4_document
-    from kiosk.printing.receipt_printer import print_document
-    from kiosk.tech.print_cmd import CAUSES
+    from kiosk.printing.test_page import print_test_page
 
     printer = runtime.devices.get(role)
-    config = runtime.config
     if printer is None:
         health = runtime.device_health(role)
         cause = f"{health.code}: {health.detail}" if health else "not configured"
         return PrintTestResult(role, b"", False, "missing", f"{role}: {cause}")
-    if role == "a4_printer":
-        health = printer.health()
-        status_text = CAUSES.get(health.code, health.code)
-    else:
-        status_text = CAUSES.get(printer.status().code, "?")
-    document = test_page(config.kiosk.id, status_text, config.kiosk.status_base_url)
-    if role == "a4_printer":
-        document = replace(document, kind="a4")
-        outcome = print_a4_document(printer, document)
-    else:
-        outcome = print_document(printer, document, print_when_status_unknown=True)
+    kiosk = runtime.config.kiosk
+    report = print_test_page(printer, kiosk.id, kiosk.status_base_url, a4=role == "a4_printer")
     buffer = io.BytesIO()
-    to_png(document).save(buffer, format="PNG")
-    after = outcome.after.code if outcome.after is not None else outcome.code
-    text = f"{CAUSES.get(after, after)}"
-    if not outcome.ok:
-        text = f"{CAUSES.get(outcome.code, outcome.code)}" + (f": {outcome.detail}" if outcome.detail else "")
-    return PrintTestResult(role, buffer.getvalue(), outcome.ok, outcome.code, text)
+    to_png(report.document).save(buffer, format="PNG")
+    text = report.after_text if report.ok else report.cause
+    return PrintTestResult(role, buffer.getvalue(), report.ok, report.outcome.code, text)
 
 
 class PrintTestPage(MaintenancePage):

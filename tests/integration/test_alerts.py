@@ -1,14 +1,18 @@
-"""Help alerts over the real wire: the kiosk's durable alert queue and signed client against the
-reference backend on 127.0.0.1 (SQLite and PostgreSQL): stored once, retried after an outage,
-listed and closed by staff with ``kiosk-backend alerts``; refused when unsigned or carrying
-anything beyond the allowed fields."""
+"""Help alerts over the real wire: raised through the queue services (a row of the one outbox,
+delivered by the one delivery thread, signed) against the reference backend on 127.0.0.1 (SQLite
+and PostgreSQL): stored once, retried after an outage and a restart, an old ``alerts.db`` imported;
+listed and closed by staff with ``kiosk-backend alerts``; refused when unsigned or carrying anything
+beyond the allowed fields."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import socket
+import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +23,22 @@ from backend.alerts import list_alerts
 from backend.app import Backend, make_server
 from backend.cli import main as backend_main
 from backend.store import Store, open_store
-from contract.signing import SigningKey
+from contract.signing import SigningKey, load_secret
+from kiosk.config.model import KioskConfig, load_config
 from kiosk.errors import BackendRejected
-from kiosk.queue.alerts import AlertQueue, wait_until_sent
 from kiosk.queue.client import BackendClient
+from kiosk.queue.runtime import QueueServices, start_queue
+from kiosk.tech.config_init import add_init_command
 
 pytestmark = pytest.mark.integration
 
 KEY = SigningKey("KIOSK-A1", b"a" * 32)
+FAST_RETRY = {"KIOSK__BACKEND__RETRY_BASE_S": "0.05", "KIOSK__BACKEND__RETRY_CAP_S": "1"}
 
 
 class Server:
-    def __init__(self, store: Store, port: int = 0) -> None:
-        self.httpd = make_server(Backend(store, {KEY.key_id: KEY.secret}), "127.0.0.1", port)
+    def __init__(self, store: Store, port: int = 0, key: SigningKey = KEY) -> None:
+        self.httpd = make_server(Backend(store, {key.key_id: key.secret}), "127.0.0.1", port)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05})
         self.thread.daemon = True
@@ -54,69 +61,130 @@ def client_for(url: str) -> BackendClient:
     return BackendClient(url, KEY, connect_timeout_s=1, read_timeout_s=2)
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def kiosk_config(folder: Path, port: int) -> KioskConfig:
+    """A terminal made by ``kiosk-tech config init``, its backend on 127.0.0.1:``port``."""
+    parser = argparse.ArgumentParser()
+    add_init_command(parser.add_subparsers())
+    args = parser.parse_args(["init", "--dir", str(folder), "--backend", f"http://127.0.0.1:{port}"])
+    assert args.func(args) == 0
+    return load_config(folder / "kiosk.toml", validate_devices=False, environ=FAST_RETRY)
+
+
+def kiosk_key(config: KioskConfig) -> SigningKey:
+    secret = load_secret(config.resolve(config.backend.secret_file))
+    return SigningKey(config.backend.key_id or config.kiosk.id, secret)
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+def row_status(services: QueueServices, alert_id: str) -> str:
+    return str((services.outbox.record(alert_id) or {}).get("status"))
+
+
 def test_a_help_alert_reaches_staff_once_without_personal_data(store: Store, tmp_path: Path) -> None:
-    server = Server(store)
-    queue = AlertQueue(tmp_path / "alerts.db", KEY.key_id, lambda: client_for(server.url), retry_base_s=0.05)
+    port = free_port()
+    config = kiosk_config(tmp_path / "k", port)
+    server = Server(store, port, kiosk_key(config))
+    services = start_queue(config)
     try:
-        queue.start()
-        alert = queue.raise_help("step", "household-certificate", "details")
-        assert wait_until_sent(queue, alert.alert_id)
+        alert_id = services.raise_help("step", "household-certificate", "details")
+        assert row_status(services, alert_id) in ("pending", "acknowledged")  # committed on return
+        wait_for(lambda: row_status(services, alert_id) == "acknowledged")
         stored = list_alerts(store)
-        assert [a["alert_id"] for a in stored] == [alert.alert_id]
+        assert [a["alert_id"] for a in stored] == [alert_id]
         row = stored[0]
         assert (row["kiosk_id"], row["screen"], row["service"], row["step"], row["status"]) == (
-            KEY.key_id, "step", "household-certificate", "details", "open",
+            config.kiosk.id, "step", "household-certificate", "details", "open",
         )  # fmt: skip
-        assert set(alert.document()) == {
-            "alert_id",
-            "kiosk_id",
-            "kind",
-            "screen",
-            "service",
-            "step",
-            "raised_at",
+        record = services.outbox.record(alert_id)
+        assert record is not None and record["kind"] == "alert" and record["answer_status"] == 201
+        assert services.status().alerts_pending == 0
+        # a retry after a lost answer (same alert id, same body) stores nothing new
+        key = kiosk_key(config)
+        client = BackendClient(server.url, key, connect_timeout_s=1, read_timeout_s=2)
+        document = {
+            k: row[k] for k in ("alert_id", "kiosk_id", "kind", "screen", "service", "step", "raised_at")
         }
-        # a retry after a lost answer (same alert id) stores nothing new
-        client = client_for(server.url)
         resp = client.session.post(
             server.url + "/v1/alerts",
-            data=(body := json.dumps(alert.document()).encode()),
-            headers={**KEY.sign("POST", "/v1/alerts", body), "Content-Type": "application/json"},
+            data=(body := json.dumps(document).encode()),
+            headers={**key.sign("POST", "/v1/alerts", body), "Content-Type": "application/json"},
         )
         client.close()
         assert resp.status_code == 200
         assert len(list_alerts(store)) == 1
     finally:
-        queue.close()
+        services.close()
         server.stop()
 
 
 def test_alerts_raised_while_the_backend_is_down_arrive_when_it_returns(store: Store, tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    queue = AlertQueue(
-        tmp_path / "alerts.db", KEY.key_id, lambda: client_for(url), retry_base_s=0.05, retry_cap_s=0.3
-    )
-    queue.start()
-    alert = queue.raise_help("review", "id-card-renewal", "review")
+    port = free_port()
+    config = kiosk_config(tmp_path / "k", port)
+    services = start_queue(config)
     try:
-        assert not wait_until_sent(queue, alert.alert_id, timeout_s=0.8)
-        pending = queue.pending()
-        assert [p["alert_id"] for p in pending] == [alert.alert_id] and pending[0]["attempts"] >= 1
-        assert "unreachable" in pending[0]["last_error"]
-        queue.close()  # the kiosk restarts: the queued alert survives in SQLite
-        queue = AlertQueue(tmp_path / "alerts.db", KEY.key_id, lambda: client_for(url), retry_base_s=0.05)
-        server = Server(store, port)
-        try:
-            queue.start()
-            assert wait_until_sent(queue, alert.alert_id)
-            assert [a["alert_id"] for a in list_alerts(store)] == [alert.alert_id]
-        finally:
-            server.stop()
+        alert_id = services.raise_help("review", "id-card-renewal", "review")
+        wait_for(lambda: (services.outbox.record(alert_id) or {}).get("attempts", 0) >= 1)
+        record = services.outbox.record(alert_id)
+        assert record is not None and record["status"] == "pending" and "unreachable" in record["last_error"]
+        assert services.status().alerts_pending == 1
     finally:
-        queue.close()
+        services.close()  # the kiosk restarts: the queued alert survives in the outbox
+    server = Server(store, port, kiosk_key(config))
+    services = start_queue(config)
+    try:
+        wait_for(lambda: row_status(services, alert_id) == "acknowledged")
+        assert [a["alert_id"] for a in list_alerts(store)] == [alert_id]
+    finally:
+        services.close()
+        server.stop()
+
+
+def test_alerts_left_in_an_old_alerts_db_are_delivered_after_the_upgrade(
+    store: Store, tmp_path: Path
+) -> None:
+    port = free_port()
+    config = kiosk_config(tmp_path / "k", port)
+    waiting: dict[str, Any] = {
+        "alert_id": "0190c0de-0000-4000-8000-000000000021", "kiosk_id": config.kiosk.id, "kind": "help",
+        "screen": "home", "service": "", "step": "", "raised_at": "2026-11-28T20:00:00Z",
+    }  # fmt: skip
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(config.data_dir / "alerts.db")  # the schema kiosks used before the upgrade
+    old.execute(
+        "CREATE TABLE alerts (alert_id TEXT PRIMARY KEY, raised_at TEXT NOT NULL, body TEXT NOT NULL,"
+        " status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,"
+        " last_error TEXT NOT NULL DEFAULT '')"
+    )
+    old.execute(
+        "INSERT INTO alerts (alert_id, raised_at, body, attempts) VALUES (?, ?, ?, 3)",
+        (waiting["alert_id"], waiting["raised_at"], json.dumps(waiting)),
+    )
+    old.commit()
+    old.close()
+    server = Server(store, port, kiosk_key(config))
+    services = start_queue(config)
+    try:
+        wait_for(lambda: row_status(services, waiting["alert_id"]) == "acknowledged")
+        assert [a["alert_id"] for a in list_alerts(store)] == [waiting["alert_id"]]
+        assert not (config.data_dir / "alerts.db").exists()
+        assert (config.data_dir / "alerts.db.imported").exists()
+    finally:
+        services.close()
+        server.stop()
 
 
 def test_backend_refuses_unsigned_foreign_and_personal_alerts(store: Store) -> None:

@@ -215,8 +215,11 @@ def test_help_raises_one_alert_at_the_backend_and_calms_the_resident(kiosk: Any)
     kiosk.tap("呼叫帮助")  # again: the same calm notice, no second alert
     assert "已通知工作人员" in kiosk.visible_texts()
     kiosk.tap("好的")
-    kiosk.app.assist.alerts.send_pending()
+    queue = app.runtime.queue
+    kiosk.wait_until(lambda: queue.status().alerts_pending == 0, timeout_s=20, what="no alert left to send")
     assert len(backend_alerts(app)) == len(before) + 1
+    record = queue.outbox.record(alert["alert_id"])  # an outbox row, delivered by the one worker
+    assert record["kind"] == "alert" and record["status"] == "acknowledged"
     app.cancel()
     assert app.help_state == "" and app.assist.help_alert_id == ""
 

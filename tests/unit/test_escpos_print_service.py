@@ -15,6 +15,7 @@ from kiosk.devices import DeviceContext
 from kiosk.documents import samples
 from kiosk.documents.model import Document
 from kiosk.printing.receipt_printer import DRIVERS, PrintOutcome, print_document, print_in_background
+from kiosk.work import Tasks
 
 
 @pytest.fixture
@@ -89,12 +90,24 @@ def test_every_outcome_message_key_exists_in_both_languages() -> None:
 def test_background_print_delivers_through_post(printer: SimulatedEscPosPrinter, receipt: Document) -> None:
     posted: queue.Queue[Callable[[], None]] = queue.Queue()
     results: list[PrintOutcome] = []
-    thread = print_in_background(printer, receipt, posted.put, results.append)
+    task = print_in_background(printer, receipt, Tasks(posted.put), results.append)
     callback = posted.get(timeout=10)
     assert results == []  # nothing ran on the worker that belongs to the UI thread
     callback()
-    thread.join(timeout=10)
+    assert task.finished.is_set() and task.name == "print-job"
     assert results[0].ok
+
+
+def test_a_cancelled_background_print_reports_nothing(
+    printer: SimulatedEscPosPrinter, receipt: Document
+) -> None:
+    posted: queue.Queue[Callable[[], None]] = queue.Queue()
+    results: list[PrintOutcome] = []
+    tasks = Tasks(posted.put)
+    print_in_background(printer, receipt, tasks, results.append)
+    tasks.cancel()  # the resident left the step
+    posted.get(timeout=10)()
+    assert results == [] and len(printer.jobs) == 1  # the job itself was not taken back
 
 
 def test_simulated_driver_entry_opens_with_faults(tmp_path: Path) -> None:
