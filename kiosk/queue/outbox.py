@@ -18,8 +18,9 @@ records the backend's answer:
 Acknowledged rows (metadata and receipt only) are deleted once older than the configured
 retention (:meth:`Outbox.prune_acknowledged`, run by the delivery thread); the newest row always
 stays, so the sequence number (``max(seq) + 1``) never goes back. Dead letters and pending
-requests are never pruned. Alerts take sequence numbers too (the number orders the kiosk's rows;
-a request's envelope carries it, so the backend may see a gap where an alert went).
+requests are never pruned. Requests number 1, 2, 3... with no gap (the envelope carries the
+number, so the backend can tell a missing request); alerts count down from -1 in the same column,
+so they order among themselves without taking a request's number.
 
 Files made before alerts moved here have no ``kind`` column: opening one adds it (every old row
 is a request), so an existing outbox keeps working.
@@ -96,6 +97,9 @@ def _storage_error(path: Path, exc: sqlite3.Error) -> StorageError:
     if isinstance(exc, sqlite3.DatabaseError) and ("malformed" in text or "not a database" in text):
         return StorageError(f"outbox {path}: file is damaged ({text}); it was left in place for inspection")
     return StorageError(f"outbox {path}: {text}")
+
+
+_NEXT_ALERT_SEQ = "SELECT min(coalesce(min(seq), 0), 0) - 1 FROM requests"  # alerts: -1, -2, ...
 
 
 def _add_kind_column(db: sqlite3.Connection) -> None:
@@ -229,8 +233,10 @@ class Outbox:
         """One committed row with the next sequence number (``body_for(seq)`` freezes its body).
         ``row``: request_id, request_type, version, created_at, created_ts, test."""
         request_id, created_at = row[0], row[3]
+        alert = kind == ALERT
+        next_free = _NEXT_ALERT_SEQ if alert else "SELECT coalesce(max(seq), 0) + 1 FROM requests"
         with self._lock:
-            seq = self._next_seq
+            seq = self._db.execute(next_free).fetchone()[0] if alert else self._next_seq
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
@@ -240,9 +246,7 @@ class Outbox:
                             break
                         except sqlite3.IntegrityError:
                             # another process (kiosk-tech) took this number: read the real next one
-                            seq = self._db.execute(
-                                "SELECT coalesce(max(seq), 0) + 1 FROM requests"
-                            ).fetchone()[0]
+                            seq = self._db.execute(next_free).fetchone()[0]
                     if not done.rowcount:  # this id was stored before: keep the first row
                         seq = self._db.execute(
                             "SELECT seq FROM requests WHERE request_id = ?", (request_id,)
@@ -254,7 +258,8 @@ class Outbox:
                     raise
             except sqlite3.Error as exc:
                 raise _storage_error(self.path, exc) from exc
-            self._next_seq = max(self._next_seq, seq + 1)
+            if not alert:
+                self._next_seq = max(self._next_seq, seq + 1)
         return SubmittedRequest(request_id, seq, created_at)
 
     # -- delivering ---------------------------------------------------------------------------
@@ -264,7 +269,7 @@ class Outbox:
         requests: nothing behind one is sent before it)."""
         row = self._query_one(
             "SELECT request_id, seq, body, attempts, next_attempt_ts, kind FROM requests"
-            " WHERE status = 'pending' ORDER BY kind = 'request', seq LIMIT 1"
+            " WHERE status = 'pending' ORDER BY kind = 'request', abs(seq) LIMIT 1"
         )
         return PendingRequest(row[0], row[1], bytes(row[2]), row[3], row[4], row[5]) if row else None
 

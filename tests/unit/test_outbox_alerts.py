@@ -123,7 +123,7 @@ def test_the_same_alert_id_is_stored_once(outbox: Outbox) -> None:
     assert first.sequence == again.sequence
     assert outbox.status().pending == 1
     later = outbox.submit("system.test", 1, TEST)
-    assert later.sequence == first.sequence + 1
+    assert (first.sequence, later.sequence) == (-1, 1)  # alerts count down, requests up
 
 
 OLD_OUTBOX = """CREATE TABLE requests (
@@ -151,10 +151,11 @@ def test_an_outbox_made_before_alerts_gains_the_kind_column_and_keeps_its_reques
         head = box.head()
         assert head is not None and (head.sequence, head.kind, head.body) == (7, "request", b"{}")
         alert_id = _alert(box)
-        assert (box.record(alert_id) or {})["seq"] == 8
+        assert (box.record(alert_id) or {})["seq"] == -1
+        assert box.submit("system.test", 1, TEST).sequence == 8  # the requests' numbering goes on
     with Outbox(path, "K") as box:  # opening again migrates nothing twice
         status = box.status()
-        assert (status.pending, status.alerts_pending) == (2, 1)
+        assert (status.pending, status.alerts_pending) == (3, 1)
 
 
 OLD_ALERTS = """CREATE TABLE alerts (
@@ -202,3 +203,19 @@ def test_an_unreadable_alerts_db_is_left_in_place(tmp_path: Path, outbox: Outbox
     legacy.write_bytes(b"not a database" * 100)
     assert import_legacy_alerts(outbox, legacy) == 0
     assert legacy.read_bytes() == b"not a database" * 100 and outbox.status().pending == 0
+
+
+def test_alerts_take_no_request_number_so_a_gap_in_the_sequence_still_means_a_missing_request(
+    outbox: Outbox,
+) -> None:
+    first = outbox.submit("system.test", 1, TEST)
+    _alert(outbox)
+    _alert(outbox, screen="home")
+    second = outbox.submit("system.test", 1, TEST)
+    assert (first.sequence, second.sequence) == (1, 2)  # the envelopes' numbers have no gap
+    sequences = []
+    while (item := outbox.head()) is not None:
+        if item.kind == "request":
+            sequences.append(json.loads(item.body)["sequence"])
+        outbox.acknowledge(item.request_id, 201, "{}")
+    assert sequences == [1, 2]
