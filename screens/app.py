@@ -16,21 +16,17 @@ from typing import Any
 
 from kivy.base import ExceptionManager
 from kivy.clock import Clock
-from kivy.core.text import DEFAULT_FONT, LabelBase
 from kivy.core.window import Window
-from kivy.lang import Builder
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
-from kivy.uix.floatlayout import FloatLayout
 
 import screens.widgets  # noqa: F401  (registers KButton, Tile... for the kv rules)
-from kiosk.paths import screens_dir
 from kiosk.runtime import Runtime
 from kiosk.services.flow import Availability
 from kiosk.visit.controller import View, VisitController
 from kiosk.visit.memory import freeze_startup_objects, release_visit_memory
 from kiosk.work import install_excepthook
+from screens.forwarding import forward, visit_attribute
 from screens.look import ThemedApp
-from screens.overlays import IdleOverlay, queue_banner
+from screens.overlays import IdleOverlay, KioskRoot, queue_banner
 from screens.registry import ScreenRegistry
 from screens.startup import CalmExceptionHandler, restart_process, start_watchdog_pings
 
@@ -38,35 +34,7 @@ VISIT_RELEASE_DELAY_S = 0.5  # after the attract screen's transition, so its fir
 AfterFirstFrame = Callable[["KioskApp"], None]  # what the composition root starts once drawn
 
 
-class KioskRoot(FloatLayout):
-    """The window's root: the screen manager plus overlays (badge, idle warning)."""
-
-
-def _forward(name: str) -> Callable[..., None]:
-    """An app method that hands the touch to ``VisitController.<name>`` and shows the answer."""
-
-    def command(self: KioskApp, *args: Any) -> None:
-        self._render(getattr(self.visit, name)(*args))
-
-    command.__name__ = command.__qualname__ = name
-    command.__doc__ = f"Forwarded to :meth:`VisitController.{name}`; the view it answers is shown."
-    return command
-
-
-def _visit_attribute(name: str) -> Any:
-    return property(lambda app: getattr(app.visit, name), lambda app, value: setattr(app.visit, name, value))
-
-
 class KioskApp(ThemedApp):
-    simulated = BooleanProperty(False)
-    idle_seconds = NumericProperty(0)
-    banner = StringProperty("")  # technicians' strip (delivery stuck); never an error for residents
-    # assistance in the top bar (screens/assist/assist.py): voice volume/mute, help alert state
-    voice_volume = NumericProperty(0.8)
-    voice_muted = BooleanProperty(False)
-    assist_shown = BooleanProperty(True)  # false on maintenance screens
-    help_state = StringProperty("")  # "" | pending | sent
-
     def __init__(
         self,
         runtime: Runtime,
@@ -80,15 +48,7 @@ class KioskApp(ThemedApp):
         self.title = "Police self-service kiosk"
         self.runtime, self.messages, self.catalogue = runtime, runtime.messages, runtime.catalogue
         self.design_size = runtime.config.display.size
-        self.visit = VisitController(
-            runtime.catalogue,
-            runtime.config.session,
-            runtime,
-            ready_kinds=frozenset(STEP_WIDGETS) | {"review", "done"},  # those two are screens
-            analytics=runtime.analytics,
-            clock=runtime.clock,
-            scratch_root=runtime.config.data_dir / "sessions",
-        )
+        self.visit = VisitController.for_runtime(runtime, frozenset(STEP_WIDGETS) | {"review", "done"})
         self.visit.on_end(self._visit_ended)
         self.registry = ScreenRegistry()
         self.manager = self.registry.manager
@@ -104,16 +64,13 @@ class KioskApp(ThemedApp):
         runtime.backend.subscribe(lambda _state: self.post(self.availability_changed))
 
     # the visit's state, read by screens and tests (the tour sets both to picture a step)
-    session = _visit_attribute("session")
-    flow = _visit_attribute("flow")
+    session = visit_attribute("session")
+    flow = visit_attribute("flow")
     _idle_view = property(lambda self: self.idle_overlay.view)
 
     # -- building --------------------------------------------------------------------------------
     def build(self) -> KioskRoot:
-        font = self.runtime.font
-        LabelBase.register(DEFAULT_FONT, str(font.path), fn_bold=str(font.bold or font.path))
-        Builder.load_file(str(screens_dir() / "widgets.kv"))
-        Builder.load_file(str(screens_dir() / "assist" / "voice.kv"))
+        self.load_look(self.runtime.font)
         from screens.assist.assist import Assist
 
         self.assist = Assist(self)
@@ -188,17 +145,17 @@ class KioskApp(ThemedApp):
         self.banner = queue_banner(self.tr, self.runtime.queue, status)
 
     # -- forwarded to the visit controller -------------------------------------------------------
-    begin = _forward("begin")
-    choose_category = _forward("choose_category")
-    start_service = _forward("start_service")
-    show_route = _forward("show_route")
-    go_back = _forward("back")
-    go_home = _forward("go_home")
-    cancel = _forward("cancel")
-    finish_without_request = _forward("finish_without_request")
-    fail = _forward("fail")
-    enter_maintenance = _forward("enter_maintenance")
-    show_attract = _forward("show_attract")
+    begin = forward("begin")
+    choose_category = forward("choose_category")
+    start_service = forward("start_service")
+    show_route = forward("show_route")
+    go_back = forward("back")
+    go_home = forward("go_home")
+    cancel = forward("cancel")
+    finish_without_request = forward("finish_without_request")
+    fail = forward("fail")
+    enter_maintenance = forward("enter_maintenance")
+    show_attract = forward("show_attract")
 
     def availability(self, service_id: str) -> Availability:
         return self.visit.availability(service_id)

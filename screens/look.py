@@ -1,4 +1,5 @@
-"""The kiosk's look: language, text size, contrast theme and the unit that scales every screen.
+"""The kiosk's look: language, text size, contrast theme, the unit that scales every screen, and
+the state the chrome around the screens shows (badge, countdown, strip, top bar).
 
 :class:`ThemedApp` is the base of :class:`~screens.app.KioskApp`. Every colour and size the kv rules
 use is one of its Kivy properties, so a switch (language, large text, high contrast, a new window
@@ -11,10 +12,14 @@ import logging
 from typing import Any
 
 from kivy.app import App
+from kivy.core.text import DEFAULT_FONT, LabelBase
 from kivy.core.window import Window
+from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
+from kiosk.config.fonts import FontChoice
 from kiosk.config.messages import Messages
+from kiosk.paths import screens_dir
 from screens.theme import HIGH_CONTRAST, STANDARD
 
 log = logging.getLogger(__name__)
@@ -42,9 +47,25 @@ class ThemedApp(App):
     c_danger = ListProperty(STANDARD["c_danger"])
     c_ok = ListProperty(STANDARD["c_ok"])
     c_disabled = ListProperty(STANDARD["c_disabled"])
+    # the chrome around the screens: the SIMULATION badge, the idle countdown, the technicians'
+    # strip (delivery stuck; never an error for residents), the top bar's assistance
+    # (screens/assist/assist.py: voice volume/mute, help alert state)
+    simulated = BooleanProperty(False)
+    idle_seconds = NumericProperty(0)
+    banner = StringProperty("")
+    voice_volume = NumericProperty(0.8)
+    voice_muted = BooleanProperty(False)
+    assist_shown = BooleanProperty(True)  # false on maintenance screens
+    help_state = StringProperty("")  # "" | pending | sent
 
     messages: Messages
     design_size: tuple[int, int] = (1920, 1080)
+
+    def load_look(self, font: FontChoice) -> None:
+        """Register the CJK font as the default and load the kv rules every screen shares."""
+        LabelBase.register(DEFAULT_FONT, str(font.path), fn_bold=str(font.bold or font.path))
+        Builder.load_file(str(screens_dir() / "widgets.kv"))
+        Builder.load_file(str(screens_dir() / "assist" / "voice.kv"))
 
     def on_large_text(self, _instance: Any, value: bool) -> None:
         self.text_scale = LARGE_TEXT_SCALE if value else 1.0

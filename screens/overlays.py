@@ -5,6 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kivy.uix.floatlayout import FloatLayout
+
+
+class KioskRoot(FloatLayout):
+    """The window's root: the screen manager plus overlays (badge, idle warning)."""
+
 
 class IdleOverlay:
     """The "are you still there?" warning, opened and closed to match the visit controller."""

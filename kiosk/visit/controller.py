@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config.model import SessionSection
 from kiosk.services.catalogue import Catalogue
@@ -34,6 +34,9 @@ from kiosk.visit.availability import Surroundings, visit_availability
 from kiosk.visit.idle import IdleMonitor, IdleState
 from kiosk.visit.privacy import MASKING_FILTER
 from kiosk.visit.session import Session
+
+if TYPE_CHECKING:
+    from kiosk.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,20 @@ class VisitController:
         self.idle_warning = False
         self.return_at: float | None = None  # when the done/error screen gives way to the attract one
         self._on_end: list[Callable[[str], None]] = []
+
+    @classmethod
+    def for_runtime(cls, runtime: Runtime, ready_kinds: frozenset[str]) -> VisitController:
+        """The controller of the kiosk's visits, wired to its runtime (catalogue, session limits,
+        devices, queue and backend state, analytics, clock)."""
+        return cls(
+            runtime.catalogue,
+            runtime.config.session,
+            runtime,
+            ready_kinds=ready_kinds,
+            analytics=runtime.analytics,
+            clock=runtime.clock,
+            scratch_root=runtime.config.data_dir / "sessions",
+        )
 
     def on_end(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(reason)`` after every end of a visit, once the session is wiped."""
