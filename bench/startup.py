@@ -67,7 +67,7 @@ def child_kiosk(data_dir: str) -> None:
         encoding="utf-8",
     )
     from kiosk.config.model import load_config
-    from kiosk.main import compose
+    from kiosk.main import after_first_frame, compose
     from screens.kivy_env import prepare
 
     config = load_config(site, environ={})
@@ -114,7 +114,7 @@ def child_kiosk(data_dir: str) -> None:
         Window.bind(on_flip=on_flip)
         the_app.begin()
 
-    app = KioskApp(runtime, on_started=started)
+    app = KioskApp(runtime, on_started=started, after_first_frame=after_first_frame(runtime))
     app.run()
     runtime.close()
 

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from drivers.base import DeviceHealth, Health
 from drivers.errors import DeviceError
@@ -219,6 +219,28 @@ def claim_data_dir(data_dir: Path) -> IO[str]:
     return handle
 
 
+class StartedApp(Protocol):
+    """What the started app offers the workers the composition root starts (screens/app.py KioskApp)."""
+
+    def post(self, fn: Callable[[], None]) -> None: ...  # run on the UI thread, soon
+
+    def devices_changed(self) -> None: ...  # a device or the queue came up (or failed)
+
+    def queue_status(self, status: Any) -> None: ...  # delivery progress, for the technicians' strip
+
+
+def after_first_frame(runtime: Runtime) -> Callable[[StartedApp], None]:
+    """What the app starts once its first frame is drawn: the devices and the request queue, on
+    worker threads that report back through the app. Handed to the app, so that the dependency
+    points one way (this composition root -> screens -> the core)."""
+
+    def start(app: StartedApp) -> None:
+        open_devices_in_background(runtime, on_opened=lambda _role: app.post(app.devices_changed))
+        start_queue_in_background(runtime, app.post, app.devices_changed, app.queue_status)
+
+    return start
+
+
 def run_app(runtime: Runtime, **app_options: Any) -> int:
     """Open the window and run until the app stops. Imports Kivy (only here). Takes the data
     folder's lock first and sweeps session folders a killed predecessor left behind."""
@@ -228,6 +250,12 @@ def run_app(runtime: Runtime, **app_options: Any) -> int:
     runtime.closers.append(lock.close)
     sweep_scratch(runtime.config.data_dir / "sessions")
     os.environ.setdefault("KIVY_NO_ARGS", "1")
-    from screens.app import run_kiosk_app
+    from screens.app import KioskApp
 
-    return run_kiosk_app(runtime, **app_options)
+    app_options.setdefault("after_first_frame", after_first_frame(runtime))
+    app = KioskApp(runtime, **app_options)
+    try:
+        app.run()
+    finally:
+        runtime.close()
+    return 0

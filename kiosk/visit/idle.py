@@ -55,8 +55,9 @@ class IdleMonitor:
             self.warning_s = min(warning_s, self.timeout_s / 2)
         self._last = self.clock()
 
-    def status(self) -> IdleStatus:
-        remaining = self.timeout_s - (self.clock() - self._last)
+    def status(self, now: float | None = None) -> IdleStatus:
+        """Where the resident stands against the timeout at ``now`` (the monitor's clock if None)."""
+        remaining = self.timeout_s - ((self.clock() if now is None else now) - self._last)
         if remaining <= 0:
             return IdleStatus(IdleState.EXPIRED, 0.0)
         if remaining <= self.warning_s:

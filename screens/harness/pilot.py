@@ -47,6 +47,9 @@ class _Touch:
 
 class Pilot:
     def __init__(self, runtime: Runtime, **app_options: Any) -> None:
+        from kiosk.main import after_first_frame  # the harness composes the app as kiosk/main.py does
+
+        app_options.setdefault("after_first_frame", after_first_frame(runtime))
         self.app = KioskApp(runtime, **app_options)
         self._capture_to: Path | None = None
         self.errors: list[BaseException] = []  # unexpected exceptions seen (tests assert none)

@@ -1,0 +1,104 @@
+"""The kiosk's look: language, text size, contrast theme, the unit that scales every screen, and
+the state the chrome around the screens shows (badge, countdown, strip, top bar).
+
+:class:`ThemedApp` is the base of :class:`~screens.app.KioskApp`. Every colour and size the kv rules
+use is one of its Kivy properties, so a switch (language, large text, high contrast, a new window
+size) repaints the whole kiosk at once; nothing here knows about visits.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kivy.app import App
+from kivy.core.text import DEFAULT_FONT, LabelBase
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
+
+from kiosk.config.fonts import FontChoice
+from kiosk.config.messages import Messages
+from kiosk.paths import screens_dir
+from screens.theme import HIGH_CONTRAST, STANDARD
+
+log = logging.getLogger(__name__)
+
+LARGE_TEXT_SCALE = 1.35
+
+
+class ThemedApp(App):
+    lang = StringProperty("zh")
+    text_scale = NumericProperty(1.0)
+    large_text = BooleanProperty(False)
+    u = NumericProperty(1.0)  # one design pixel (1080-px short side) in window pixels
+    landscape = BooleanProperty(True)
+    high_contrast = BooleanProperty(False)
+    # theme colours (screens/theme.py); a theme switch repaints every screen
+    c_bg = ListProperty(STANDARD["c_bg"])
+    c_card = ListProperty(STANDARD["c_card"])
+    c_text = ListProperty(STANDARD["c_text"])
+    c_muted = ListProperty(STANDARD["c_muted"])
+    c_primary = ListProperty(STANDARD["c_primary"])
+    c_primary_down = ListProperty(STANDARD["c_primary_down"])
+    c_on_primary = ListProperty(STANDARD["c_on_primary"])
+    c_secondary = ListProperty(STANDARD["c_secondary"])
+    c_accent = ListProperty(STANDARD["c_accent"])
+    c_danger = ListProperty(STANDARD["c_danger"])
+    c_ok = ListProperty(STANDARD["c_ok"])
+    c_disabled = ListProperty(STANDARD["c_disabled"])
+    # the chrome around the screens: the SIMULATION badge, the idle countdown, the technicians'
+    # strip (delivery stuck; never an error for residents), the top bar's assistance
+    # (screens/assist/assist.py: voice volume/mute, help alert state)
+    simulated = BooleanProperty(False)
+    idle_seconds = NumericProperty(0)
+    banner = StringProperty("")
+    voice_volume = NumericProperty(0.8)
+    voice_muted = BooleanProperty(False)
+    assist_shown = BooleanProperty(True)  # false on maintenance screens
+    help_state = StringProperty("")  # "" | pending | sent
+
+    messages: Messages
+    design_size: tuple[int, int] = (1920, 1080)
+
+    def load_look(self, font: FontChoice) -> None:
+        """Register the CJK font as the default and load the kv rules every screen shares."""
+        LabelBase.register(DEFAULT_FONT, str(font.path), fn_bold=str(font.bold or font.path))
+        Builder.load_file(str(screens_dir() / "widgets.kv"))
+        Builder.load_file(str(screens_dir() / "assist" / "voice.kv"))
+
+    def on_large_text(self, _instance: Any, value: bool) -> None:
+        self.text_scale = LARGE_TEXT_SCALE if value else 1.0
+
+    def on_high_contrast(self, _instance: Any, value: bool) -> None:
+        for name, colour in (HIGH_CONTRAST if value else STANDARD).items():
+            setattr(self, name, list(colour))
+
+    def apply_scale(self) -> None:
+        """Fit the design size into the window (called at start and on every resize)."""
+        design = self.design_size
+        width, height = Window.size
+        self.landscape = width >= height
+        self.u = min(width / design[0], height / design[1]) * (min(design) / 1080)
+        if width < design[0] * 0.75 or height < design[1] * 0.75:
+            log.warning(
+                "window %dx%d is smaller than the designed %dx%d; scaling down", width, height, *design
+            )
+
+    def tr(self, key: str, lang: str | None = None, **values: Any) -> str:
+        """A resident-facing text; kv calls ``app.tr('key', app.lang)`` so it re-binds on switch."""
+        return self.messages.get(key, lang or self.lang, **values)
+
+    def fee_text(self, fee_fen: int) -> str:
+        if fee_fen == 0:
+            return self.tr("services.fee_free")
+        return self.tr("services.fee", amount=f"{fee_fen / 100:.2f}")
+
+    def toggle_language(self) -> None:
+        self.lang = "en" if self.lang == "zh" else "zh"
+
+    def toggle_large_text(self) -> None:
+        self.large_text = not self.large_text
+
+    def toggle_contrast(self) -> None:
+        self.high_contrast = not self.high_contrast
