@@ -173,7 +173,7 @@ def main() -> int:
     pilot.clock = clock
     app = pilot.app
     pilot.wait_until(lambda: not runtime.pending_roles(), timeout_s=60, what="the devices to open")
-    pilot.wait_until(lambda: "queue" in runtime.services, timeout_s=60, what="the request queue")
+    pilot.wait_until(lambda: runtime.queue is not None, timeout_s=60, what="the request queue")
     services = [s.id for s in runtime.catalogue.services]
     warmup = args.warmup or (50 if args.sessions >= 200 else len(services))
     samples: list[tuple[int, float, int, int]] = []
