@@ -61,7 +61,7 @@ def main() -> int:
 
     Clock.schedule_interval(watch, 0)
     pilot.wait_until(lambda: not runtime.pending_roles(), timeout_s=60, what="the devices")
-    pilot.wait_until(lambda: "queue" in runtime.services, timeout_s=60, what="the queue")
+    pilot.wait_until(lambda: runtime.queue is not None, timeout_s=60, what="the queue")
     for number in range(args.sessions):
         ok, reports = walk_service(pilot, runtime, args.service)
         _say(event="session", number=number, ok=ok, failed=[r.step for r in reports if not r.ok])

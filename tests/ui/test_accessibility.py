@@ -192,7 +192,7 @@ def backend_alerts(app: Any) -> list[dict[str, Any]]:
 
 def test_help_raises_one_alert_at_the_backend_and_calms_the_resident(kiosk: Any) -> None:
     app = kiosk.app
-    kiosk.wait_until(lambda: "queue" in app.runtime.services, timeout_s=60, what="the request queue")
+    kiosk.wait_until(lambda: app.runtime.queue is not None, timeout_s=60, what="the request queue")
     before = {a["alert_id"] for a in backend_alerts(app)}
     kiosk.tap_at(300, 300)
     kiosk.tap("户籍业务")
@@ -319,7 +319,7 @@ def walk_service(kiosk: Any, service_id: str, problems: list[str], fields: list[
 def _ready(kiosk: Any) -> Any:
     runtime = kiosk.app.runtime
     kiosk.wait_until(lambda: not runtime.pending_roles(), timeout_s=60, what="the devices")
-    kiosk.wait_until(lambda: "queue" in runtime.services, timeout_s=60, what="the request queue")
+    kiosk.wait_until(lambda: runtime.queue is not None, timeout_s=60, what="the request queue")
     return kiosk.app
 
 

@@ -34,7 +34,7 @@ def reader_unplugged(kiosk: Any) -> Iterator[Any]:
 
 
 def test_traffic_fine_by_plate_while_the_reader_is_unplugged(kiosk: Any, reader_unplugged: Any) -> None:
-    kiosk.wait_until(lambda: "queue" in kiosk.app.runtime.services, timeout_s=30, what="the request queue")
+    kiosk.wait_until(lambda: kiosk.app.runtime.queue is not None, timeout_s=30, what="the request queue")
     kiosk.tap_at(300, 300)
     kiosk.tap("车驾管业务")
     fine = kiosk.find("交通违法缴款", exact=True)

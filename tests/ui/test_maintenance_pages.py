@@ -177,7 +177,7 @@ def _dead_letter(queue: Any, note: str, status: int, answer: str) -> str:
 
 def test_queue_view_lists_dead_letters_with_the_answer_and_retries_them(maint: Any) -> None:
     kiosk = maint
-    kiosk.wait_until(lambda: "queue" in kiosk.app.runtime.services, timeout_s=30, what="the queue")
+    kiosk.wait_until(lambda: kiosk.app.runtime.queue is not None, timeout_s=30, what="the queue")
     queue = kiosk.app.runtime.queue
     one = _dead_letter(queue, "dead one", 422, '{"error": "payload.fields.note: too long"}')
     two = _dead_letter(queue, "dead two", 403, '{"error": "unknown key id"}')

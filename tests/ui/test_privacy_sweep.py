@@ -58,7 +58,7 @@ def _visit(kiosk: Any, stop_before: str | None = None) -> Traces:
     app = kiosk.app
     runtime = app.runtime
     kiosk.wait_until(lambda: not runtime.pending_roles(), timeout_s=60, what="the devices")
-    kiosk.wait_until(lambda: "queue" in runtime.services, timeout_s=60, what="the request queue")
+    kiosk.wait_until(lambda: runtime.queue is not None, timeout_s=60, what="the request queue")
     app.begin()
     app.start_service(SERVICE)
     photo_shape = None
