@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[0] = str(ROOT)  # not bench/: its queue.py would shadow the standard library's queue
+sys.path.insert(0, str(ROOT))
 
 RSS_BUDGET_MB = 5.0
 
@@ -173,7 +173,7 @@ def main() -> int:
     pilot.clock = clock
     app = pilot.app
     pilot.wait_until(lambda: not runtime.pending_roles(), timeout_s=60, what="the devices to open")
-    pilot.wait_until(lambda: "queue" in runtime.services, timeout_s=60, what="the request queue")
+    pilot.wait_until(lambda: runtime.queue is not None, timeout_s=60, what="the request queue")
     services = [s.id for s in runtime.catalogue.services]
     warmup = args.warmup or (50 if args.sessions >= 200 else len(services))
     samples: list[tuple[int, float, int, int]] = []
