@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[0] = str(ROOT)  # not bench/: its queue.py would shadow the standard library's queue
+sys.path.insert(0, str(ROOT))
 
 RSS_BUDGET_MB = 5.0
 

@@ -1,11 +1,11 @@
 """Start-up, frame-time and memory benchmark of the kiosk, next to a bare Kivy app.
 
-    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python bench/startup.py [--runs 5]
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python bench/startup.py [--runs 5] [--switches 40]
 
 For each run it starts two fresh processes: a bare Kivy app showing one Chinese label, and the
 kiosk (simulated/no devices) until the home screen's first frame is drawn. Time is measured by the
 parent from spawning the process to the child's report of its first drawn frame (so interpreter
-start-up counts for both). The kiosk child then switches screens 40 times and reports every frame's
+start-up counts for both). The kiosk child then switches screens 40 times (``--switches``) and reports every frame's
 duration while switching, and its resident memory (VmRSS). Prints medians and the ratio.
 """
 
@@ -57,7 +57,7 @@ def child_bare(font: str) -> None:
     Bare().run()
 
 
-def child_kiosk(data_dir: str) -> None:
+def child_kiosk(data_dir: str, switches: int = 40) -> None:
     site = Path(data_dir) / "site.toml"
     site.write_text(
         f'[kiosk]\ndata_dir = "{data_dir}"\n'
@@ -97,7 +97,7 @@ def child_kiosk(data_dir: str) -> None:
 
     def switch(_dt: float) -> None:
         count = int(state["switches"])  # type: ignore[call-overload]
-        if count >= 40:
+        if count >= switches:
             frames = state["frames"]
             print(json.dumps({"frames_ms": frames, "rss_mb": rss_mb()}), flush=True)
             app.stop()
@@ -147,12 +147,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--child", choices=("bare", "kiosk"))
     parser.add_argument("--arg", default="")
+    parser.add_argument("--switches", type=int, default=40, help="screen changes timed per kiosk run")
     args = parser.parse_args()
     if args.child == "bare":
         child_bare(args.arg)
         return
     if args.child == "kiosk":
-        child_kiosk(args.arg)
+        child_kiosk(args.arg, args.switches)
         return
     sys.path.insert(0, str(ROOT))
     from kiosk.config.fonts import find_cjk_font
@@ -160,13 +161,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         font = str(find_cjk_font("", Path(tmp) / "fonts").path)
         # warm the kiosk's font cache once, as a deployed terminal has it after its first start
-        measure(["--child", "kiosk", "--arg", tmp])
+        measure(["--child", "kiosk", "--arg", tmp, "--switches", str(args.switches)])
         bare_times, kiosk_times, frames, rss_bare, rss_kiosk = [], [], [], [], []
         for _ in range(args.runs):
             elapsed, reports = measure(["--child", "bare", "--arg", font])
             bare_times.append(elapsed)
             rss_bare.append(float(reports[-1]["rss_mb"]))  # type: ignore[arg-type]
-            elapsed, reports = measure(["--child", "kiosk", "--arg", tmp])
+            elapsed, reports = measure(["--child", "kiosk", "--arg", tmp, "--switches", str(args.switches)])
             kiosk_times.append(elapsed)
             frames.extend(reports[-1]["frames_ms"])  # type: ignore[arg-type]
             rss_kiosk.append(float(reports[-1]["rss_mb"]))  # type: ignore[arg-type]

@@ -99,8 +99,7 @@ def receipt_to_id(runs: int) -> None:
 
 
 def lookups(count: int) -> None:
-    # imported here: requests needs the standard library's queue, which bench/queue.py would shadow
-    # while this folder is first on sys.path (main() takes it off first)
+    # imported here: the backend (and requests) only for this part
     from backend.app import Backend, make_server
     from backend.store import open_store
     from contract.signing import SigningKey
@@ -150,8 +149,6 @@ def main() -> int:
     parser.add_argument("--receipts", type=int, default=200)
     parser.add_argument("--lookups", type=int, default=200)
     args = parser.parse_args()
-    here = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     cv2.setNumThreads(1)
     decode_times(args.frames)
     recognition(args.receipts)

@@ -14,16 +14,10 @@ from pathlib import Path
 import pytest
 
 from kiosk.main import claim_data_dir
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _wait_for(condition, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 @pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (run under xvfb-run)")
@@ -37,7 +31,7 @@ def test_one_app_per_folder_and_sigterm_stops_it_cleanly(tmp_path: Path) -> None
         command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     ) as app:
         try:
-            _wait_for(
+            wait_until(
                 lambda: log.exists() and "request queue ready" in log.read_text(encoding="utf-8"),
                 120,
                 "the kiosk to start",

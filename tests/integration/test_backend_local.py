@@ -9,7 +9,6 @@ import os
 import queue
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,18 +19,11 @@ from kiosk.queue.outbox import Outbox
 from kiosk.queue.runtime import start_queue
 from kiosk.tech import main as tech_main
 from kiosk.tech.config_init import add_init_command
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 APPLICANT = {"id_number": "990000199001010009", "name": "王五", "identified_by": "card"}
-
-
-def _wait_for(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def _init(folder: Path, *extra: str) -> Path:
@@ -78,7 +70,7 @@ def test_queue_services_start_the_local_backend_and_deliver(tmp_path: Path) -> N
                 "fields": {"purpose": "employment", "copies": 1, "phone": "13800000000"},
             },
         )
-        _wait_for(lambda: services.status().acknowledged == 1)
+        wait_until(lambda: services.status().acknowledged == 1, timeout_s=15, what="the request acknowledged")
         client = services.new_client()
         try:
             remote = client.request_status(submitted.request_id)
@@ -90,8 +82,10 @@ def test_queue_services_start_the_local_backend_and_deliver(tmp_path: Path) -> N
     finally:
         services.close()
     assert pid is not None
-    _wait_for(
-        lambda: not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    wait_until(
+        lambda: not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text(),
+        timeout_s=15,
+        what="the local backend process gone",
     )
 
 
@@ -212,5 +206,5 @@ def test_the_local_backend_does_not_outlive_a_killed_kiosk(tmp_path: Path) -> No
         with open(f"/proc/{child_pid}/stat", encoding="ascii") as stat:  # a zombie waiting for init
             return stat.read().split(") ", 1)[1].startswith("Z")
 
-    _wait_for(gone, timeout_s=10)
+    wait_until(gone, timeout_s=10, what="the orphaned backend gone")
     assert "parent process" in (tmp_path / "backend" / "backend.log").read_text(encoding="utf-8")

@@ -6,10 +6,8 @@ Clock would run them on the UI thread.
 
 from __future__ import annotations
 
-import contextlib
-import queue
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -23,28 +21,10 @@ from kiosk.devices import DeviceContext
 from kiosk.devices.camera import DRIVERS, SimulatedOptions
 from kiosk.photo.session import Phase, PhotoSession, PhotoState
 from kiosk.photo.specs import get_spec
+from tests.conftest import FakeUiThread, wait_until
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("skimage", reason="the demo face comes from scikit-image (test extra)")
-
-
-class UiThread:
-    """Collects posted callbacks and runs them on the test thread, like Clock.schedule_once."""
-
-    def __init__(self) -> None:
-        self.calls: queue.Queue[Callable[[], None]] = queue.Queue()
-
-    def post(self, fn: Callable[[], None]) -> None:
-        self.calls.put(fn)
-
-    def run_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError("condition not met in time")
-            with contextlib.suppress(queue.Empty):
-                self.calls.get(timeout=min(0.05, remaining))()
 
 
 @pytest.fixture
@@ -55,10 +35,7 @@ def camera() -> Iterator[SimulatedCamera]:
 
 
 def wait_status(cam: SimulatedCamera, status: CameraStatus, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while cam.status() is not status:
-        assert time.monotonic() < deadline, f"still {cam.status()}, wanted {status}"
-        time.sleep(0.01)
+    wait_until(lambda: cam.status() is status, timeout, f"the camera {status.value}", detail=cam.status)
 
 
 def test_faults_and_recovery(camera: SimulatedCamera) -> None:
@@ -85,13 +62,17 @@ def test_folder_playback_in_a_loop(tmp_path: Path) -> None:
     try:
         levels: set[int] = set()
         seq = 0
-        deadline = time.monotonic() + 5
-        while len(levels) < 3 and time.monotonic() < deadline:
+
+        def every_level_seen() -> bool:
+            nonlocal seq
             frame = cam.wait_frame(seq, 1.0)
             if frame is not None:
                 seq = frame.seq
                 assert frame.image.shape == (120, 160, 3)
                 levels.add(round(float(frame.image.mean()) / 50))
+            return len(levels) == 3
+
+        wait_until(every_level_seen, 5, "the three images in turn", detail=lambda: levels)
         assert levels == {1, 2, 3}
     finally:
         cam.close()
@@ -122,7 +103,7 @@ def test_driver_table_opens_a_faulty_simulator(tmp_path: Path) -> None:
 
 
 def test_session_guides_captures_and_survives_unplug(camera: SimulatedCamera) -> None:
-    ui = UiThread()
+    ui = FakeUiThread()
     frames: list[Frame] = []
     states: list[PhotoState] = []
     session = PhotoSession(
@@ -157,7 +138,7 @@ def test_session_guides_captures_and_survives_unplug(camera: SimulatedCamera) ->
 
 
 def test_slow_ui_gets_no_backlog(camera: SimulatedCamera) -> None:
-    ui = UiThread()
+    ui = FakeUiThread()
     frames: list[Frame] = []
     session = PhotoSession(camera, get_spec("resident-id"), ui.post, on_frame=frames.append, display_fps=60)
     session.start()
@@ -165,7 +146,7 @@ def test_slow_ui_gets_no_backlog(camera: SimulatedCamera) -> None:
         time.sleep(0.5)  # the "UI" is busy and runs no callbacks for a while
         latest = camera.latest()
         assert latest is not None and latest.seq >= 3  # frames kept coming meanwhile
-        pending = ui.calls.qsize()
+        pending = ui.posted.qsize()
         assert 1 <= pending <= 2  # at most one frame and one state callback waiting, never a backlog
         ui.run_until(lambda: len(frames) >= 3)
         assert [f.seq for f in frames] == sorted({f.seq for f in frames})  # newest first, never older

@@ -14,7 +14,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from kiosk.errors import BackendError
 from kiosk.queue.client import BackendClient
 from kiosk.queue.delivery import Backoff, DeliveryWorker, HttpSender
 from kiosk.queue.outbox import Outbox
+from tests.conftest import wait_until
 from tests.fault_proxy import FaultProxy
 
 pytestmark = pytest.mark.integration
@@ -103,13 +103,6 @@ def test_matrix_size_is_the_product_of_its_tables() -> None:
     assert len(MATRIX) == len(BACKEND_FAULTS) * len(CHANNELS) == 18
 
 
-def _wait(condition: object, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
 @pytest.mark.parametrize(("fault", "channel"), MATRIX)
 def test_backend_fault(fault: str, channel: str, rig: Rig, tmp_path: Path) -> None:
     if channel == "delivery":
@@ -139,7 +132,7 @@ def _delivery_cell(fault: str, rig: Rig, tmp_path: Path) -> None:
                 assert rig.store.stats()["requests"] == 0  # nothing got through the fault
             proxy.set("pass")
             worker.wake()
-            _wait(lambda: outbox.status().pending == 0, 20, "delivery after the fault cleared")
+            wait_until(lambda: outbox.status().pending == 0, 20, "delivery after the fault cleared")
         finally:
             worker.stop()
             sender.close()

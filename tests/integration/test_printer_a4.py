@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from kiosk.documents.model import Document
 from kiosk.printing.a4_printer import DRIVERS, print_a4, print_a4_document
 from kiosk.printing.print_step import PrintStep, PrintStepState
 from kiosk.tech import main as tech_main
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -144,21 +143,13 @@ def test_print_step_drives_the_a4_printer_too(tmp_path: Path, certificate: Docum
         post=lambda fn: fn(), on_change=states.append,
     )  # fmt: skip
     step.start()
-    wait_for(lambda: step.state.phase == "failed")
+    wait_until(lambda: step.state.phase == "failed", timeout_s=10)
     assert step.state.message_key == "printing.failed.offline" and step.state.can_reprint
     printer.faults.clear()
     step.reprint()
-    wait_for(lambda: step.state.phase == "printed")
+    wait_until(lambda: step.state.phase == "printed", timeout_s=10)
     assert [s.phase for s in states] == ["printing", "failed", "printing", "printed"]
     assert step.state.attempts == 2 and len(printer.jobs) == 1
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 def test_simulated_a4_faults_from_config(tmp_path: Path, certificate: Document) -> None:

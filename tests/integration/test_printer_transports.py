@@ -7,7 +7,7 @@ import pty
 import threading
 import time
 import tty
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,16 +20,9 @@ from kiosk.documents import samples
 from kiosk.documents.model import Document, Text
 from kiosk.printing.receipt_printer import print_document
 from kiosk.tech import main as tech_main
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -47,7 +40,7 @@ def test_tcp_status_and_job(sim: tuple[SimulatedEscPosPrinter, int]) -> None:
     outcome = print_document(real, doc)
     real.close()
     assert outcome.ok, outcome
-    wait_for(lambda: len(printer.jobs) == 1)
+    wait_until(lambda: len(printer.jobs) == 1, timeout_s=10)
     assert "打印测试".encode("gb18030") in printer.jobs[0]
 
 
@@ -107,7 +100,7 @@ def test_serial_over_pty_answers_status() -> None:
     try:
         assert real.status().code == "paper_near_end"
         real.send(b"\x1b\x40hello\n")
-        wait_for(lambda: b"hello" in received)
+        wait_until(lambda: b"hello" in received, timeout_s=10)
     finally:
         real.close()
         stop.set()
@@ -152,7 +145,7 @@ def test_cli_print_test_paper_out_prints_nothing(
 def test_cli_print_test_prints_test_page(sim: tuple[SimulatedEscPosPrinter, int]) -> None:
     printer, port = sim
     assert tech_main(["print-test", "--printer", f"tcp:127.0.0.1:{port}"]) == 0
-    wait_for(lambda: len(printer.jobs) == 1)
+    wait_until(lambda: len(printer.jobs) == 1, timeout_s=10)
     job = printer.jobs[0]
     assert "打印测试".encode("gb18030") in job and b"KIOSK-DEV-0001" in job
     assert b"https://" in job and job.endswith(b"\x1d\x56\x01")
@@ -195,4 +188,4 @@ def test_tcp_query_arriving_right_behind_the_job_is_answered(sim: tuple[Simulate
     transport.write(job + b"\x10\x04\x04")  # one segment: the job's tail and the query together
     assert transport.read(1, 5.0) == b"\x12"
     transport.close()
-    wait_for(lambda: printer.jobs == [job])
+    wait_until(lambda: printer.jobs == [job], timeout_s=10)

@@ -21,6 +21,7 @@ import requests  # noqa: F401
 from kiosk.config.model import load_config
 from kiosk.services.catalogue import Catalogue
 from kiosk.visit.idle import FakeClock
+from tests.conftest import skip_or_fail
 
 HERE = Path(__file__).parent
 
@@ -45,9 +46,7 @@ interval_s = 0
 @pytest.fixture(scope="session")
 def pilot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if not os.environ.get("DISPLAY"):
-        if os.environ.get("CI"):
-            pytest.fail("UI tests need a display: run them under xvfb-run (scripts/check does)")
-        pytest.skip("no DISPLAY: run under xvfb-run (scripts/check does)")
+        skip_or_fail("no DISPLAY: UI tests need a display, run them under xvfb-run (scripts/check does)")
     folder = tmp_path_factory.mktemp("ui-kiosk")
     site = folder / "site.toml"
     site.write_text(SITE, encoding="utf-8")

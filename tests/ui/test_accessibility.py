@@ -118,7 +118,7 @@ def test_each_screen_and_step_speaks_its_prompt_and_a_new_one_stops_the_last(kio
     last_prompt(kiosk, voice, "voice.step.form", "zh")
     kiosk.tap("退出办理")
     kiosk.wait_until(lambda: kiosk.screen == "attract")
-    assert voice._sound is None or voice._sound.state == "stop"
+    assert not voice.playing  # the visit's prompt stopped with the visit
 
 
 def test_volume_and_mute_in_the_top_bar_and_defaults_for_the_next_resident(kiosk: Any, voice: Any) -> None:

@@ -129,7 +129,7 @@ def test_camera_live_view_snapshot_only_on_the_button_and_a_camera_that_goes(mai
     camera.inject(Fault.GONE)  # unplugged while the page is open
     try:
         kiosk.wait_until(lambda: "无画面" in page.info, timeout_s=10, what="the cause on screen")
-        assert "reconnecting" in page.info or "no_camera" in page.info
+        assert "reconnecting" in page.info  # a streaming camera that vanishes is being reconnected
         assert not page.streaming
         kiosk.tap("设备状态")
         assert kiosk.screen == "maintenance"

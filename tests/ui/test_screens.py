@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from kiosk.visit.privacy import mask_id_number, mask_name
+
 pytestmark = pytest.mark.ui
 
 
@@ -374,7 +376,9 @@ def _household_certificate_to_print(kiosk: Any, before_submit: Any = None) -> An
     type_digits(kiosk, "13800138000")
     kiosk.tap("下一步")
     assert kiosk.screen == "review"
-    assert any(t.endswith("*") or "*" in t for t in kiosk.visible_texts())  # masked name on review
+    identity, texts = kiosk.app.session.identity, kiosk.visible_texts()
+    assert mask_name(identity.name) in texts and mask_id_number(identity.id_number) in texts  # masked
+    assert not any(identity.id_number in t or identity.name in t for t in texts)
     if before_submit is not None:
         before_submit()
     kiosk.tap("确认无误，提交")

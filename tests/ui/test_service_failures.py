@@ -49,9 +49,8 @@ def _status_visit(kiosk: Any) -> None:
     kiosk.tap_at(300, 300)
     kiosk.tap("办理进度查询")
     step = kiosk.app.screen("step").widget
-    kiosk.wait_until(lambda: step.mode in ("scan", "type"), what="the look-up step")
-    if step.mode == "scan":
-        kiosk.tap("输入受理编号")
+    kiosk.wait_until(lambda: step.mode == "scan" and step.camera_ok, what="the scanner (the camera is up)")
+    kiosk.tap("输入受理编号")
     kiosk.tap("输入完整编号")
     type_keys(kiosk, submitted.request_id.replace("-", "").upper())
     kiosk.tap("下一步")

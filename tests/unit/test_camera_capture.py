@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -17,14 +16,7 @@ from drivers.camera.base import CameraStatus, FrameSlot, Image
 from drivers.camera.opencv import CvSource, OpenCvCamera
 from drivers.camera.threaded import ThreadedCamera
 from drivers.errors import DeviceNotFound
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
+from tests.conftest import wait_until
 
 
 class FakeSource:

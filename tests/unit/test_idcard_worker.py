@@ -21,6 +21,7 @@ from kiosk.steps.card_worker import (
     ReaderStatus,
     ReadFailed,
 )
+from tests.conftest import FakeUiThread, wait_until
 
 CARD = IdCard(
     card_type=CardType.RESIDENT,
@@ -93,11 +94,7 @@ class Harness:
         self.worker.subscribe(self.events.append)
 
     def wait(self, predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"condition not met; events: {self.events}")
-            time.sleep(0.005)
+        wait_until(predicate, timeout, "the worker", interval_s=0.005, detail=lambda: self.events)
 
     def polls(self, count: int) -> None:
         """Wait until the worker has polled ``count`` more times."""
@@ -246,20 +243,16 @@ def test_unsubscribed_listener_hears_nothing_more(harness: Harness) -> None:
     assert len(heard) == count
 
 
-def test_events_go_through_post() -> None:
-    posted: list[Callable[[], None]] = []
+def test_events_go_through_post(ui_thread: FakeUiThread) -> None:
     reader = FakeReader()
-    worker = CardReaderWorker(reader, post=posted.append, poll_interval_s=0.01)
+    worker = CardReaderWorker(reader, post=ui_thread.post, poll_interval_s=0.01)
     heard: list[CardEvent] = []
     worker.subscribe(heard.append)
     worker.start()
-    deadline = time.monotonic() + 3
-    while not posted and time.monotonic() < deadline:
-        time.sleep(0.005)
+    wait_until(lambda: not ui_thread.posted.empty(), 3, "a posted event")
     worker.stop()
-    assert posted and not heard  # nothing runs until the UI thread runs what was posted
-    for fn in posted:
-        fn()
+    assert not heard  # nothing runs until the UI thread runs what was posted
+    ui_thread.run_pending()
     assert heard[0] == ReaderStatus("ready", "fake0")
 
 

@@ -21,6 +21,7 @@ from kiosk.printing.receipt_printer import print_document
 from kiosk.queue.outbox import Outbox
 from kiosk.services.idnumber import Refusal
 from kiosk.steps.card_worker import CardEvent, CardRead, ReadFailed
+from tests.conftest import wait_until
 
 CARD = IdCard(
     card_type=CardType.RESIDENT,
@@ -155,10 +156,7 @@ def test_the_worker_times_a_real_read_and_reports_the_status_word() -> None:
         assert read.read_ms > 0 and read.status_word.endswith(" 90")
         assert counters_for(device.reader).snapshot().reads == 1
         device.simulator.unplug()  # type: ignore[union-attr]
-        for _ in range(100):
-            if counters_for(device.reader).snapshot().errors:
-                break
-            threading.Event().wait(0.05)
+        wait_until(lambda: counters_for(device.reader).snapshot().errors, 5, "the unplug counted as an error")
         snap = counters_for(device.reader).snapshot()
         assert snap.errors >= 1 and snap.last_error
     finally:

@@ -3,10 +3,8 @@ sender: FIFO, wake-up on submit, status through ``post``."""
 
 from __future__ import annotations
 
-import queue
 import random
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from kiosk.queue.delivery import (
     parse_retry_after,
 )
 from kiosk.queue.outbox import Outbox, PendingRequest, QueueStatus
+from tests.conftest import FakeUiThread, wait_until
 
 TEST = {"fields": {"note": "t"}}
 
@@ -106,33 +105,21 @@ def test_deliver_one_retries_the_head_and_never_overtakes_it(tmp_path: Path) -> 
         assert record is not None and record["status"] == "dead" and record["attempts"] == 2
 
 
-def _wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-def test_worker_delivers_on_wake_and_publishes_status_through_post(tmp_path: Path) -> None:
-    posted: queue.Queue[Callable[[], None]] = queue.Queue()
+def test_worker_delivers_on_wake_and_publishes_status_through_post(
+    tmp_path: Path, ui_thread: FakeUiThread
+) -> None:
     seen: list[QueueStatus] = []
     with Outbox(tmp_path / "o.db", "K") as box:
         sender = FakeSender([])
-        worker = DeliveryWorker(box, sender, post=posted.put, on_status=seen.append, status_every_s=30)
+        worker = DeliveryWorker(box, sender, post=ui_thread.post, on_status=seen.append, status_every_s=30)
         worker.start()
         try:
             for _ in range(3):
                 box.submit("system.test", 1, TEST)
             worker.wake()
-            _wait_for(lambda: box.status().acknowledged == 3)
-
-            def ui_thread_caught_up() -> bool:  # a status taken before the last receipt may come first
-                while not posted.empty():
-                    posted.get()()  # the "UI thread" runs the callbacks
-                return bool(seen) and seen[-1].acknowledged == 3
-
-            _wait_for(ui_thread_caught_up)
+            wait_until(lambda: box.status().acknowledged == 3)
+            # the "UI thread" runs the callbacks; a status taken before the last receipt may come first
+            ui_thread.run_until(lambda: bool(seen) and seen[-1].acknowledged == 3, what="the status")
         finally:
             worker.stop()
         assert sender.sent == [1, 2, 3]
@@ -152,7 +139,7 @@ def test_worker_survives_a_sender_that_raises(tmp_path: Path) -> None:
         box.submit("system.test", 1, TEST)
         worker = DeliveryWorker(box, Exploding())
         worker.start()
-        _wait_for(lambda: Exploding.calls >= 1)
+        wait_until(lambda: Exploding.calls >= 1)
         worker.stop()
         assert box.status().pending == 1
 
@@ -167,7 +154,7 @@ def test_worker_prunes_acknowledged_rows_past_the_retention_at_start(tmp_path: P
         worker = DeliveryWorker(box, FakeSender([]), keep_acknowledged_s=30 * 86400, status_every_s=30)
         worker.start()
         try:
-            _wait_for(lambda: box.status().acknowledged == 1 and box.status().pending == 0)
+            wait_until(lambda: box.status().acknowledged == 1 and box.status().pending == 0)
         finally:
             worker.stop()
         assert [box.record(i) for i in old] == [None, None, None]

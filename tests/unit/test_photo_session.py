@@ -12,16 +12,9 @@ from kiosk.errors import FlowError
 from kiosk.photo.detect import FaceDetector
 from kiosk.photo.session import Latest, Phase, PhotoSession, PhotoState
 from kiosk.photo.specs import get_spec
+from kiosk.visit.idle import FakeClock
 
 pytest.importorskip("skimage", reason="real face samples come from scikit-image (test extra)")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class StillCamera:
@@ -63,7 +56,7 @@ def good() -> Image:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(100.0)
 
 
 @pytest.fixture

@@ -18,7 +18,9 @@ HOLDER = samples.sample_certificate_data().holder()
 
 @pytest.fixture
 def key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
+    # a fixed synthetic key, so the signed text and every altered copy of it are the same each run
+    # (with a random key, changing the last character sometimes broke the encoding instead)
+    return Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ def test_any_altered_character_fails(text: str, key: Ed25519PrivateKey, position
     chars = list(text)
     chars[position] = "A" if chars[position] != "A" else "B"
     result = signed_qr.verify("".join(chars), key.public_key())
-    assert not result.valid and result.reason in ("bad_signature", "malformed")
+    assert not result.valid and result.reason == "bad_signature"
 
 
 def test_forged_payload_with_copied_signature_fails(text: str, key: Ed25519PrivateKey) -> None:
@@ -63,7 +65,7 @@ def test_genuine_qr_on_someone_elses_certificate_fails(text: str, key: Ed25519Pr
 
 @pytest.mark.parametrize("garbage", ["", "hello", "KQ1.x", "KQ2.a.b", "KQ1.!!!.???"])
 def test_malformed(garbage: str, key: Ed25519PrivateKey) -> None:
-    assert signed_qr.verify(garbage, key.public_key()).reason in ("malformed", "bad_signature")
+    assert signed_qr.verify(garbage, key.public_key()).reason == "malformed"
 
 
 def test_key_file_is_private_and_not_overwritten(tmp_path: Path) -> None:

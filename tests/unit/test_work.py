@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import queue
 import threading
-from collections.abc import Callable
 
 import pytest
 
 from kiosk.work import Tasks, install_excepthook
-
-
-class FakeUiThread:
-    """Collects what workers post, and runs it when the test says (the UI thread's next frame)."""
-
-    def __init__(self) -> None:
-        self.posted: queue.Queue[Callable[[], None]] = queue.Queue()
-
-    def post(self, fn: Callable[[], None]) -> None:
-        self.posted.put(fn)
-
-    def run_next(self, timeout_s: float = 5.0) -> None:
-        self.posted.get(timeout=timeout_s)()
+from tests.conftest import FakeUiThread
 
 
 def test_the_result_comes_back_on_the_ui_thread_only_when_it_runs() -> None:

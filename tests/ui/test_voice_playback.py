@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+# Kivy (SoundLoader) in child processes: a Kivy test, so it lives here and not in tests/unit
+pytestmark = pytest.mark.ui
 ROOT = Path(__file__).resolve().parents[2]
 
 PLAYER = r"""

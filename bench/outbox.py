@@ -9,7 +9,7 @@
    visits a day) by ``Outbox.prune_acknowledged``: total time, and the longest single batch, which
    is how long a submission could wait for the write lock meanwhile.
 
-    .venv/bin/python bench/queue.py [--n 2000] [--deliver 1000] [--year 365000]
+    .venv/bin/python bench/outbox.py [--n 2000] [--deliver 1000] [--year 365000]
 """
 
 from __future__ import annotations
@@ -22,13 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-# this file is named queue.py: drop its own folder from the path so ``import queue`` (urllib3) finds
-# the standard library, and put the repository root there instead
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk.queue.outbox import Outbox  # noqa: E402
+from kiosk.queue.outbox import Outbox
 
 PAYLOAD = {
     "applicant": {
