@@ -1,21 +1,22 @@
 """The base of the maintenance pages (device dashboard, card test, camera, print test, queue).
 
 A page is a widget the maintenance screen shows below its tab bar. ``open`` starts its refreshing,
-``close`` stops it (leaving the page or maintenance). Blocking work goes through :meth:`in_background`,
-which runs it on a daemon thread and hands the result (or the exception) back on the UI thread.
+``close`` stops it (leaving the page or maintenance). Blocking work goes through :meth:`in_background`
+(the page's :class:`kiosk.work.Tasks`): the result or the exception comes back on the UI thread,
+and whatever is still on its way when the page closes is dropped.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from kivy.app import App
-from kivy.clock import Clock
 from kivy.properties import BooleanProperty
 from kivy.uix.boxlayout import BoxLayout
+
+from kiosk.work import Task, Tasks
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,24 @@ class MaintenancePage(BoxLayout):
     def is_open(self) -> bool:
         return bool(getattr(self, "_open", False))
 
+    @property
+    def tasks(self) -> Tasks:
+        """This page's background work (made on first use: pages are built before the app runs
+        in some tests). A bug in a callback goes to the app's ``fail``."""
+        tasks: Tasks | None = self.__dict__.get("_tasks")
+        if tasks is None:
+            tasks = self.__dict__["_tasks"] = Tasks(self.app.post, self.app.fail)
+        return tasks
+
     def open(self) -> None:
         """The page became visible."""
         self._open = True
 
     def close(self) -> None:
-        """The page is no longer visible: stop refreshing, release what it holds."""
+        """The page is no longer visible: stop refreshing, drop late answers, release what it holds."""
         self._open = False
+        self.tasks.cancel()
+        self.busy = False  # a job cut off by the close must not hold back the next open's refresh
 
     def audit(self, action: str, outcome: str = "ok", **detail: Any) -> None:
         self.runtime.gate.audit.record_later(action, outcome, **detail)
@@ -54,34 +66,26 @@ class MaintenancePage(BoxLayout):
         name: str = "maintenance-page",
         *,
         mark_busy: bool = True,
-    ) -> threading.Thread:
-        """Run ``work()`` off the UI thread; ``done(result)`` or ``failed(exc)`` runs on the UI thread
-        (only while the page is open: a page left meanwhile ignores late results). ``mark_busy``:
-        the page's ``busy`` is true meanwhile (its periodic refresh waits for it)."""
+    ) -> Task:
+        """Run ``work()`` off the UI thread; ``done(result)`` or ``failed(exc)`` (by default
+        :meth:`show_error`) runs on the UI thread, only while the page is open. ``mark_busy``: the
+        page's ``busy`` is true meanwhile (its periodic refresh waits for it)."""
         if mark_busy:
             self.busy = True
 
-        def run() -> None:
-            try:
-                result = work()
-            except Exception as exc:  # shown to the technician with its cause; never kills the app
-                log.warning("%s failed: %s: %s", name, type(exc).__name__, exc)
-                error = exc
-                Clock.schedule_once(
-                    lambda _dt: self._finish(lambda: (failed or self.show_error)(error), mark_busy), 0
-                )
-                return
-            Clock.schedule_once(lambda _dt: self._finish(lambda: done(result), mark_busy), 0)
+        def finished(result: Any) -> None:
+            if mark_busy:
+                self.busy = False
+            done(result)
 
-        thread = threading.Thread(target=run, name=name, daemon=True)
-        thread.start()
-        return thread
+        def refused(exc: Exception) -> None:
+            # shown to the technician with its cause; never kills the app
+            log.warning("%s failed: %s: %s", name, type(exc).__name__, exc)
+            if mark_busy:
+                self.busy = False
+            (failed or self.show_error)(exc)
 
-    def _finish(self, then: Callable[[], None], mark_busy: bool = True) -> None:
-        if mark_busy:
-            self.busy = False
-        if self.is_open:
-            then()
+        return self.tasks.run(work, finished, refused, name=name)
 
     def show_error(self, exc: BaseException) -> None:
         """Default failure display; pages override to put it where they show their state."""
