@@ -40,7 +40,7 @@ class MaintenanceScreen(KioskScreen):
         if mono is not None:
             self.mono_font = str(mono)
         self._reading = False  # a log or audit read is on its way (one at a time)
-        self._tasks: Tasks | None = None  # made on first use: the app is not running yet here
+        self._tasks = Tasks(self.app.post, self.app.fail)  # the log and audit reads
 
     # pre-enter / pre-leave always come in pairs; on_enter / on_leave are lost when the screen changes
     # twice before a frame (screens/resident/attract.py), which would leave the refresh running forever
@@ -54,8 +54,7 @@ class MaintenanceScreen(KioskScreen):
     def on_pre_leave(self, *_args: Any) -> None:
         self._event.cancel()
         self._close_page()
-        if self._tasks is not None:
-            self._tasks.cancel()  # a read still on its way is not shown on the next visit
+        self._tasks.cancel()  # a read still on its way is not shown on the next visit
         self._reading = False
 
     def show_tab(self, tab: str) -> None:
@@ -117,8 +116,6 @@ class MaintenanceScreen(KioskScreen):
         self._reading = True
         tab = self.tab
         read = self._log_text if tab == "logs" else self._audit_text
-        if self._tasks is None:
-            self._tasks = Tasks(self.app.post, self.app.fail)
 
         def failed(exc: Exception) -> None:  # shown in the view with its cause; the next refresh tries again
             self._show_text(tab, f"{type(exc).__name__}: {exc}")

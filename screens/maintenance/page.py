@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 class MaintenancePage(BoxLayout):
     busy = BooleanProperty(False)  # a background job of this page is running
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # this page's background work; a bug in one of its callbacks goes to the app's ``fail``
+        self.tasks = Tasks(self.app.post, self.app.fail)
+
     @property
     def app(self) -> Any:
         return App.get_running_app()
@@ -35,15 +40,6 @@ class MaintenancePage(BoxLayout):
     @property
     def is_open(self) -> bool:
         return bool(getattr(self, "_open", False))
-
-    @property
-    def tasks(self) -> Tasks:
-        """This page's background work (made on first use: pages are built before the app runs
-        in some tests). A bug in a callback goes to the app's ``fail``."""
-        tasks: Tasks | None = self.__dict__.get("_tasks")
-        if tasks is None:
-            tasks = self.__dict__["_tasks"] = Tasks(self.app.post, self.app.fail)
-        return tasks
 
     def open(self) -> None:
         """The page became visible."""

@@ -24,7 +24,7 @@ class MaintenancePinScreen(KioskScreen):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._tasks: Tasks | None = None  # made on first use: the app is not running yet here
+        self._tasks = Tasks(self.app.post, self.app.fail)  # the PIN check; cancelled when left
 
     def keys(self) -> list[str]:
         return ["1", "2", "3", "4", "5", "6", "7", "8", "9", "", "0", "⌫"]
@@ -47,8 +47,6 @@ class MaintenancePinScreen(KioskScreen):
         self.busy = True
         self.message = self.app.tr("maint.checking")
 
-        if self._tasks is None:
-            self._tasks = Tasks(self.app.post, self.app.fail)
         self._tasks.run(lambda: gate.try_pin(pin), self._answer, self._check_failed, name="pin-check")
 
     def _answer(self, attempt: Any) -> None:
@@ -72,8 +70,7 @@ class MaintenancePinScreen(KioskScreen):
 
     def on_pre_leave(self, *_args: Any) -> None:
         """Left before the check answered (idle, the attract screen): the answer opens nothing."""
-        if self._tasks is not None:
-            self._tasks.cancel()
+        self._tasks.cancel()
         self.busy = False
 
     def reset(self) -> None:
