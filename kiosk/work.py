@@ -103,6 +103,26 @@ class Tasks:
         task.thread.start()
         return task
 
+    def post(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the UI thread soon, unless this owner is cancelled first: the ``post`` to
+        hand an engine that runs its own workers (the print step, the photo session), so its late
+        reports are dropped like a task's outcome once the resident left the step."""
+        task = Task("post")
+        with self._lock:
+            self._live = [t for t in self._live if not t.finished.is_set()]
+            self._live.append(task)
+
+        def deliver() -> None:
+            try:
+                if not task.cancelled:
+                    fn()
+            except Exception as exc:  # a bug in the callback: the visit ends calmly
+                self._unexpected(exc, task)
+            finally:
+                task.finished.set()
+
+        self._post(deliver)
+
     def cancel(self) -> None:
         """The owner is gone: drop every outcome still on its way."""
         with self._lock:

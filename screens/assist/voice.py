@@ -1,9 +1,10 @@
 """Speaking the voice prompts: one prompt at a time, never blocking the UI.
 
 Files are found by :class:`kiosk.visit.voice.VoiceLibrary` and loaded on a worker thread (SDL_mixer
-decodes the whole file); playing is asynchronous in SDL_mixer, so the UI thread only starts and
-stops sounds. Each request carries a generation number: a prompt that finishes loading after the
-resident has moved on is dropped, and a new screen stops the old prompt at once. A kiosk without a
+decodes the whole file) through :class:`kiosk.work.Tasks`; playing is asynchronous in SDL_mixer, so
+the UI thread only starts and stops sounds. A new prompt or screen cancels the loads still on their
+way (a prompt that finishes loading after the resident has moved on is dropped) and stops the old
+prompt at once. A kiosk without a
 working audio output (no sound card, SDL cannot open the mixer) stays silent and says so once in
 the log.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.visit.voice import VoiceLibrary
+from kiosk.work import OnUnexpected, Tasks
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class VoicePlayer:
         *,
         volume: float = 0.8,
         loader: Callable[[str], Any] = kivy_sound_loader,
+        on_unexpected: OnUnexpected | None = None,
     ) -> None:
         self.library = library
         self.post = post
@@ -50,7 +53,7 @@ class VoicePlayer:
         self.current_key: str | None = None
         # (key, lang) of the last prompts started, newest last; bounded: the kiosk runs for months
         self.played: deque[tuple[str, str]] = deque(maxlen=PLAYED_KEPT)
-        self._generation = 0
+        self._tasks = Tasks(post, on_unexpected)  # the loads; cancelled when the resident moves on
         self._sound: Any = None
         self._cache: dict[Path, Any] = {}
         self._lock = threading.Lock()
@@ -66,18 +69,20 @@ class VoicePlayer:
         path = self.library.audio_for(key, lang)
         if path is None:
             return
-        generation = self._generation
         with self._lock:
             cached = self._cache.get(path)
         if cached is not None:
-            self._start(cached, key, lang, generation)
+            self._start(cached, key, lang)
             return
-        threading.Thread(
-            target=self._load, args=(path, key, lang, generation), name="voice-load", daemon=True
-        ).start()
+        self._tasks.run(
+            lambda: self._load(path),
+            lambda sound: self._start(sound, key, lang) if sound is not None else None,
+            lambda exc: log.error("voice prompt %s cannot be loaded from %s: %s", key, path, exc),
+            name="voice-load",
+        )
 
     def stop(self) -> None:
-        self._generation += 1
+        self._tasks.cancel()  # a prompt still loading is not played
         if self._sound is not None:
             self._sound.stop()
             self._sound = None
@@ -96,9 +101,9 @@ class VoicePlayer:
     def playing(self) -> bool:
         return self._sound is not None and self._sound.state == "play"
 
-    def _start(self, sound: Any, key: str, lang: str, generation: int) -> None:
-        if generation != self._generation or self.muted:
-            return  # the resident moved on (or muted) while the file was loading
+    def _start(self, sound: Any, key: str, lang: str) -> None:
+        if self.muted:
+            return  # muted while the file was loading
         sound.volume = self.volume
         sound.seek(0)
         sound.play()
@@ -108,20 +113,18 @@ class VoicePlayer:
 
     # -- worker thread ---------------------------------------------------------------------------
 
-    def _load(self, path: Path, key: str, lang: str, generation: int) -> None:
-        try:
-            sound = self.loader(str(path))
-        except Exception as exc:  # a damaged file or codec must not reach the UI's exception handler
-            log.error("voice prompt %s cannot be loaded from %s: %s", key, path, exc)
-            return
+    def _load(self, path: Path) -> Any:
+        """The loaded sound, cached; None when no audio output can play it. A damaged file or codec
+        raises: logged by the task's error handler, it never reaches the UI's exception handler."""
+        sound = self.loader(str(path))
         # SDL answers a missing audio device with a sound of length 0 that never plays
         ok = sound is not None and (sound.length or 0) > 0
         if not ok:
             if self.output_ok is not False:
                 log.warning("voice prompts off: no audio output could play %s (no sound card?)", path)
             self.output_ok = False
-            return
+            return None
         self.output_ok = True
         with self._lock:
             self._cache[path] = sound
-        self.post(lambda: self._start(sound, key, lang, generation))
+        return sound

@@ -3,16 +3,14 @@ the mean brightness, and a snapshot saved only on an explicit button (someone ma
 front of the kiosk: the picture is kept in memory for the preview and written to disk, in the data
 folder, only when the technician asks; the save is in the audit log).
 
-A worker thread waits for frames, scales them down and measures them; the UI thread only copies
-the prepared bytes into a texture.
+A worker waits for each frame, scales it down and measures it (one task of the page's
+:class:`kiosk.work.Tasks` per frame); the UI thread only copies the prepared bytes into a texture.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +52,15 @@ def save_snapshot(image: Any, folder: Path) -> Path:
 
 
 @dataclass(frozen=True)
-class Preview:
+class Grabbed:
     """One frame ready for the screen: the full image (for a snapshot) and the scaled bytes."""
 
     image: Any
+    seq: int
+    timestamp: float  # when the camera captured it
     data: bytes
     width: int
     height: int
-    fps: float  # the camera's frame rate, measured over the last two seconds
     brightness: float  # mean grey level 0..255
 
 
@@ -71,64 +70,77 @@ class CameraPage(MaintenancePage):
     texture = ObjectProperty(None, allownone=True)
     streaming = BooleanProperty(False)
 
+    # The preview is a chain of one-frame tasks (kiosk/work.py): wait for the next frame and scale it
+    # on a worker, show it on the UI thread, ask for the next one a moment later. Closing the page
+    # cancels the pending task and the timer, so nothing runs or arrives once it is left.
     def open(self) -> None:
         super().open()
         self.saved, self.streaming = "", False
         self._frame: Any = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._preview_loop, name="maintenance-camera", daemon=True)
-        self._thread.start()
+        self._seq = 0
+        self._seen: list[tuple[float, int]] = []  # (capture time, sequence number) over the last 2 s
+        self._next_grab: Any = None
+        self._grab()
 
     def close(self) -> None:
         super().close()
-        self._stop.set()
+        if self._next_grab is not None:
+            self._next_grab.cancel()
+            self._next_grab = None
         self._frame = None  # the picture is not kept after the page is left
         self.texture = None
 
     def _camera(self) -> Any:
         return self.runtime.devices.get("camera")
 
-    def _preview_loop(self) -> None:
-        seq, stop = 0, self._stop
-        seen: list[tuple[float, int]] = []  # (capture time, sequence number) over the last 2 s
-        while not stop.is_set():
-            camera = self._camera()
-            try:
-                frame = camera.wait_frame(seq, 1.0) if camera is not None else None
-                if frame is None:
-                    self._post_cause(camera)
-                    stop.wait(0.5)
-                    continue
-                seq = frame.seq
-                seen = [(t, n) for t, n in [*seen, (frame.timestamp, frame.seq)] if frame.timestamp - t < 2.0]
-                data, w, h, brightness = prepare_preview(frame.image)
-            except Exception as exc:  # a camera yanked mid-frame: say so, keep trying
-                self._post(lambda e=exc: self._show_cause(f"{type(e).__name__}: {e}"))
-                stop.wait(0.5)
-                continue
-            span = seen[-1][0] - seen[0][0]
-            fps = (seen[-1][1] - seen[0][1]) / span if span > 0 else 0.0  # the camera's rate, not ours
-            shot = Preview(frame.image, data, w, h, fps, brightness)
-            self._post(partial(self._show_frame, shot))
-            stop.wait(1.0 / PREVIEW_FPS)
+    def _grab(self) -> None:
+        self._next_grab = None
+        camera, seq = self._camera(), self._seq
+        self.tasks.run(
+            lambda: self._wait_frame(camera, seq), self._grabbed, self._grab_failed, name="maintenance-camera"
+        )
 
-    def _post(self, fn: Any) -> None:
-        Clock.schedule_once(lambda _dt: fn() if self.is_open else None, 0)
+    def _grab_later(self, delay_s: float) -> None:
+        self._next_grab = Clock.schedule_once(lambda _dt: self._grab(), delay_s)
 
-    def _post_cause(self, camera: Any) -> None:
+    def _wait_frame(self, camera: Any, seq: int) -> Grabbed | str:
+        """The next frame after ``seq``, scaled; or why there is none (worker thread: both block)."""
+        frame = camera.wait_frame(seq, 1.0) if camera is not None else None
+        if frame is None:
+            return self._cause(camera)
+        data, w, h, brightness = prepare_preview(frame.image)
+        return Grabbed(frame.image, frame.seq, frame.timestamp, data, w, h, brightness)
+
+    def _cause(self, camera: Any) -> str:
         if camera is None:
             health = self.runtime.device_health("camera")
-            cause = f"{health.code}: {health.detail}" if health else self.app.tr("maint.camera.none")
-        else:
-            health = camera.health()
-            cause = f"{health.code}: {health.detail}".rstrip(": ")
-        self._post(lambda: self._show_cause(cause))
+            return f"{health.code}: {health.detail}" if health else self.app.tr("maint.camera.none")
+        health = camera.health()
+        return f"{health.code}: {health.detail}".rstrip(": ")
+
+    def _grabbed(self, result: Grabbed | str) -> None:
+        if isinstance(result, str):
+            self._show_cause(result)
+            self._grab_later(0.5)
+            return
+        self._seq, now = result.seq, result.timestamp
+        seen = [(t, n) for t, n in [*self._seen, (now, result.seq)] if now - t < 2.0]
+        span = seen[-1][0] - seen[0][0]
+        fps = (seen[-1][1] - seen[0][1]) / span if span > 0 else 0.0  # the camera's rate, not ours
+        self._seen = seen
+        self._show_frame(result, fps)
+        self._grab_later(1.0 / PREVIEW_FPS)
+
+    def _grab_failed(self, exc: Exception) -> None:
+        """A camera yanked mid-frame: say so, keep trying."""
+        self._show_cause(f"{type(exc).__name__}: {exc}")
+        self._grab_later(0.5)
 
     def _show_cause(self, cause: str) -> None:
         self.streaming = False
         self.info = self.app.tr("maint.camera.no_picture", cause=cause)
 
-    def _show_frame(self, shot: Preview) -> None:
+    def _show_frame(self, shot: Grabbed, fps: float) -> None:
         texture = self.texture
         if texture is None or tuple(texture.size) != (shot.width, shot.height):
             texture = Texture.create(size=(shot.width, shot.height), colorfmt="rgb")
@@ -139,7 +151,7 @@ class CameraPage(MaintenancePage):
         self.streaming = True
         full_h, full_w = shot.image.shape[:2]
         self.info = self.app.tr(
-            "maint.camera.info", fps=f"{shot.fps:.1f}", w=full_w, h=full_h, b=f"{shot.brightness:.0f}"
+            "maint.camera.info", fps=f"{fps:.1f}", w=full_w, h=full_h, b=f"{shot.brightness:.0f}"
         )
 
     def snapshot(self) -> None:

@@ -73,8 +73,8 @@ class CardTestPage(MaintenancePage):
         from kiosk.maintenance.diagnostics import card_test_lines
         from kiosk.steps.card_worker import CardPlaced, CardRead, CardRemoved, ReaderStatus, ReadFailed
 
-        if not self.is_open:
-            return
+        # no "is the page open?" check: the worker hands events to the listeners subscribed when it
+        # delivers them, on the UI thread, and ``close`` unsubscribes this one
         if isinstance(event, ReaderStatus):
             self.state = self._status_text(event.status, event.detail)
         elif isinstance(event, CardPlaced):

@@ -3,14 +3,13 @@ PIN screen (``maintenance_pin``); every view and action is written to the audit 
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 from kivy.clock import Clock
 from kivy.properties import StringProperty
 
 from kiosk.maintenance.textfiles import tail_lines
+from kiosk.work import Tasks
 from screens.base import KioskScreen
 
 LOG_LINES = 200
@@ -40,6 +39,8 @@ class MaintenanceScreen(KioskScreen):
         mono = find_mono_font()
         if mono is not None:
             self.mono_font = str(mono)
+        self._reading = False  # a log or audit read is on its way (one at a time)
+        self._tasks = Tasks(self.app.post, self.app.fail)  # the log and audit reads
 
     # pre-enter / pre-leave always come in pairs; on_enter / on_leave are lost when the screen changes
     # twice before a frame (screens/resident/attract.py), which would leave the refresh running forever
@@ -53,6 +54,8 @@ class MaintenanceScreen(KioskScreen):
     def on_pre_leave(self, *_args: Any) -> None:
         self._event.cancel()
         self._close_page()
+        self._tasks.cancel()  # a read still on its way is not shown on the next visit
+        self._reading = False
 
     def show_tab(self, tab: str) -> None:
         if tab != self.tab:
@@ -108,25 +111,20 @@ class MaintenanceScreen(KioskScreen):
             return
         # the log and audit views read files: on a worker thread, one read at a time, never on the UI
         # thread (a slow SD card or a large log must not freeze the screen the technician is using)
-        if self.__dict__.get("_reading"):
+        if self._reading:
             return
         self._reading = True
         tab = self.tab
         read = self._log_text if tab == "logs" else self._audit_text
-        threading.Thread(
-            target=self._read_in_background, args=(tab, read), name="maint-text", daemon=True
-        ).start()
 
-    def _read_in_background(self, tab: str, read: Callable[[], str]) -> None:
-        try:
-            text = read()
-        except Exception as exc:  # shown in the view with its cause; the next refresh tries again
-            text = f"{type(exc).__name__}: {exc}"
-        Clock.schedule_once(lambda _dt: self._show_text(tab, text), 0)
+        def failed(exc: Exception) -> None:  # shown in the view with its cause; the next refresh tries again
+            self._show_text(tab, f"{type(exc).__name__}: {exc}")
+
+        self._tasks.run(read, lambda text: self._show_text(tab, text), failed, name="maint-text")
 
     def _show_text(self, tab: str, text: str) -> None:
         self._reading = False
-        if tab == self.tab and self.manager is not None and self.manager.current == self.name:
+        if tab == self.tab:  # the technician may have switched tabs meanwhile (leaving cancels the read)
             self.text = text
 
     def _log_text(self) -> str:

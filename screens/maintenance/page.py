@@ -1,27 +1,33 @@
 """The base of the maintenance pages (device dashboard, card test, camera, print test, queue).
 
 A page is a widget the maintenance screen shows below its tab bar. ``open`` starts its refreshing,
-``close`` stops it (leaving the page or maintenance). Blocking work goes through :meth:`in_background`,
-which runs it on a daemon thread and hands the result (or the exception) back on the UI thread.
+``close`` stops it (leaving the page or maintenance). Blocking work goes through :meth:`in_background`
+(the page's :class:`kiosk.work.Tasks`): the result or the exception comes back on the UI thread,
+and whatever is still on its way when the page closes is dropped.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from kivy.app import App
-from kivy.clock import Clock
 from kivy.properties import BooleanProperty
 from kivy.uix.boxlayout import BoxLayout
+
+from kiosk.work import Task, Tasks
 
 log = logging.getLogger(__name__)
 
 
 class MaintenancePage(BoxLayout):
     busy = BooleanProperty(False)  # a background job of this page is running
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # this page's background work; a bug in one of its callbacks goes to the app's ``fail``
+        self.tasks = Tasks(self.app.post, self.app.fail)
 
     @property
     def app(self) -> Any:
@@ -40,8 +46,10 @@ class MaintenancePage(BoxLayout):
         self._open = True
 
     def close(self) -> None:
-        """The page is no longer visible: stop refreshing, release what it holds."""
+        """The page is no longer visible: stop refreshing, drop late answers, release what it holds."""
         self._open = False
+        self.tasks.cancel()
+        self.busy = False  # a job cut off by the close must not hold back the next open's refresh
 
     def audit(self, action: str, outcome: str = "ok", **detail: Any) -> None:
         self.runtime.gate.audit.record_later(action, outcome, **detail)
@@ -54,34 +62,26 @@ class MaintenancePage(BoxLayout):
         name: str = "maintenance-page",
         *,
         mark_busy: bool = True,
-    ) -> threading.Thread:
-        """Run ``work()`` off the UI thread; ``done(result)`` or ``failed(exc)`` runs on the UI thread
-        (only while the page is open: a page left meanwhile ignores late results). ``mark_busy``:
-        the page's ``busy`` is true meanwhile (its periodic refresh waits for it)."""
+    ) -> Task:
+        """Run ``work()`` off the UI thread; ``done(result)`` or ``failed(exc)`` (by default
+        :meth:`show_error`) runs on the UI thread, only while the page is open. ``mark_busy``: the
+        page's ``busy`` is true meanwhile (its periodic refresh waits for it)."""
         if mark_busy:
             self.busy = True
 
-        def run() -> None:
-            try:
-                result = work()
-            except Exception as exc:  # shown to the technician with its cause; never kills the app
-                log.warning("%s failed: %s: %s", name, type(exc).__name__, exc)
-                error = exc
-                Clock.schedule_once(
-                    lambda _dt: self._finish(lambda: (failed or self.show_error)(error), mark_busy), 0
-                )
-                return
-            Clock.schedule_once(lambda _dt: self._finish(lambda: done(result), mark_busy), 0)
+        def finished(result: Any) -> None:
+            if mark_busy:
+                self.busy = False
+            done(result)
 
-        thread = threading.Thread(target=run, name=name, daemon=True)
-        thread.start()
-        return thread
+        def refused(exc: Exception) -> None:
+            # shown to the technician with its cause; never kills the app
+            log.warning("%s failed: %s: %s", name, type(exc).__name__, exc)
+            if mark_busy:
+                self.busy = False
+            (failed or self.show_error)(exc)
 
-    def _finish(self, then: Callable[[], None], mark_busy: bool = True) -> None:
-        if mark_busy:
-            self.busy = False
-        if self.is_open:
-            then()
+        return self.tasks.run(work, finished, refused, name=name)
 
     def show_error(self, exc: BaseException) -> None:
         """Default failure display; pages override to put it where they show their state."""

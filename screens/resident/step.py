@@ -1,13 +1,17 @@
 """The step host: shows whichever step the flow says comes now, inside a common frame
-(service title, step title, progress, back and cancel)."""
+(service title, step title, progress, back and cancel). It talks to the step widget only through
+:class:`screens.steps.base.StepWidget`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.properties import BooleanProperty, StringProperty
 
 from screens.base import KioskScreen
+
+if TYPE_CHECKING:
+    from screens.steps.base import StepWidget
 
 
 class StepScreen(KioskScreen):
@@ -20,7 +24,7 @@ class StepScreen(KioskScreen):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._flow: Any = None
-        self.widget: Any = None
+        self.widget: StepWidget | None = None
 
     def load(self, flow: Any) -> None:
         from screens.steps import widget_class
@@ -28,13 +32,11 @@ class StepScreen(KioskScreen):
         self._teardown()
         self._flow = flow
         step = flow.step
-        self.widget = widget_class(step.kind)(flow=flow, step=step)
-        self.ids.container.add_widget(self.widget)
-        if "wants_next" in self.widget.properties():
-            self.widget.bind(wants_next=self.setter("next_visible"))
-            self.next_visible = self.widget.wants_next
-        else:
-            self.next_visible = False
+        widget: StepWidget = widget_class(step.kind)(flow=flow, step=step)
+        self.widget = widget
+        self.ids.container.add_widget(widget)
+        widget.bind(wants_next=self.setter("next_visible"))
+        self.next_visible = widget.wants_next
         self.refresh_texts()
 
     def refresh_texts(self, *_args: Any) -> None:
@@ -47,14 +49,12 @@ class StepScreen(KioskScreen):
         current, total = self._flow.progress()
         self.progress = app.tr("app.step_progress", current=current, total=total)
         self.can_go_back = True
-        if self.widget is not None and hasattr(self.widget, "refresh_texts"):
+        if self.widget is not None:
             self.widget.refresh_texts()
 
     def _teardown(self) -> None:
         if self.widget is not None:
-            teardown = getattr(self.widget, "teardown", None)
-            if teardown is not None:
-                teardown()
+            self.widget.teardown()
             self.ids.container.clear_widgets()
             self.widget = None
 
@@ -69,7 +69,7 @@ class StepScreen(KioskScreen):
             self.widget.next()
 
     def back(self) -> None:
-        if self.widget is not None and hasattr(self.widget, "back") and self.widget.back():
+        if self.widget is not None and self.widget.back():
             return  # the step went back inside itself (e.g. to the previous field)
         self.app.go_back()
 

@@ -3,14 +3,19 @@
 ``STEP_WIDGETS`` is the explicit kind -> widget table; the flow engine treats a service whose step
 kinds are not all in it as not available yet. Modules are imported on first use (the photo step
 brings OpenCV, which must not slow the first frame). Each widget gets ``flow`` and ``step``, calls
-``app.step_done(values)`` when the resident finishes, and may implement ``back()`` (return True
-when it went back inside itself), ``refresh_texts()`` and ``teardown()``.
+``app.step_done(values)`` when the resident finishes, and is a :class:`~screens.steps.base.StepWidget`:
+it inherits :class:`~screens.steps.base.StepBase` and overrides ``next()``, ``back()`` (True when it
+went back inside itself), ``refresh_texts()``, ``teardown()`` and ``wants_next`` as it needs.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from screens.steps.base import StepWidget
 
 STEP_WIDGETS: dict[str, str] = {
     "consent": "screens.steps.consent:ConsentStep",
@@ -42,7 +47,7 @@ KV_FILES: tuple[str, ...] = (
 )
 
 
-def widget_class(kind: str) -> Any:
+def widget_class(kind: str) -> Callable[..., StepWidget]:
     """The widget class for a step kind, importing its module on first use."""
     module_name, _, class_name = STEP_WIDGETS[kind].partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    return cast("Callable[..., StepWidget]", getattr(importlib.import_module(module_name), class_name))

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.app import App
-from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.services.regions import (
@@ -26,6 +25,7 @@ from kiosk.services.regions import (
     mask_address,
     page_of,
 )
+from screens.steps.base import StepBase
 from screens.widgets import KButton
 
 COLS = {True: 5, False: 4}  # tiles per row: landscape, portrait
@@ -53,7 +53,7 @@ class AddressDetail(BoxLayout):
 BODIES = {"choose": AddressChoose, "pick": AddressPick, "detail": AddressDetail}
 
 
-class AddressStep(BoxLayout):
+class AddressStep(StepBase):
     mode = StringProperty("choose")  # choose | pick | detail
     prompt = StringProperty("")
     region_text = StringProperty("")
@@ -62,12 +62,9 @@ class AddressStep(BoxLayout):
     page = NumericProperty(0)
     pages = NumericProperty(1)
     card_address = StringProperty("")
-    wants_next = BooleanProperty(False)
 
     def __init__(self, *, flow: Any, step: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.flow = flow
-        self.step = step
+        super().__init__(flow=flow, step=step, **kwargs)
         self.regions = load_regions()
         self.parent_code = ""  # whose children are on the tiles ("" = provinces)
         self.region_code = ""  # the county chosen
@@ -80,10 +77,6 @@ class AddressStep(BoxLayout):
             self._show()
         else:
             self.open_lists()
-
-    @property
-    def app(self) -> Any:
-        return App.get_running_app()
 
     # -- what the resident does ------------------------------------------------------------------
     def use_card(self) -> None:

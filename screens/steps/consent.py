@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.uix.boxlayout import BoxLayout
+from screens.steps.base import StepBase
 
 
-class ConsentStep(BoxLayout):
+class ConsentStep(StepBase):
+    """The consent text and one button (consent.kv); everything else is the base's default."""
+
     def __init__(self, *, flow: Any, step: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.flow = flow
-        self.step = step
+        super().__init__(flow=flow, step=step, **kwargs)

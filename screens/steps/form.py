@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kivy.app import App
-from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.widget import Widget
 
 from kiosk.services.fields import validate_field
+from screens.steps.base import StepBase
 from screens.widgets import KButton
 
 MAX_LENGTH = {"phone": 13, "id_number": 18, "number": 4}
@@ -34,7 +34,7 @@ class DateSteppers(BoxLayout):
     form = ObjectProperty(None)
 
 
-class FormStep(BoxLayout):
+class FormStep(StepBase):
     question = StringProperty("")
     error = StringProperty("")
     entry = StringProperty("")
@@ -42,22 +42,15 @@ class FormStep(BoxLayout):
     year = NumericProperty(1990)
     month = NumericProperty(1)
     day = NumericProperty(1)
-    wants_next = BooleanProperty(False)  # the step screen shows "next" for typed answers
 
     def __init__(self, *, flow: Any, step: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.flow = flow
-        self.step = step
+        super().__init__(flow=flow, step=step, **kwargs)
         self.fields = list(step.fields)
         self.values: dict[str, Any] = {
             f.id: flow.session.values[f.id] for f in self.fields if f.id in flow.session.values
         }
         self.index = 0
         self._show()
-
-    @property
-    def app(self) -> Any:
-        return App.get_running_app()
 
     @property
     def field(self) -> Any:

@@ -22,6 +22,7 @@ from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, Strin
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.errors import BackendRejected, BackendUnavailable
+from screens.steps.base import StepBase
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class BackendStatus(BoxLayout):
     step = ObjectProperty(None, allownone=True, rebind=True)
 
 
-class BackendStep(BoxLayout):
+class BackendStep(StepBase):
     """Common frame: a message, a busy indicator, and a retry button when the backend is away."""
 
     message = StringProperty("")

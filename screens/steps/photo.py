@@ -1,7 +1,8 @@
 """Take-photo step: live preview with a head outline, one hint at a time, automatic capture after
 a countdown once every check passes, then review: accept, retake (limited), or choose an earlier
 shot. Capture and checks run on the photo session's threads (kiosk/photo/session.py); this widget
-only draws the newest frame and state handed to it through the app's clock."""
+only draws the newest frame and state handed to it through the app's clock (via ``self.tasks``, so
+a frame still on its way when the resident left is dropped)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,12 @@ import hashlib
 import logging
 from typing import Any
 
-from kivy.app import App
 from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
-from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.photo.session import Phase, PhotoSession, PhotoState
 from kiosk.photo.specs import get_spec
+from screens.steps.base import StepBase
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def photo_code(jpeg: bytes) -> str:
     return "-".join(digest[i : i + 4] for i in range(0, 16, 4))
 
 
-class TakePhotoStep(BoxLayout):
+class TakePhotoStep(StepBase):
     texture = ObjectProperty(None, allownone=True)
     hint = StringProperty("")
     countdown = StringProperty("")
@@ -39,9 +39,7 @@ class TakePhotoStep(BoxLayout):
     selected = NumericProperty(-1)
 
     def __init__(self, *, flow: Any, step: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.flow = flow
-        self.step = step
+        super().__init__(flow=flow, step=step, **kwargs)
         spec_name = step.spec or str(flow.session.values.get(step.spec_field or "", "resident-id"))
         self.spec = get_spec(spec_name)
         self.aspect = self.spec.width / self.spec.height
@@ -52,13 +50,9 @@ class TakePhotoStep(BoxLayout):
             self.hint = self.app.tr("photo.camera.no_camera")
             return
         self.session = PhotoSession(
-            camera, self.spec, self.app.post, on_frame=self._frame, on_state=self._on_state
+            camera, self.spec, self.tasks.post, on_frame=self._frame, on_state=self._on_state
         )
         self.session.start()
-
-    @property
-    def app(self) -> Any:
-        return App.get_running_app()
 
     # -- frames and state, on the UI thread --------------------------------------------------------
     def _frame(self, frame: Any) -> None:
@@ -117,6 +111,7 @@ class TakePhotoStep(BoxLayout):
         self.app.step_done()
 
     def teardown(self) -> None:
+        super().teardown()
         if self.session is not None:
             self.session.stop()
             self.session = None

@@ -9,31 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.app import App
 from kivy.properties import BooleanProperty, StringProperty
-from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.services.plates import next_keys, plate_problem
+from screens.steps.base import StepBase
 from screens.widgets import KButton
 
 
-class PlateStep(BoxLayout):
+class PlateStep(StepBase):
     plate = StringProperty("")
     error = StringProperty("")
     hint = StringProperty("")
     wants_next = BooleanProperty(True)
 
     def __init__(self, *, flow: Any, step: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.flow = flow
-        self.step = step
+        super().__init__(flow=flow, step=step, **kwargs)
         self.plate = str(flow.session.values.get("plate", ""))
         self.bind(plate=lambda *_: self._build_keys())
         self._build_keys()
-
-    @property
-    def app(self) -> Any:
-        return App.get_running_app()
 
     def refresh_texts(self) -> None:
         self._build_keys()

@@ -1,6 +1,7 @@
 """Print step: every document of the step, one after another, with progress; success only when
 the printer confirmed. On failure the resident sees the request number and a QR of its status page
-to photograph, and can reprint or finish: the request is already safe in the outbox."""
+to photograph, and can reprint or finish: the request is already safe in the outbox. The print
+engine reports through ``self.tasks.post``: an answer arriving after the resident left is dropped."""
 
 from __future__ import annotations
 
@@ -8,16 +9,15 @@ import datetime as dt
 import logging
 from typing import Any
 
-from kivy.app import App
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
-from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.printing.jobs import PrintJob, build_jobs
+from screens.steps.base import StepBase
 
 log = logging.getLogger(__name__)
 
 
-class PrintingStep(BoxLayout):
+class PrintingStep(StepBase):
     phase = StringProperty("printing")  # printing | failed
     message = StringProperty("")
     request_number = StringProperty("")
@@ -25,10 +25,7 @@ class PrintingStep(BoxLayout):
     can_reprint = BooleanProperty(False)
 
     def __init__(self, *, flow: Any, step: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.flow = flow
-        self.step = step
-        self._alive = True
+        super().__init__(flow=flow, step=step, **kwargs)
         app = self.app
         submitted = flow.session.artifacts.get("submitted")
         self.request_number = getattr(submitted, "request_id", "") or ""
@@ -39,16 +36,10 @@ class PrintingStep(BoxLayout):
         self._key = "printing.progress"
         self._next()
 
-    @property
-    def app(self) -> Any:
-        return App.get_running_app()
-
     def refresh_texts(self) -> None:
         self.message = self.app.tr(self._key)
 
     def _next(self) -> None:
-        if not self._alive:
-            return
         if not self._jobs:
             self.teardown()
             self.app.step_done()
@@ -61,7 +52,7 @@ class PrintingStep(BoxLayout):
 
         engine = PrintStep(
             printer, job.document, request_id=self.request_number, status_url=self.status_url,
-            post=self.app.post, on_change=self._receipt_state,
+            post=self.tasks.post, on_change=self._receipt_state,
         )  # fmt: skip
         engine.start()
 
@@ -72,14 +63,12 @@ class PrintingStep(BoxLayout):
             self._failed(state.message_key, getattr(state.outcome, "detail", ""))
 
     def _printed(self) -> None:
-        if self._alive and self._jobs:
+        if self._jobs:
             log.info("printed %s for request %s", self._jobs[0].name, self.request_number)
             self._jobs.pop(0)
             self._next()
 
     def _failed(self, key: str, detail: str) -> None:
-        if not self._alive:
-            return
         log.warning("printing %s failed: %s %s", self._jobs[0].name if self._jobs else "?", key, detail)
         self.phase, self._key, self.can_reprint = "failed", key, True
         self.refresh_texts()
@@ -96,6 +85,3 @@ class PrintingStep(BoxLayout):
         """The resident keeps the number shown on screen; the request is already submitted."""
         self.teardown()
         self.app.step_done()
-
-    def teardown(self) -> None:
-        self._alive = False

@@ -9,19 +9,18 @@ import logging
 from typing import Any
 
 from kivy.animation import Animation
-from kivy.app import App
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
-from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.visit.privacy import MASKING_FILTER, mask_id_number, mask_name
+from screens.steps.base import StepBase
 
 log = logging.getLogger(__name__)
 
 SHOW_IDENTITY_S = 1.5  # the masked identity stays on screen this long before moving on
 
 
-class ReadCardStep(BoxLayout):
+class ReadCardStep(StepBase):
     state = StringProperty("waiting")  # waiting | reading | read | problem | no_reader
     message = StringProperty("")
     identity = StringProperty("")
@@ -29,15 +28,14 @@ class ReadCardStep(BoxLayout):
     simulated = BooleanProperty(False)  # demo mode: a button lays a synthetic card on the reader
 
     def __init__(self, *, flow: Any, step: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.flow = flow
-        self.step = step
+        super().__init__(flow=flow, step=step, **kwargs)
         self._key = "readcard.place"
         self._unsubscribe: Any = None
         self._worker: Any = None
         # a card left on the reader by an earlier visit is not this visit's (kiosk/steps/card_worker.py)
         self._owner = str(flow.session.id)
         self._demo_pending = False  # demo mode: a card is laid once the reader saw the old one go
+        self._moving_on: Any = None  # the clock event that leaves the step after the identity showed
         device = self.app.runtime.devices.get("card_reader")
         if device is None or not hasattr(device, "start_worker"):
             self.state, self._key = "no_reader", "readcard.reader_down"
@@ -53,10 +51,6 @@ class ReadCardStep(BoxLayout):
         self._anim.repeat = True
         self._anim.start(self)
         self.refresh_texts()
-
-    @property
-    def app(self) -> Any:
-        return App.get_running_app()
 
     def refresh_texts(self) -> None:
         self.message = self.app.tr(self._key)
@@ -99,7 +93,9 @@ class ReadCardStep(BoxLayout):
         self.flow.session.identity = card
         self.identity = f"{mask_name(card.name or card.name_en)}    {mask_id_number(card.id_number)}"
         self._say("read", "readcard.read_ok")
-        Clock.schedule_once(lambda _dt: self._finish(), SHOW_IDENTITY_S)
+        if self._moving_on is not None:
+            self._moving_on.cancel()
+        self._moving_on = Clock.schedule_once(lambda _dt: self._finish(), SHOW_IDENTITY_S)
 
     def place_demo_card(self) -> None:
         """Demo mode only: lay the synthetic resident card on the simulated reader (a card still
@@ -116,11 +112,15 @@ class ReadCardStep(BoxLayout):
             simulator.place("resident")
 
     def _finish(self) -> None:
-        if self._worker is not None and self.state == "read":
+        if self.state == "read":
             self.teardown()
             self.app.step_done()
 
     def teardown(self) -> None:
+        super().teardown()
+        if self._moving_on is not None:
+            self._moving_on.cancel()  # the resident left (back, cancel, idle) before it fired
+            self._moving_on = None
         Animation.cancel_all(self)
         if self._unsubscribe is not None:
             self._unsubscribe()

@@ -17,9 +17,9 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
-from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.steps.status import ManualEntry, StatusView, look_up, look_up_tail
+from screens.steps.base import StepBase
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ MODES = ("scan", "type", "busy", "result")
 KEYS = ("1", "2", "3", "A", "4", "5", "6", "B", "7", "8", "9", "C", "D", "0", "E", "F")
 
 
-class RequestStatusStep(BoxLayout):
+class RequestStatusStep(StepBase):
     mode = StringProperty("scan")  # scan | type | busy | result
     texture = ObjectProperty(None, allownone=True)
     hint = StringProperty("")
