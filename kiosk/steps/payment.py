@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kiosk.errors import BackendRejected, BackendUnavailable
-from kiosk.steps.lookups import (
+from kiosk.steps.backend_step import (
     BUSY,
     DONE,
     REFUSED,

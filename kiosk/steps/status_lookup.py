@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from kiosk.steps.lookups import Runner
+from kiosk.steps.backend_step import Runner
 from kiosk.steps.status import ManualEntry, StatusView, look_up, look_up_tail
 
 log = logging.getLogger(__name__)

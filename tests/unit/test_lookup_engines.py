@@ -11,15 +11,8 @@ from typing import Any
 import pytest
 
 from kiosk.errors import BackendRejected, BackendUnavailable
-from kiosk.steps.lookups import (
-    LookupState,
-    VehicleLookupEngine,
-    VerifyIdentityEngine,
-    ViolationsEngine,
-    queue_clients,
-    violation_line,
-    yuan,
-)
+from kiosk.steps.backend_step import LookupState, queue_clients, yuan
+from kiosk.steps.lookups import VehicleLookupEngine, VerifyIdentityEngine, ViolationsEngine, violation_line
 from kiosk.visit.session import Session
 from kiosk.work import Tasks
 from tests.unit.engine_fakes import InlineRunner
