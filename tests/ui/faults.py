@@ -43,7 +43,7 @@ def assert_way_forward(kiosk: Any, *keys: str) -> None:
 def wait_devices(kiosk: Any, *roles: str) -> None:
     for role in roles:
         kiosk.wait_until(lambda r=role: r in kiosk.app.runtime.devices, timeout_s=30, what=f"the {role}")
-    kiosk.wait_until(lambda: "queue" in kiosk.app.runtime.services, timeout_s=30, what="the request queue")
+    kiosk.wait_until(lambda: kiosk.app.runtime.queue is not None, timeout_s=30, what="the request queue")
 
 
 def type_keys(kiosk: Any, keys: str) -> None:

@@ -237,7 +237,7 @@ def test_high_contrast_theme_repaints_every_screen(kiosk: Any) -> None:
 def test_submit_commits_to_the_outbox_before_done_and_delivery_follows(kiosk: Any) -> None:
     from types import SimpleNamespace
 
-    kiosk.wait_until(lambda: "queue" in kiosk.app.runtime.services, timeout_s=30, what="the request queue")
+    kiosk.wait_until(lambda: kiosk.app.runtime.queue is not None, timeout_s=30, what="the request queue")
     queue = kiosk.app.runtime.queue
     before = queue.status().acknowledged
     kiosk.tap_at(300, 300)
@@ -286,7 +286,7 @@ def test_fine_by_plate_vehicle_violations_payment_and_submit(kiosk: Any) -> None
 
     plate = "京A10000"
     assert _seed(plate)[0] % 4 == 2 and _seed(plate)[0] % 10 != 0  # a known vehicle with two violations
-    kiosk.wait_until(lambda: "queue" in kiosk.app.runtime.services, timeout_s=30, what="the request queue")
+    kiosk.wait_until(lambda: kiosk.app.runtime.queue is not None, timeout_s=30, what="the request queue")
     kiosk.tap_at(300, 300)
     kiosk.tap("车驾管业务")
     kiosk.tap("缴款测试业务")
@@ -358,7 +358,7 @@ def _household_certificate_to_print(kiosk: Any, before_submit: Any = None) -> An
     """Walk the real household-certificate service up to its print step, as a resident would."""
     for role in ("card_reader", "printer"):
         kiosk.wait_until(lambda r=role: r in kiosk.app.runtime.devices, timeout_s=30, what=role)
-    kiosk.wait_until(lambda: "queue" in kiosk.app.runtime.services, timeout_s=30, what="the request queue")
+    kiosk.wait_until(lambda: kiosk.app.runtime.queue is not None, timeout_s=30, what="the request queue")
     kiosk.app.runtime.devices["card_reader"].simulator.remove()
     kiosk.tap_at(300, 300)
     kiosk.tap("户籍业务")

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.ui
 
 
 def _queue(kiosk: Any) -> Any:
-    kiosk.wait_until(lambda: "queue" in kiosk.app.runtime.services, timeout_s=30, what="the request queue")
+    kiosk.wait_until(lambda: kiosk.app.runtime.queue is not None, timeout_s=30, what="the request queue")
     return kiosk.app.runtime.queue
 
 
