@@ -29,7 +29,17 @@ from kiosk.steps.lookups import (
 from kiosk.steps.payment import PAYMENT_POLL_S, PAYMENT_TIMEOUT_S, PaymentEngine, PaymentState
 from kiosk.work import Tasks
 
-__all__ = ["PAYMENT_POLL_S", "PAYMENT_TIMEOUT_S", "PaymentStep", "ViolationsStep", "qr_texture"]
+__all__ = [  # PAYMENT_*: the UI tests read the payment window here
+    "PAYMENT_POLL_S",
+    "PAYMENT_TIMEOUT_S",
+    "BackendStatus",
+    "BackendStep",
+    "PaymentStep",
+    "VehicleLookupStep",
+    "VerifyIdentityStep",
+    "ViolationsStep",
+    "qr_texture",
+]
 
 
 class BackendStatus(BoxLayout):
