@@ -32,7 +32,7 @@ def test_answers_make_a_conditional_step_apply(kiosk: Any) -> None:
 
 def test_every_step_of_a_service_and_the_notable_states(kiosk: Any, tmp_path: Path) -> None:
     app = kiosk.app
-    kiosk.wait_until(lambda: "queue" in app.runtime.services, timeout_s=30, what="the request queue")
+    kiosk.wait_until(lambda: app.runtime.queue is not None, timeout_s=30, what="the request queue")
     queue = app.runtime.queue
     printer = app.runtime.devices["printer"]
     filed_before = _filed(queue)
@@ -76,7 +76,7 @@ def test_every_step_of_a_service_and_the_notable_states(kiosk: Any, tmp_path: Pa
 def test_backend_step_shows_its_progress_message(kiosk: Any) -> None:
     """The message under a backend step's busy indicator follows the step (BackendStatus rebinds)."""
     app = kiosk.app
-    kiosk.wait_until(lambda: "queue" in app.runtime.services, timeout_s=30, what="the request queue")
+    kiosk.wait_until(lambda: app.runtime.queue is not None, timeout_s=30, what="the request queue")
     seen: list[list[str]] = []
 
     def shot(_name: str) -> None:
