@@ -1,0 +1,277 @@
+"""Kivy-free engines of the steps that ask the backend something: identity verification, the
+vehicle record and outstanding traffic violations (payment is :mod:`kiosk.steps.payment`).
+
+Each engine takes its events as method calls (``start``, ``retry``, a touch such as ``toggle`` or
+``confirm``, ``leave``) and answers with an immutable state value through ``on_change``; the step
+widget only draws that state and forwards touches. The backend is reached through an injected
+client factory (a fresh signed client per call, closed after it) on an injected runner with the
+interface of :class:`kiosk.work.Tasks`, so unit tests run every transition synchronously.
+
+Outcomes are calm values, never a spinner left turning: an unreachable backend is ``offline`` (try
+again), a refusal or an answer missing what it must carry is ``refused`` (the way forward is the
+service counter), and ``done`` tells the widget to move the flow on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kiosk.steps.backend_step import (
+    ANSWERED,
+    DONE,
+    FINISHED,
+    REFUSED,
+    BackendEngine,
+    Closable,
+    LookupState,
+    MalformedAnswer,
+    Runner,
+    Visit,
+    yuan,
+)
+
+log = logging.getLogger(__name__)
+
+
+class IdentityClient(Closable, Protocol):
+    def verify_identity(self, id_number: str, name: str, photo_sha256: str) -> dict[str, Any]: ...
+
+
+class VehicleClient(Closable, Protocol):
+    def vehicle(self, plate: str) -> dict[str, Any] | None: ...
+
+
+class ViolationsClient(Closable, Protocol):
+    def violations(self, *, id_number: str = "", plate: str = "") -> list[dict[str, Any]]: ...
+
+
+# -- identity verification ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    verified: bool
+    verification_id: str = ""
+    holder: Mapping[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+
+def verification_of(answer: Mapping[str, Any]) -> Verification:
+    """The backend's verification answer, checked: a "verified" without its id is no verification."""
+    if not isinstance(answer, Mapping) or "verified" not in answer:
+        raise MalformedAnswer("identity answer without 'verified'")
+    if not answer["verified"]:
+        return Verification(False, reason=str(answer.get("reason") or ""))
+    if not answer.get("verification_id"):
+        raise MalformedAnswer("identity verified without a 'verification_id'")
+    holder = answer.get("holder") or {}
+    if not isinstance(holder, Mapping):
+        raise MalformedAnswer("identity answer with a 'holder' that is not an object")
+    return Verification(True, str(answer["verification_id"]), dict(holder))
+
+
+def identity_inputs(visit: Visit) -> tuple[str, str]:
+    """The ID number (typed, else the card's) and the live photo's sha256 sent for verification."""
+    number = str(visit.values.get("id_number", getattr(visit.identity, "id_number", "")))
+    photo = hashlib.sha256(visit.photo_jpeg).hexdigest() if visit.photo_jpeg else ""
+    return number, photo
+
+
+class VerifyIdentityEngine(BackendEngine[LookupState]):
+    """Temporary identity certificate: the backend checks the ID number against the live photo;
+    on a match the registered holder data goes into ``artifacts["verification"]``."""
+
+    kind = "verify_identity"
+
+    def __init__(
+        self,
+        visit: Visit,
+        clients: Callable[[], Any],
+        tasks: Runner,
+        on_change: Callable[[LookupState], None] | None = None,
+    ) -> None:
+        super().__init__(clients, tasks, LookupState(), on_change)
+        self.visit = visit
+
+    def start(self) -> None:
+        number, photo = identity_inputs(self.visit)
+
+        def ask(client: IdentityClient) -> Verification:
+            return verification_of(client.verify_identity(number, "", photo))
+
+        self._call(ask, self._answer, "lookup.verifying")
+
+    def _answer(self, answer: Verification) -> None:
+        if answer.verified:
+            self.visit.artifacts["verification"] = {
+                "verification_id": answer.verification_id,
+                "holder": dict(answer.holder),  # the registered data the certificate states
+            }
+            self._set(phase=DONE, message_key="")
+        else:
+            log.info("identity not verified: %s", answer.reason)
+            self._set(phase=REFUSED, message_key="lookup.not_verified")
+
+
+# -- vehicle record -------------------------------------------------------------------------------
+
+VEHICLE_ROWS = (
+    ("lookup.plate", "plate"),
+    ("lookup.brand", "brand"),
+    ("lookup.colour", "colour"),
+    ("lookup.registered", "registered"),
+)
+
+
+@dataclass(frozen=True)
+class VehicleState(LookupState):
+    rows: tuple[tuple[str, str], ...] = ()  # (label message key, value) once a record was found
+
+
+class VehicleLookupEngine(BackendEngine[VehicleState]):
+    """The vehicle registered under the plate typed before: the resident confirms it is theirs."""
+
+    kind = "vehicle_lookup"
+
+    def __init__(
+        self,
+        visit: Visit,
+        clients: Callable[[], Any],
+        tasks: Runner,
+        on_change: Callable[[VehicleState], None] | None = None,
+    ) -> None:
+        super().__init__(clients, tasks, VehicleState(), on_change)
+        self.visit = visit
+
+    def start(self) -> None:
+        plate = str(self.visit.values.get("plate", ""))
+
+        def ask(client: VehicleClient) -> dict[str, Any] | None:
+            record = client.vehicle(plate)
+            if record is not None and not isinstance(record, Mapping):
+                raise MalformedAnswer("vehicle record that is not an object")
+            return record
+
+        self._call(ask, self._answer, "lookup.vehicle_busy")
+
+    def _answer(self, record: dict[str, Any] | None) -> None:
+        if record is None:
+            self._set(phase=REFUSED, message_key="lookup.vehicle_unknown", rows=())
+            return
+        self.visit.artifacts["vehicle"] = record
+        rows = tuple((label, str(record.get(key, ""))) for label, key in VEHICLE_ROWS)
+        self._set(phase=ANSWERED, message_key="lookup.vehicle_confirm", rows=rows)
+
+    def confirm(self) -> None:
+        """The resident says: this is my vehicle."""
+        if self.state.rows and not self.left:
+            self._set(phase=DONE)
+
+
+# -- outstanding violations -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ViolationsState(LookupState):
+    items: tuple[dict[str, Any], ...] = ()  # the violations found
+    chosen: tuple[str, ...] = ()  # violation ids the resident will pay
+    answered: bool = False
+
+    @property
+    def total_fen(self) -> int:
+        return sum(int(v["amount_fen"]) for v in self.items if v["violation_id"] in self.chosen)
+
+    @property
+    def nothing_due(self) -> bool:
+        """Answered: nothing to pay, the visit can end as done."""
+        return self.answered and not self.items
+
+
+def violations_of(found: object) -> tuple[dict[str, Any], ...]:
+    """The backend's violations, checked for what the kiosk relies on (an id and an amount)."""
+    if not isinstance(found, Sequence) or isinstance(found, str | bytes):
+        raise MalformedAnswer("violations answer that is not a list")
+    items = []
+    for item in found:
+        if not isinstance(item, Mapping) or "violation_id" not in item:
+            raise MalformedAnswer("a violation without a 'violation_id'")
+        try:
+            int(item["amount_fen"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedAnswer("a violation without a usable 'amount_fen'") from exc
+        items.append(dict(item))
+    return tuple(items)
+
+
+def violation_line(item: Mapping[str, Any], lang: str) -> str:
+    """One violation as its row reads: date, what, amount, where."""
+    amount = yuan(int(item.get("amount_fen", 0)))
+    what, where = item.get(f"description_{lang}", ""), item.get(f"place_{lang}", "")
+    return f"{item.get('date', '')}  {what}  {amount}  {where}"
+
+
+class ViolationsEngine(BackendEngine[ViolationsState]):
+    """Outstanding traffic violations of the plate (else of the person): all chosen at first, the
+    resident may leave some out; paying hands the choice and its total to the payment step."""
+
+    kind = "violations"
+
+    def __init__(
+        self,
+        visit: Visit,
+        clients: Callable[[], Any],
+        tasks: Runner,
+        on_change: Callable[[ViolationsState], None] | None = None,
+    ) -> None:
+        super().__init__(clients, tasks, ViolationsState(), on_change)
+        self.visit = visit
+
+    def start(self) -> None:
+        plate = str(self.visit.values.get("plate", ""))
+        identity_number = getattr(self.visit.identity, "id_number", "")
+        number = str(identity_number or self.visit.values.get("id_number", ""))
+
+        def ask(client: ViolationsClient) -> tuple[dict[str, Any], ...]:
+            found = client.violations(plate=plate) if plate else client.violations(id_number=number)
+            return violations_of(found)
+
+        self._call(ask, self._answer, "lookup.violations_busy")
+
+    def _answer(self, found: tuple[dict[str, Any], ...]) -> None:
+        self._set(
+            phase=ANSWERED,
+            message_key="lookup.violations_found" if found else "lookup.violations_none",
+            items=found,
+            chosen=tuple(v["violation_id"] for v in found),
+            answered=True,
+        )
+
+    def toggle(self, violation_id: str) -> None:
+        """Choose a violation, or leave it out."""
+        if self.left or violation_id not in {v["violation_id"] for v in self.state.items}:
+            return
+        chosen = list(self.state.chosen)
+        if violation_id in chosen:
+            chosen.remove(violation_id)
+        else:
+            chosen.append(violation_id)
+        self._set(chosen=tuple(chosen))
+
+    def pay(self) -> None:
+        """Pay the chosen ones: the choice and its total go to the payment step."""
+        if self.left or not self.state.chosen:
+            return
+        self.visit.artifacts["violations"] = {
+            "violation_ids": list(self.state.chosen),
+            "amount_fen": self.state.total_fen,
+        }
+        self._set(phase=DONE)
+
+    def finish(self) -> None:
+        """Nothing to pay: the resident's question is answered; the visit ends as done."""
+        if not self.left and self.state.nothing_due:
+            self._set(phase=FINISHED)
