@@ -4,8 +4,9 @@
     kiosk --smoke [--config FILE] [--simulate]         draw the home screen once, report devices
     kiosk tour --out DIR [--lang zh|en] [--size WxH] [--simulate]
 
-Exit codes: 0 fine; 1 a required device failed (smoke); 2 bad configuration or usage. Problems are
-printed one per line for technicians; never a traceback.
+Exit codes: 0 fine; 1 a required device failed (smoke); 2 bad configuration or usage, including
+every set-up production mode refuses (kiosk/config/production.py). Problems are printed one per
+line for technicians; never a traceback.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def _prepare_config(args: argparse.Namespace) -> KioskConfig:
         overrides.setdefault("display", {})["fullscreen"] = True
     if args.command in ("tour", "selftest") or args.smoke:
         overrides.setdefault("display", {})["fullscreen"] = False
-    config = load_config(args.config, overrides=overrides)
+    config = load_config(args.config, overrides=overrides, production=True)  # its refusals, every line
     if args.simulate:
         from kiosk.main import simulate_everything
 

@@ -161,7 +161,12 @@ def compose(
     config: KioskConfig, *, clock: Callable[[], float] = time.monotonic, devices: bool = False
 ) -> Runtime:
     """Build the runtime from a validated configuration. ``devices=True`` opens them now, on this
-    thread (technician commands); the app opens them in the background after its first frame."""
+    thread (technician commands); the app opens them in the background after its first frame.
+    A production configuration with anything production mode refuses is a ConfigError here, even
+    when it was built in code or made simulated after loading (``--simulate``)."""
+    from kiosk.config.production import refuse_unsafe_production
+
+    refuse_unsafe_production(config)
     data_dir = config.data_dir
     try:
         data_dir.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from kiosk.config.production import production_problems, simulated_problems
 from kiosk.errors import ConfigError, ConfigProblem
 from kiosk.paths import config_dir
 
@@ -283,8 +284,11 @@ def load_config(
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     validate_devices: bool = True,
+    production: bool = False,
 ) -> KioskConfig:
-    """Build the effective configuration or raise ConfigError listing every problem."""
+    """Build the effective configuration or raise ConfigError listing every problem.
+    ``production=True`` adds every production-mode refusal (:mod:`kiosk.config.production`),
+    as the kiosk does at start; without it only simulated devices are refused there."""
     environ = os.environ if environ is None else environ
     defaults_path = config_dir() / "kiosk.toml"
     data = read_toml(defaults_path)
@@ -306,16 +310,9 @@ def load_config(
         from kiosk.devices import validate_device_sections
 
         problems.extend(validate_device_sections(config, label))
-    if config.kiosk.mode == "production" and not config.kiosk.allow_simulated:
-        for role in config.simulated_roles:
-            problems.append(
-                ConfigProblem(
-                    label,
-                    f"devices.{role}.driver",
-                    "simulated devices are refused in production mode "
-                    "(configure the real driver, or set kiosk.allow_simulated = true)",
-                )
-            )
+    # simulated devices are always refused in production; the rules that look at URLs and key
+    # files only when asked (the kiosk's start, config check, doctor): kiosk/config/production.py
+    problems.extend(production_problems(config, label) if production else simulated_problems(config, label))
     if problems:
         raise ConfigError(problems)
     return config

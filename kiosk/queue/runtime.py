@@ -9,7 +9,9 @@ when no backend is configured, the local reference backend.
     queue.close()                # at exit: stop delivery, stop the local backend
 
 With ``backend.url`` empty (demo), the local backend is started as a subprocess on 127.0.0.1 with
-the kiosk's key trusted; a kiosk without a key file gets one in ``<data_dir>/keys/hmac.key``.
+the kiosk's key trusted; a kiosk without a key file gets one in ``<data_dir>/keys/hmac.key``. Both
+are demo conveniences: in production mode either is a ConfigError instead (the start-up refuses
+such a configuration first, kiosk/config/production.py; this is the last line of defence).
 Help alerts still pending in a ``<data_dir>/alerts.db`` from before alerts were outbox rows are
 imported into the outbox once, at start.
 """
@@ -26,6 +28,7 @@ from typing import Any
 from contract.signing import SigningKey, new_secret, write_key_file
 from kiosk.config.keyfile import load_secret
 from kiosk.config.model import KioskConfig
+from kiosk.errors import ConfigError, ConfigProblem
 from kiosk.queue.alerts import LEGACY_FILE, help_alert, import_legacy_alerts
 from kiosk.queue.client import BackendClient
 from kiosk.queue.delivery import DeliveryWorker, HttpSender, Post, backoff_from_config, open_outbox
@@ -114,15 +117,25 @@ def _cert(config: KioskConfig) -> tuple[str, str] | None:
 
 
 def _demo_key(config: KioskConfig) -> tuple[SigningKey, Path]:
-    """The configured key, or (demo, no backend configured) one kept in the data dir."""
+    """The configured key, or (demo only) one kept in the data dir, made on first use."""
     key_id = config.backend.key_id or config.kiosk.id
     if config.backend.secret_file:
         path = config.resolve(config.backend.secret_file)
     else:
+        _refuse_in_production(config, "backend.secret_file", "a request-signing key nobody enrolled")
         path = config.data_dir / "keys" / "hmac.key"
         if not path.exists():
             write_key_file(path, new_secret())
     return SigningKey(key_id, load_secret(path)), path
+
+
+def _refuse_in_production(config: KioskConfig, key: str, convenience: str) -> None:
+    """A ConfigError naming ``key`` when a demo convenience is about to be used in production."""
+    if config.kiosk.mode == "production":
+        where = config.source or "configuration"
+        raise ConfigError(
+            [ConfigProblem(where, key, f"empty: production mode never falls back to {convenience}")]
+        )
 
 
 def start_queue(
@@ -142,6 +155,7 @@ def start_queue(
         local = None
         url = config.backend.url
         if not url:
+            _refuse_in_production(config, "backend.url", "the local reference backend")
             local = LocalBackend(config.data_dir / "backend", {key.key_id: key_path})
             url = local.start()
             closers.append(local.stop)

@@ -1,4 +1,5 @@
-"""``kiosk-tech config check``: validate a site configuration the way the kiosk does at start."""
+"""``kiosk-tech config check``: validate a site configuration the way the kiosk does at start,
+production mode's refusals included (kiosk/config/production.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    config = load_config(args.config)  # ConfigError -> one line per problem, exit 2 (kiosk.tech.main)
+    # with production mode's refusals, as the kiosk checks at start; ConfigError -> one line per
+    # problem, exit 2 (kiosk.tech.main)
+    config = load_config(args.config, production=True)
     if args.json:
         print(json.dumps(config.model_dump(mode="json"), ensure_ascii=False, indent=2))
     else:

@@ -1,8 +1,9 @@
 """``kiosk-tech doctor [--config FILE] [--json]``: everything a terminal needs, checked in one go.
 
-Config valid, CJK font present, every device opened and its status, the backend reachable and our
-signature accepted, clock skew against the backend, free disk space, the outbox readable. Exit 1
-naming the failing checks; a technician on the phone reads the lines out.
+Config valid (production mode's refusals included: the same lines as ``config check``), CJK font
+present, every device opened and its status, the backend reachable and our signature accepted,
+clock skew against the backend, free disk space, the outbox readable. Exit 1 naming the failing
+checks; a technician on the phone reads the lines out.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     checks: list[Check] = []
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, production=True)  # the same lines as the kiosk's start
         checks.append(Check("config", True, config.source or "packaged defaults"))
     except ConfigError as exc:
         checks.append(Check("config", False, "; ".join(str(p) for p in exc.problems)))
