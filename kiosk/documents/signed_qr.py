@@ -146,6 +146,16 @@ def kiosk_private_key(config: KioskConfig) -> Ed25519PrivateKey:
     when configured (the enrolled key), else a PEM under DATA_DIR/keys made on first use (demo)."""
     if config.backend.signing_key_file:
         return load_seed_key(config.resolve(config.backend.signing_key_file))
+    if config.kiosk.mode == "production":  # an un-enrolled key would sign certificates nobody trusts
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(config.source or "configuration"),
+                    "backend.signing_key_file",
+                    "production signs certificates only with the enrolled key",
+                )
+            ]
+        )
     return load_private_key(kiosk_key_path(config.data_dir), create=True)
 
 

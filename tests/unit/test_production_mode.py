@@ -176,3 +176,12 @@ def test_the_queue_never_makes_a_signing_key_in_production(tmp_path: Path) -> No
     with pytest.raises(ConfigError, match=r"backend\.secret_file: empty: production mode never falls back"):
         start_queue(config)
     assert not (config.data_dir / "keys").exists()
+
+
+def test_certificates_are_never_signed_with_a_key_made_on_the_spot_in_production(tmp_path: Path) -> None:
+    from kiosk.documents.signed_qr import kiosk_private_key
+
+    config = _unchecked_production(tmp_path, {"signing_key_file": None})
+    with pytest.raises(ConfigError, match=r"backend\.signing_key_file: production signs certificates only"):
+        kiosk_private_key(config)
+    assert not (config.data_dir / "keys").exists()
