@@ -261,3 +261,15 @@ def test_the_state_is_fsynced_renamed_and_its_folder_fsynced(
     assert not Path(tmp).exists()
     assert json.loads(state.read_text(encoding="utf-8"))["failures"] == 1
     assert state.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give files to another user")
+def test_unlock_run_as_root_gives_the_files_back_to_the_data_folders_owner(
+    config: KioskConfig, site: Path
+) -> None:
+    kiosk_uid = 54321  # the `kiosk` user that owns the data folder and runs the app
+    config.data_dir.mkdir(parents=True)
+    os.chown(config.data_dir, kiosk_uid, kiosk_uid)
+    assert tech_main(["maintenance", "unlock", "--config", str(site)]) == 0
+    for name in (STATE_FILE, "audit.jsonl"):
+        assert (config.data_dir / name).stat().st_uid == kiosk_uid, name
