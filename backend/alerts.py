@@ -1,8 +1,11 @@
-"""Help alerts from kiosks (``POST /v1/alerts``) and the staff's list of open ones.
+"""Alerts from kiosks (``POST /v1/alerts``) and the staff's list of open ones.
 
-An alert says a resident at a kiosk asked for staff: kiosk id, screen, service and step, when. It
-holds no personal data, and the backend refuses one with any other field. ``alert_id`` is the
-primary key, so a kiosk's retry after a lost answer stores nothing new (200 instead of 201).
+An alert says staff must come to a kiosk: kiosk id, kind, screen, service and step, when. Kinds:
+``help`` (a resident asked for staff) and ``maintenance_lockout`` (wrong maintenance PINs locked
+the technicians' pad: a prankster at work, or a technician who needs ``kiosk-tech maintenance
+unlock``). It holds no personal data, and the backend refuses one with any other field.
+``alert_id`` is the primary key, so a kiosk's retry after a lost answer stores nothing new (200
+instead of 201).
 The table is made with the store's others. Staff list open alerts with ``kiosk-backend alerts``
 and close them with ``--close ID``.
 """
@@ -16,6 +19,7 @@ from typing import Any
 
 from backend.store import Store
 
+KINDS = ("help", "maintenance_lockout")
 FIELDS = ("alert_id", "kiosk_id", "kind", "screen", "service", "step", "raised_at")
 _ID_RE = re.compile(r"^[0-9a-f-]{36}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9._-]{0,64}$")
@@ -28,7 +32,7 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "alert_id": {"type": "string", "pattern": _ID_RE.pattern},
         "kiosk_id": {"type": "string", "description": "must be the signing key's kiosk"},
-        "kind": {"enum": ["help"]},
+        "kind": {"enum": list(KINDS)},
         "screen": {"type": "string", "pattern": _NAME_RE.pattern},
         "service": {"type": "string", "pattern": _NAME_RE.pattern},
         "step": {"type": "string", "pattern": _NAME_RE.pattern},
@@ -49,8 +53,8 @@ def parse_alert(body: bytes, key_id: str) -> dict[str, str]:
         raise ValueError("every field is a string")
     if doc["kiosk_id"] != key_id:
         raise ValueError("kiosk_id does not belong to the signing key")
-    if doc["kind"] != "help" or not _ID_RE.match(doc["alert_id"]) or not _TIME_RE.match(doc["raised_at"]):
-        raise ValueError("kind is 'help', alert_id a UUID, raised_at UTC ISO 8601")
+    if doc["kind"] not in KINDS or not _ID_RE.match(doc["alert_id"]) or not _TIME_RE.match(doc["raised_at"]):
+        raise ValueError(f"kind is one of {', '.join(KINDS)}, alert_id a UUID, raised_at UTC ISO 8601")
     if not all(_NAME_RE.match(doc[f]) for f in ("screen", "service", "step")):
         raise ValueError("screen, service and step are ids (letters, digits, . _ -)")
     return {f: doc[f] for f in FIELDS}

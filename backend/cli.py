@@ -199,7 +199,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     for alert in [] if args.json else alerts:
         where = "/".join(p for p in (alert["service"], alert["step"]) if p) or "-"
         print(
-            f"{alert['kiosk_id']:<20} {alert['status']:<6} waiting {alert['waiting_s']:.0f} s"
+            f"{alert['kiosk_id']:<20} {alert['kind']:<19} {alert['status']:<6}"
+            f" waiting {alert['waiting_s']:.0f} s"
             f"  screen {alert['screen']}  service/step {where}  raised {alert['raised_at']}"
             f"  id {alert['alert_id']}"
         )

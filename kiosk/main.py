@@ -173,25 +173,27 @@ def compose(
     except OSError as exc:
         raise KioskError(f"cannot create data folder {data_dir}: {exc}") from exc
     font = find_cjk_font(config.display.font, data_dir / "cache" / "fonts", config_file=config.source)
-    from kiosk.maintenance.gate import AuditLog, MaintenanceGate
+    from kiosk.maintenance.gate import AUDIT_FILE, AuditLog, Lockout, gate_for
 
-    audit = AuditLog(data_dir / "audit.jsonl")
+    audit = AuditLog(data_dir / AUDIT_FILE)
     runtime = Runtime(
         config=config,
         catalogue=Catalogue.load(),
         messages=Messages.load(),
         font=font,
         clock=clock,
-        maintenance=MaintenanceGate(
-            config.maintenance.pin_hash,
-            data_dir / "maintenance-gate.json",
-            audit,
-            lockout_after=config.maintenance.lockout_after,
-            base_delay_s=config.maintenance.lockout_base_s,
-        ),
+        maintenance=gate_for(config, audit),
         backend=BackendLink(clock),
     )
     runtime.closers.append(audit.close)  # entries the UI queued are on disk before the process ends
+
+    def lockout_alert(_lockout: Lockout) -> None:  # on the PIN check's worker thread
+        if runtime.queue is None:
+            log.error("maintenance PIN pad locked; no alert sent: the request queue is not up")
+        else:
+            runtime.queue.raise_alert("maintenance_lockout", screen="maintenance_pin")
+
+    runtime.gate.on_lockout = lockout_alert
     if devices:
         open_devices(runtime)
     return runtime

@@ -132,6 +132,7 @@ class MaintenanceSection(_Section):
     pin_hash: str = Field(default="", pattern=r"^(scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+)?$")
     lockout_after: int = Field(default=5, ge=1, le=20)
     lockout_base_s: float = Field(default=30, ge=1, le=3600)
+    lockout_max_s: float = Field(default=3600, ge=1, le=86400)  # the wait stops doubling here
 
 
 class HeartbeatSection(_Section):

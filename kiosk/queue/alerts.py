@@ -1,4 +1,6 @@
-"""Help alerts: a resident touched 呼叫帮助 and staff must come to this kiosk.
+"""Alerts: staff must come to this kiosk. Two kinds: ``help`` (a resident touched 呼叫帮助) and
+``maintenance_lockout`` (wrong maintenance PINs locked the technicians' pad: a prankster, or a
+technician who forgot the PIN; kiosk/maintenance/gate.py).
 
 An alert is a row of the one outbox (``kind = 'alert'``, kiosk/queue/outbox.py) delivered by the one
 delivery thread (kiosk/queue/delivery.py), signed like requests, to ``POST /v1/alerts``, with the
@@ -7,8 +9,8 @@ personal data (the kiosk id, where the resident is: screen, service, step, and w
 one-time import of the queue that kiosks kept before, ``<data_dir>/alerts.db``. The alert id makes a
 retry harmless: the backend keeps one row per id.
 
-Raising one goes through :meth:`kiosk.queue.runtime.QueueServices.raise_help`; one alert per visit
-is the assistance bar's rule (screens/assist/assist.py).
+Raising one goes through :meth:`kiosk.queue.runtime.QueueServices.raise_help` (one alert per visit
+is the assistance bar's rule, screens/assist/assist.py) or ``raise_alert(kind, ...)`` for the others.
 """
 
 from __future__ import annotations
@@ -26,19 +28,33 @@ from kiosk.queue.outbox import Outbox
 log = logging.getLogger(__name__)
 
 LEGACY_FILE = "alerts.db"  # in the data dir, from before alerts were outbox rows
+HELP = "help"
+MAINTENANCE_LOCKOUT = "maintenance_lockout"
+KINDS = (HELP, MAINTENANCE_LOCKOUT)  # the kinds backend/alerts.py accepts
 
 
-def help_alert(kiosk_id: str, screen: str, service: str, step: str, now: float) -> dict[str, str]:
-    """The wire body of ``POST /v1/alerts`` (exactly the fields backend/alerts.py accepts)."""
+def alert_document(
+    kiosk_id: str, kind: str, now: float, *, screen: str = "", service: str = "", step: str = ""
+) -> dict[str, str]:
+    """The wire body of ``POST /v1/alerts`` (exactly the fields backend/alerts.py accepts): which
+    kiosk, what kind, where on the kiosk and when; nothing about a person. ValueError for a kind
+    the backend does not know (it would dead-letter the row)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown alert kind {kind!r} (known: {', '.join(KINDS)})")
     return {
         "alert_id": str(uuid7()),
         "kiosk_id": kiosk_id,
-        "kind": "help",
+        "kind": kind,
         "screen": screen,
         "service": service,
         "step": step,
         "raised_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
     }
+
+
+def help_alert(kiosk_id: str, screen: str, service: str, step: str, now: float) -> dict[str, str]:
+    """A resident's help alert: where they are (screen, service, step)."""
+    return alert_document(kiosk_id, HELP, now, screen=screen, service=service, step=step)
 
 
 def _raised_ts(raised_at: str) -> float:

@@ -225,7 +225,8 @@ class Outbox:
         bytes must not keep staff from a resident who needs them."""
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         created_at = str(document.get("raised_at", ""))
-        return self._insert(ALERT, (alert_id, "alert.help", 1, created_at, created_ts, 0), lambda _seq: body)
+        request_type = f"alert.{document.get('kind', 'help')}"  # alert.help, alert.maintenance_lockout
+        return self._insert(ALERT, (alert_id, request_type, 1, created_at, created_ts, 0), lambda _seq: body)
 
     def _insert(
         self, kind: str, row: tuple[str, str, int, str, float, int], body_for: Callable[[int], bytes]

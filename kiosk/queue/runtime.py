@@ -4,6 +4,7 @@ when no backend is configured, the local reference backend.
     queue = start_queue(config, post=clock_post, on_status=banner.update)
     queue.submit(...)            # from a worker thread; wakes the delivery thread
     queue.raise_help(screen)     # a help alert (呼叫帮助), committed, then delivered the same way
+    queue.raise_alert(kind)      # another kind of alert (maintenance_lockout), the same way
     queue.new_client()           # a BackendClient per worker thread
     queue.status()               # depth and oldest pending age for the technicians' banner
     queue.close()                # at exit: stop delivery, stop the local backend
@@ -29,7 +30,7 @@ from contract.signing import SigningKey, new_secret, write_key_file
 from kiosk.config.keyfile import load_secret
 from kiosk.config.model import KioskConfig
 from kiosk.errors import ConfigError, ConfigProblem
-from kiosk.queue.alerts import LEGACY_FILE, help_alert, import_legacy_alerts
+from kiosk.queue.alerts import LEGACY_FILE, alert_document, help_alert, import_legacy_alerts
 from kiosk.queue.client import BackendClient
 from kiosk.queue.delivery import DeliveryWorker, HttpSender, Post, backoff_from_config, open_outbox
 from kiosk.queue.local_backend import LocalBackend
@@ -73,6 +74,17 @@ class QueueServices:
         self.outbox.submit_alert(document["alert_id"], document, now)
         log.warning("help requested at %s (service %s, step %s): alert %s queued",
                     screen, service or "-", step or "-", document["alert_id"])  # fmt: skip
+        self.worker.wake()
+        return document["alert_id"]
+
+    def raise_alert(self, kind: str, screen: str = "", service: str = "", step: str = "") -> str:
+        """Durably queue an alert of ``kind`` (kiosk/queue/alerts.py KINDS; no personal data), then
+        wake delivery; blocking (call from a worker thread). Returns the alert id once the row is
+        on disk; ValueError for an unknown kind."""
+        now = time.time()
+        document = alert_document(self.outbox.kiosk_id, kind, now, screen=screen, service=service, step=step)
+        self.outbox.submit_alert(document["alert_id"], document, now)
+        log.warning("%s alert %s queued (screen %s)", kind, document["alert_id"], screen or "-")
         self.worker.wake()
         return document["alert_id"]
 

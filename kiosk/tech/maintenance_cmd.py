@@ -1,10 +1,12 @@
-"""``kiosk-tech maintenance``: set the maintenance PIN, read the audit log."""
+"""``kiosk-tech maintenance``: set the maintenance PIN, end a lockout, read the audit log."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -22,6 +24,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     set_pin.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input")
     set_pin.set_defaults(func=run_set_pin)
+    unlock = actions.add_parser(
+        "unlock", help="end a wrong-PIN lockout of the PIN pad now (audited, with who ran it)"
+    )
+    unlock.add_argument("--config", metavar="FILE")
+    unlock.set_defaults(func=run_unlock)
     audit = actions.add_parser("audit", help="show the last maintenance events")
     audit.add_argument("--config", metavar="FILE")
     audit.add_argument("--count", type=int, default=50)
@@ -54,11 +61,43 @@ def run_set_pin(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_audit(args: argparse.Namespace) -> int:
-    from kiosk.maintenance.gate import AuditLog
+def technician() -> str:
+    """Who runs this command, for the audit log: the login behind ``sudo``, else ``$USER``."""
+    name = os.environ.get("SUDO_USER") or os.environ.get("USER") or "unknown"
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:64]
+
+
+def run_unlock(args: argparse.Namespace) -> int:
+    from kiosk.maintenance.gate import gate_for
 
     config = load_config(args.config)
-    entries = AuditLog(config.data_dir / "audit.jsonl").tail(args.count)
+    gate = gate_for(config)
+    before = gate.unlock(by=technician())
+    _keep_owner(config.data_dir, (gate.state_file, gate.audit.path))
+    if before.locked_for_s:
+        print(f"maintenance PIN pad unlocked (was locked for {before.locked_for_s:.0f} s more"
+              f" after {before.failures} wrong PINs)")  # fmt: skip
+    else:
+        print(f"maintenance PIN pad was not locked; wrong-PIN count cleared (was {before.failures})")
+    return 0
+
+
+def _keep_owner(data_dir: Path, files: tuple[Path, ...]) -> None:
+    """Run as root (``sudo kiosk-tech``), files this command made belong to root: give them to the
+    data folder's owner (the kiosk user), or the app could no longer write its own state and audit."""
+    if os.geteuid() != 0:
+        return
+    owner = data_dir.stat()
+    for path in files:
+        if path.exists() and path.stat().st_uid != owner.st_uid:
+            os.chown(path, owner.st_uid, owner.st_gid)
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    from kiosk.maintenance.gate import AUDIT_FILE, AuditLog
+
+    config = load_config(args.config)
+    entries = AuditLog(config.data_dir / AUDIT_FILE).tail(args.count)
     if args.json:
         print(json.dumps(entries, ensure_ascii=False, indent=2))
     else:

@@ -208,7 +208,7 @@ def test_maintenance_gesture_pin_lockout_and_dashboard(kiosk: Any) -> None:
             kiosk.tap("确定")
             kiosk.wait_until(lambda: not kiosk.app.screen("maintenance_pin").busy, what="the PIN check")
         assert any("错误次数过多" in t for t in kiosk.visible_texts())
-        gate._state["locked_until"] = 0  # the technician waited out the lock
+        gate.unlock(by="tech-test")  # `kiosk-tech maintenance unlock` (the state is re-read from disk)
         for digit in "135790":
             kiosk.tap(digit, exact=True)
         kiosk.tap("确定")
@@ -220,7 +220,7 @@ def test_maintenance_gesture_pin_lockout_and_dashboard(kiosk: Any) -> None:
         assert kiosk.screen == "attract"
     finally:
         gate.pin_hash = ""
-        gate._state = {"failures": 0.0, "locked_until": 0.0}
+        gate.unlock(by="tech-test")
 
 
 def test_high_contrast_theme_repaints_every_screen(kiosk: Any) -> None:
