@@ -20,7 +20,8 @@ retention (:meth:`Outbox.prune_acknowledged`, run by the delivery thread); the n
 stays, so the sequence number (``max(seq) + 1``) never goes back. Dead letters and pending
 requests are never pruned. Requests number 1, 2, 3... with no gap (the envelope carries the
 number, so the backend can tell a missing request); alerts count down from -1 in the same column,
-so they order among themselves without taking a request's number.
+so they order among themselves without taking a request's number. The file is created owner-only
+(kiosk/queue/outbox_file.py).
 
 Files made before alerts moved here have no ``kind`` column: opening one adds it (every old row
 is a request), so an existing outbox keeps working.
@@ -46,6 +47,8 @@ from typing import Any
 from contract.ids import uuid7
 from contract.schemas import ENVELOPE_VERSION, validate_payload
 from kiosk.errors import StorageError
+from kiosk.queue.outbox_file import open_database
+from kiosk.queue.outbox_file import storage_error as _storage_error
 from kiosk.queue.rows import (
     ALERT,
     REQUEST,
@@ -58,65 +61,13 @@ from kiosk.queue.rows import (
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS requests (
-    seq             INTEGER PRIMARY KEY,   -- the per-kiosk sequence number (the newest row is never deleted)
-    request_id      TEXT NOT NULL UNIQUE,  -- the receipt number (UUIDv7)
-    request_type    TEXT NOT NULL,
-    request_version INTEGER NOT NULL,
-    created_at      TEXT NOT NULL,
-    created_ts      REAL NOT NULL,
-    test            INTEGER NOT NULL DEFAULT 0,
-    status          TEXT NOT NULL CHECK (status IN ('pending', 'acknowledged', 'dead')),
-    body            BLOB,                                -- frozen envelope; NULL once acknowledged
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_ts REAL NOT NULL DEFAULT 0,
-    last_error      TEXT NOT NULL DEFAULT '',
-    answer_status   INTEGER,
-    answer          TEXT,                                -- receipt (acknowledged) or refusal (dead)
-    settled_ts      REAL,
-    kind            TEXT NOT NULL DEFAULT 'request'      -- 'request' | 'alert' (a help alert)
-);
--- the queue's head without scanning acknowledged history (a partial index stays small)
-CREATE INDEX IF NOT EXISTS requests_pending ON requests (seq) WHERE status = 'pending';
--- retention: the oldest acknowledged rows, without scanning the table
-CREATE INDEX IF NOT EXISTS requests_settled ON requests (settled_ts) WHERE status = 'acknowledged';
-"""
-
-
 _INSERT = (
     "INSERT INTO requests (seq, request_id, request_type, request_version, created_at, created_ts, test,"
     " status, body, kind) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (request_id) DO NOTHING"
 )
 
 
-def _storage_error(path: Path, exc: sqlite3.Error) -> StorageError:
-    text = str(exc)
-    if "full" in text or getattr(exc, "sqlite_errorcode", None) == 13:  # SQLITE_FULL
-        return StorageError(f"outbox {path}: disk full, new submissions refused until space is freed")
-    if isinstance(exc, sqlite3.DatabaseError) and ("malformed" in text or "not a database" in text):
-        return StorageError(f"outbox {path}: file is damaged ({text}); it was left in place for inspection")
-    return StorageError(f"outbox {path}: {text}")
-
-
 _NEXT_ALERT_SEQ = "SELECT min(coalesce(min(seq), 0), 0) - 1 FROM requests"  # alerts: -1, -2, ...
-
-
-def _add_kind_column(db: sqlite3.Connection) -> None:
-    """Migrate a file made before help alerts were outbox rows: add ``kind`` (old rows are
-    requests). Inside a write transaction, so two processes opening it at once add it once."""
-    if any(col[1] == "kind" for col in db.execute("PRAGMA table_info(requests)")):
-        return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        if not any(col[1] == "kind" for col in db.execute("PRAGMA table_info(requests)")):
-            db.execute("ALTER TABLE requests ADD COLUMN kind TEXT NOT NULL DEFAULT 'request'")
-            log.info("outbox: added the kind column (help alerts are outbox rows now)")
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
 
 
 class Outbox:
@@ -127,22 +78,8 @@ class Outbox:
         self.kiosk_id = kiosk_id
         self.min_free_bytes = min_free_bytes
         self._lock = threading.Lock()
+        self._db = open_database(self.path, check=check)  # created owner-only (kiosk/queue/outbox_file.py)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        except (OSError, sqlite3.Error) as exc:
-            raise StorageError(f"outbox {self.path}: cannot open ({exc})") from exc
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL").fetchone()
-            self._db.execute("PRAGMA synchronous=FULL")
-            # freed bytes (a purged body) are overwritten with zeros, not left in free pages
-            self._db.execute("PRAGMA secure_delete=ON")
-            if check:
-                result = self._db.execute("PRAGMA quick_check").fetchone()[0]
-                if result != "ok":
-                    raise sqlite3.DatabaseError(f"malformed: quick_check says {result}")
-            self._db.executescript(_SCHEMA)
-            _add_kind_column(self._db)
             self._next_seq = self._db.execute("SELECT coalesce(max(seq), 0) + 1 FROM requests").fetchone()[0]
         except sqlite3.Error as exc:
             self._db.close()
