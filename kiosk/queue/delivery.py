@@ -40,6 +40,7 @@ from kiosk.config.keyfile import load_secret
 from kiosk.config.model import KioskConfig
 from kiosk.errors import ConfigError, ConfigProblem
 from kiosk.queue.outbox import Outbox
+from kiosk.queue.retention import Retention, apply_retention
 from kiosk.queue.rows import ALERT, PendingRequest, QueueStatus
 
 log = logging.getLogger(__name__)
@@ -256,6 +257,7 @@ class DeliveryWorker:
         backoff: Backoff | None = None,
         status_every_s: float = 10.0,
         keep_acknowledged_s: float = 0.0,
+        keep_dead_s: float = 0.0,
         prune_every_s: float = 3600.0,
     ) -> None:
         self.outbox = outbox
@@ -264,7 +266,8 @@ class DeliveryWorker:
         self._post = post or (lambda fn: fn())
         self._on_status = on_status
         self._status_every_s = status_every_s
-        self._keep_acknowledged_s = keep_acknowledged_s  # 0: keep acknowledged rows forever
+        # 0: keep acknowledged rows (dead letters' bodies) forever (kiosk/queue/retention.py)
+        self.retention = Retention(keep_acknowledged_s, keep_dead_s)
         self._prune_every_s = prune_every_s
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -304,15 +307,10 @@ class DeliveryWorker:
         self._post(lambda: callback(snapshot))
 
     def prune(self, now: float | None = None) -> int:
-        """Delete acknowledged rows older than the retention (none when it is 0)."""
-        if self._keep_acknowledged_s <= 0:
-            return 0
-        cutoff = (time.time() if now is None else now) - self._keep_acknowledged_s
-        deleted = self.outbox.prune_acknowledged(cutoff)
-        if deleted:
-            days = self._keep_acknowledged_s / 86400
-            log.info("outbox: deleted %d acknowledged requests settled over %g days ago", deleted, days)
-        return deleted
+        """Delete acknowledged rows older than their retention and purge the bodies of dead letters
+        older than theirs (kiosk/queue/retention.py). Returns how many acknowledged rows went."""
+        pruned = apply_retention(self.outbox, self.retention, time.time() if now is None else now)
+        return pruned.acknowledged
 
     def _run(self) -> None:
         last_publish = 0.0

@@ -12,16 +12,19 @@ records the backend's answer:
 
     pending ──201/200──► acknowledged   (body purged: personal data gone, receipt kept)
        │ ▲
-       │ └─ retry-dead ── dead          (permanent 4xx; the backend's answer kept)
-       └──────other 4xx──────┘
+       │ └─ retry-dead ── dead          (permanent 4xx or a redirect; the answer kept, the body
+       └───other 4xx, 3xx───┘            purged after outbox.keep_dead_days)
 
 Acknowledged rows (metadata and receipt only) are deleted once older than the configured
 retention (:meth:`Outbox.prune_acknowledged`, run by the delivery thread); the newest row always
-stays, so the sequence number (``max(seq) + 1``) never goes back. Dead letters and pending
-requests are never pruned. Requests number 1, 2, 3... with no gap (the envelope carries the
-number, so the backend can tell a missing request); alerts count down from -1 in the same column,
-so they order among themselves without taking a request's number. The file is created owner-only
-(kiosk/queue/outbox_file.py).
+stays, so the sequence number (``max(seq) + 1``) never goes back. A dead letter's body (personal
+data, photos) is purged after its own retention (:meth:`Outbox.purge_dead_bodies`): the row, its
+metadata and the backend's refusal stay for technicians, but it can no longer be retried. Pending
+requests are never pruned (kiosk/queue/retention.py applies both retentions).
+
+Requests number 1, 2, 3... with no gap (the envelope carries the number, so the backend can tell a
+missing request); alerts count down from -1 in the same column, so they order among themselves
+without taking a request's number. The file is created owner-only (kiosk/queue/outbox_file.py).
 
 Files made before alerts moved here have no ``kind`` column: opening one adds it (every old row
 is a request), so an existing outbox keeps working.
@@ -254,10 +257,10 @@ class Outbox:
 
     def retry_dead(self, request_id: str | None = None) -> int:
         """Put dead-lettered requests back in the queue (in their original order): all of them, or
-        only ``request_id``. Returns how many were queued again."""
-        sql = (
+        only ``request_id``. Returns how many were queued again (not those whose body was purged)."""
+        sql = (  # a purged dead letter has no body left to send: it stays dead
             "UPDATE requests SET status = 'pending', next_attempt_ts = 0, answer_status = NULL,"
-            " answer = NULL, settled_ts = NULL WHERE status = 'dead'"
+            " answer = NULL, settled_ts = NULL WHERE status = 'dead' AND body IS NOT NULL"
         )
         if request_id is None:
             return self._write(sql, ())
@@ -269,12 +272,13 @@ class Outbox:
             try:
                 rows = self._db.execute(
                     "SELECT request_id, seq, request_type, attempts, answer_status, coalesce(answer, ''),"
-                    " coalesce(settled_ts, 0) FROM requests WHERE status = 'dead' ORDER BY seq LIMIT ?",
+                    " coalesce(settled_ts, 0), body IS NULL FROM requests WHERE status = 'dead'"
+                    " ORDER BY seq LIMIT ?",
                     (limit,),
                 ).fetchall()
             except sqlite3.Error as exc:
                 raise _storage_error(self.path, exc) from exc
-        return [DeadLetter(r[0], r[1], r[2], r[3], r[4] or 0, r[5], r[6]) for r in rows]
+        return [DeadLetter(r[0], r[1], r[2], r[3], r[4] or 0, r[5], r[6], bool(r[7])) for r in rows]
 
     def prune_acknowledged(self, settled_before_ts: float, *, batch: int = 2000) -> int:
         """Delete acknowledged rows settled before ``settled_before_ts``; returns how many.
@@ -297,6 +301,31 @@ class Outbox:
         if deleted:
             self._scrub_log()
         return deleted
+
+    def purge_dead_bodies(self, settled_before_ts: float) -> list[DeadLetter]:
+        """Drop (zeroed) the bodies, with their personal data and photos, of dead letters settled
+        before ``settled_before_ts``; rows and refusals stay. Returns those purged now (for the log)."""
+        where = "status = 'dead' AND body IS NOT NULL AND settled_ts < ?"
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    rows = self._db.execute(
+                        "SELECT request_id, seq, request_type, attempts, coalesce(answer_status, 0),"
+                        f" coalesce(answer, ''), settled_ts FROM requests WHERE {where} ORDER BY seq",
+                        (settled_before_ts,),
+                    ).fetchall()
+                    self._db.execute(f"UPDATE requests SET body = NULL WHERE {where}", (settled_before_ts,))
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise _storage_error(self.path, exc) from exc
+        if rows:
+            self._scrub_log()
+        return [DeadLetter(r[0], r[1], r[2], r[3], r[4], r[5], r[6], purged=True) for r in rows]
 
     # -- looking ------------------------------------------------------------------------------
 

@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS requests (
 CREATE INDEX IF NOT EXISTS requests_pending ON requests (seq) WHERE status = 'pending';
 -- retention: the oldest acknowledged rows, without scanning the table
 CREATE INDEX IF NOT EXISTS requests_settled ON requests (settled_ts) WHERE status = 'acknowledged';
+-- retention: dead letters whose body is due for purging (few rows: the index stays tiny)
+CREATE INDEX IF NOT EXISTS requests_dead ON requests (settled_ts) WHERE status = 'dead';
 """
 
 FILE_MODE, FOLDER_MODE = 0o600, 0o700
