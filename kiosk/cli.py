@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -93,6 +94,7 @@ def _prepare_config(args: argparse.Namespace) -> KioskConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(0o077)  # every file and folder the kiosk makes is owner-only (residents' data)
     from kiosk.visit.memory import tune_allocator
 
     tune_allocator()  # before any thread: the kiosk runs for months (kiosk/visit/memory.py)

@@ -9,6 +9,7 @@ the kiosk: it is recorded as down, the services needing it are disabled with a r
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import logging.handlers
@@ -32,6 +33,8 @@ from kiosk.visit.privacy import MASKING_FILTER
 
 log = logging.getLogger(__name__)
 
+PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700  # what the kiosk creates: owner-only
+
 
 def simulate_everything(config: KioskConfig) -> KioskConfig:
     """The same configuration with every device role on its simulated driver (``--simulate``)."""
@@ -44,14 +47,34 @@ def simulate_everything(config: KioskConfig) -> KioskConfig:
     return config.model_copy(update={"devices": devices})
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files (``kiosk.log`` and each one a rollover starts) are owner-only
+    (0600) whatever the process's umask: the log names services, devices and (masked) residents."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
+        if os.fstat(fd).st_mode & 0o077:  # left readable by an older version
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, PRIVATE_FILE)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` owner-only (0700), or take the group/other bits off one this user owns."""
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    status = path.stat()
+    if status.st_mode & 0o077 and status.st_uid == os.getuid():
+        path.chmod(PRIVATE_DIR)
+
+
 def setup_logging(config: KioskConfig, *, console: bool = True) -> Path:
     """Log to a rotating file for technicians (and the console); every record passes the
     masking filter, so no full ID number or registered name reaches a log."""
     log_dir = config.log_dir
-    log_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(log_dir)
     path = log_dir / "kiosk.log"
     handlers: list[logging.Handler] = [
-        logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=5, encoding="utf-8")
+        PrivateRotatingFileHandler(path, maxBytes=5_000_000, backupCount=5, encoding="utf-8")
     ]
     if console:
         handlers.append(logging.StreamHandler())
@@ -169,7 +192,7 @@ def compose(
     refuse_unsafe_production(config)
     data_dir = config.data_dir
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)  # residents' data lives here: owner-only
     except OSError as exc:
         raise KioskError(f"cannot create data folder {data_dir}: {exc}") from exc
     font = find_cjk_font(config.display.font, data_dir / "cache" / "fonts", config_file=config.source)
@@ -207,7 +230,7 @@ def claim_data_dir(data_dir: Path) -> IO[str]:
     second would sweep the first's session folders. An exclusive ``flock`` on ``DATA_DIR/kiosk.lock``,
     held by the returned file until the process ends; the kernel drops it on any death, SIGKILL
     included, so a crash never leaves a stale lock. KioskError names the holder if already taken."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     path = data_dir / LOCK_FILE
     handle = open(path, "a+", encoding="ascii")  # noqa: SIM115 - kept open for the process's life
     try:

@@ -126,6 +126,8 @@ class OutboxSection(_Section):
     path: str = ""  # empty: <data_dir>/outbox.db
     min_free_mb: int = Field(default=50, ge=0, le=100_000)  # refuse submissions below this free space
     keep_acknowledged_days: int = Field(default=90, ge=0, le=36_500)  # then delete the row; 0: keep forever
+    # dead letters' bodies (personal data, photos) are purged after this; the row and refusal stay
+    keep_dead_days: int = Field(default=30, ge=1, le=3650)
 
 
 class MaintenanceSection(_Section):

@@ -141,10 +141,13 @@ class AuditLog:
 
     def _append(self, line: str) -> None:
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
             try:
-                size = os.fstat(fd).st_size
+                status = os.fstat(fd)
+                if status.st_mode & 0o077:  # made readable by an older version: owner-only now
+                    os.fchmod(fd, 0o600)
+                size = status.st_size
                 if size and os.pread(fd, 1, size - 1) != b"\n":
                     line = "\n" + line  # a power cut tore the last entry: keep this one on its own line
                 os.write(fd, line.encode())

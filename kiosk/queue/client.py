@@ -4,7 +4,9 @@ identity verification and request status.
 Every call blocks (call it from a worker thread, never the UI thread) and either returns the
 answer or raises :class:`~kiosk.errors.BackendUnavailable` (network, timeout, TLS, 429, 5xx: try
 again later) or :class:`~kiosk.errors.BackendRejected` (other 4xx, including a refused signature,
-which a retry will not fix). Same signing, TLS and timeout rules as delivery.
+which a retry will not fix, and any redirect: it is never followed, since ``requests`` would resend
+the signed body, ID number included, to wherever ``Location`` points). Same signing, TLS and
+timeout rules as delivery.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import requests
 from contract.signing import SigningKey
 from kiosk.config.model import KioskConfig
 from kiosk.errors import BackendRejected, BackendUnavailable
-from kiosk.queue.delivery import check_url, secure_session, signing_key
+from kiosk.queue.delivery import check_url, redirect_refused, secure_session, signing_key
 
 
 class BackendClient:
@@ -133,7 +135,12 @@ class BackendClient:
         try:
             try:
                 resp = self.session.request(
-                    method, self.base_url + path, data=body, headers=headers, timeout=self.timeout
+                    method,
+                    self.base_url + path,
+                    data=body,
+                    headers=headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
                 )
             except requests.exceptions.SSLError as exc:
                 raise BackendUnavailable(f"TLS failure talking to the backend: {exc}") from exc
@@ -146,9 +153,12 @@ class BackendClient:
         except BackendUnavailable as exc:
             self._report(False, str(exc))
             raise
-        self._report(True, f"HTTP {resp.status_code}")
+        redirected = 300 <= resp.status_code < 400
+        self._report(True, f"HTTP {resp.status_code}" + (" (redirect refused)" if redirected else ""))
         if resp.status_code == 404 and not_found_ok:
             return None
+        if redirected:
+            raise BackendRejected(f"{redirect_refused(resp.headers.get('Location'))} (on {path})")
         if resp.status_code >= 400:
             raise BackendRejected(f"backend refused {path}: HTTP {resp.status_code} {resp.text[:200]}")
         try:

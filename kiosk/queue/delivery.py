@@ -5,10 +5,12 @@ It delivers both kinds of outbox row: requests to ``POST /v1/requests`` and help
 
 :class:`HttpSender` makes one signed attempt and classifies the answer; :class:`DeliveryWorker`
 is the thread that loops head → send → record, sleeping with exponential backoff and full jitter
-(capped, honouring ``Retry-After``) while the backend is down, and waking at once on
-:meth:`DeliveryWorker.wake` (called after each submission). Answers:
+(capped, honouring ``Retry-After`` up to the same cap) while the backend is down, and waking at
+once on :meth:`DeliveryWorker.wake` (called after each submission). Answers:
 
     201 / 200        acknowledged (the backend's receipt stored, the body purged)
+    3xx              dead-lettered, never followed: ``requests`` would resend the body to wherever
+                     ``Location`` points (https -> http on a 307/308), so a redirect is a refusal
     409, 429, 5xx    retried (409: the backend is still processing that id)
     401 / 403        retried with backoff: a wrong key or a skewed clock is the kiosk's fault, not the
                      request's, so dead-lettering would throw away every request behind it too
@@ -38,6 +40,7 @@ from kiosk.config.keyfile import load_secret
 from kiosk.config.model import KioskConfig
 from kiosk.errors import ConfigError, ConfigProblem
 from kiosk.queue.outbox import Outbox
+from kiosk.queue.retention import Retention, apply_retention
 from kiosk.queue.rows import ALERT, PendingRequest, QueueStatus
 
 log = logging.getLogger(__name__)
@@ -67,10 +70,13 @@ class Backoff:
     rng: random.Random = field(default_factory=random.Random)
 
     def delay(self, attempts: int, retry_after_s: float | None = None) -> float:
+        """Seconds to wait before the next attempt. ``Retry-After`` is a floor but never above
+        ``cap_s``: one answer with a huge value must not park the queue for days (across restarts,
+        as the next attempt's time is stored)."""
         ceiling = min(self.cap_s, self.base_s * (2 ** min(attempts, 30)))
         jittered = self.rng.uniform(0, ceiling)
         if retry_after_s is not None:
-            return min(max(jittered, retry_after_s), max(self.cap_s, retry_after_s))
+            return min(max(jittered, retry_after_s), self.cap_s)
         return jittered
 
 
@@ -146,20 +152,30 @@ class HttpSender:
         headers["Content-Type"] = "application/json"
         headers["Idempotency-Key"] = item.request_id
         try:
-            resp = self.session.post(url, data=item.body, headers=headers, timeout=self.timeout)
+            resp = self.session.post(
+                url, data=item.body, headers=headers, timeout=self.timeout, allow_redirects=False
+            )
         except requests.exceptions.SSLError as exc:
             return Outcome("retry", 0, f"TLS failure: {exc}")
         except requests.exceptions.Timeout:
             return Outcome("retry", 0, "backend timed out")
         except requests.exceptions.RequestException as exc:
             return Outcome("retry", 0, f"backend unreachable: {type(exc).__name__}")
-        return classify(resp.status_code, resp.text, resp.headers.get("Retry-After"))
+        answer = resp.headers
+        return classify(resp.status_code, resp.text, answer.get("Retry-After"), answer.get("Location"))
 
 
-def classify(status: int, text: str, retry_after: str | None = None) -> Outcome:
+def redirect_refused(location: str | None) -> str:
+    """The cause recorded for a redirect (delivery's dead letter, a look-up's BackendRejected)."""
+    return f"backend redirected to {(location or '(no Location)')[:300]}; redirects are refused"
+
+
+def classify(status: int, text: str, retry_after: str | None = None, location: str | None = None) -> Outcome:
     """Map an HTTP answer to ack / retry / dead (see the module docstring)."""
     if status in (200, 201):
         return Outcome("ack", status, text)
+    if 300 <= status < 400:
+        return Outcome("dead", status, redirect_refused(location))
     if status in (401, 403):
         return Outcome("retry", status, f"HTTP {status} (key or clock refused): {text[:200]}")
     if status == 409 or status == 429 or status >= 500:
@@ -181,7 +197,8 @@ def deliver_one(outbox: Outbox, sender: Sender, backoff: Backoff, now: float) ->
     item = outbox.head()
     if item is None:
         return None
-    if item.next_attempt_ts > now:
+    # a time beyond the cap (an older version's uncapped Retry-After, a clock set back) is due now
+    if now < item.next_attempt_ts <= now + backoff.cap_s:
         return item.next_attempt_ts - now
     outcome = sender.send(item)
     if outcome.verdict == "ack":
@@ -240,6 +257,7 @@ class DeliveryWorker:
         backoff: Backoff | None = None,
         status_every_s: float = 10.0,
         keep_acknowledged_s: float = 0.0,
+        keep_dead_s: float = 0.0,
         prune_every_s: float = 3600.0,
     ) -> None:
         self.outbox = outbox
@@ -248,7 +266,8 @@ class DeliveryWorker:
         self._post = post or (lambda fn: fn())
         self._on_status = on_status
         self._status_every_s = status_every_s
-        self._keep_acknowledged_s = keep_acknowledged_s  # 0: keep acknowledged rows forever
+        # 0: keep acknowledged rows (dead letters' bodies) forever (kiosk/queue/retention.py)
+        self.retention = Retention(keep_acknowledged_s, keep_dead_s)
         self._prune_every_s = prune_every_s
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -288,15 +307,10 @@ class DeliveryWorker:
         self._post(lambda: callback(snapshot))
 
     def prune(self, now: float | None = None) -> int:
-        """Delete acknowledged rows older than the retention (none when it is 0)."""
-        if self._keep_acknowledged_s <= 0:
-            return 0
-        cutoff = (time.time() if now is None else now) - self._keep_acknowledged_s
-        deleted = self.outbox.prune_acknowledged(cutoff)
-        if deleted:
-            days = self._keep_acknowledged_s / 86400
-            log.info("outbox: deleted %d acknowledged requests settled over %g days ago", deleted, days)
-        return deleted
+        """Delete acknowledged rows older than their retention and purge the bodies of dead letters
+        older than theirs (kiosk/queue/retention.py). Returns how many acknowledged rows went."""
+        pruned = apply_retention(self.outbox, self.retention, time.time() if now is None else now)
+        return pruned.acknowledged
 
     def _run(self) -> None:
         last_publish = 0.0

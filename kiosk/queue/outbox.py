@@ -12,15 +12,19 @@ records the backend's answer:
 
     pending ──201/200──► acknowledged   (body purged: personal data gone, receipt kept)
        │ ▲
-       │ └─ retry-dead ── dead          (permanent 4xx; the backend's answer kept)
-       └──────other 4xx──────┘
+       │ └─ retry-dead ── dead          (permanent 4xx or a redirect; the answer kept, the body
+       └───other 4xx, 3xx───┘            purged after outbox.keep_dead_days)
 
 Acknowledged rows (metadata and receipt only) are deleted once older than the configured
 retention (:meth:`Outbox.prune_acknowledged`, run by the delivery thread); the newest row always
-stays, so the sequence number (``max(seq) + 1``) never goes back. Dead letters and pending
-requests are never pruned. Requests number 1, 2, 3... with no gap (the envelope carries the
-number, so the backend can tell a missing request); alerts count down from -1 in the same column,
-so they order among themselves without taking a request's number.
+stays, so the sequence number (``max(seq) + 1``) never goes back. A dead letter's body (personal
+data, photos) is purged after its own retention (:meth:`Outbox.purge_dead_bodies`): the row, its
+metadata and the backend's refusal stay for technicians, but it can no longer be retried. Pending
+requests are never pruned (kiosk/queue/retention.py applies both retentions).
+
+Requests number 1, 2, 3... with no gap (the envelope carries the number, so the backend can tell a
+missing request); alerts count down from -1 in the same column, so they order among themselves
+without taking a request's number. The file is created owner-only (kiosk/queue/outbox_file.py).
 
 Files made before alerts moved here have no ``kind`` column: opening one adds it (every old row
 is a request), so an existing outbox keeps working.
@@ -46,6 +50,8 @@ from typing import Any
 from contract.ids import uuid7
 from contract.schemas import ENVELOPE_VERSION, validate_payload
 from kiosk.errors import StorageError
+from kiosk.queue.outbox_file import open_database
+from kiosk.queue.outbox_file import storage_error as _storage_error
 from kiosk.queue.rows import (
     ALERT,
     REQUEST,
@@ -58,65 +64,13 @@ from kiosk.queue.rows import (
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS requests (
-    seq             INTEGER PRIMARY KEY,   -- the per-kiosk sequence number (the newest row is never deleted)
-    request_id      TEXT NOT NULL UNIQUE,  -- the receipt number (UUIDv7)
-    request_type    TEXT NOT NULL,
-    request_version INTEGER NOT NULL,
-    created_at      TEXT NOT NULL,
-    created_ts      REAL NOT NULL,
-    test            INTEGER NOT NULL DEFAULT 0,
-    status          TEXT NOT NULL CHECK (status IN ('pending', 'acknowledged', 'dead')),
-    body            BLOB,                                -- frozen envelope; NULL once acknowledged
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_ts REAL NOT NULL DEFAULT 0,
-    last_error      TEXT NOT NULL DEFAULT '',
-    answer_status   INTEGER,
-    answer          TEXT,                                -- receipt (acknowledged) or refusal (dead)
-    settled_ts      REAL,
-    kind            TEXT NOT NULL DEFAULT 'request'      -- 'request' | 'alert' (a help alert)
-);
--- the queue's head without scanning acknowledged history (a partial index stays small)
-CREATE INDEX IF NOT EXISTS requests_pending ON requests (seq) WHERE status = 'pending';
--- retention: the oldest acknowledged rows, without scanning the table
-CREATE INDEX IF NOT EXISTS requests_settled ON requests (settled_ts) WHERE status = 'acknowledged';
-"""
-
-
 _INSERT = (
     "INSERT INTO requests (seq, request_id, request_type, request_version, created_at, created_ts, test,"
     " status, body, kind) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (request_id) DO NOTHING"
 )
 
 
-def _storage_error(path: Path, exc: sqlite3.Error) -> StorageError:
-    text = str(exc)
-    if "full" in text or getattr(exc, "sqlite_errorcode", None) == 13:  # SQLITE_FULL
-        return StorageError(f"outbox {path}: disk full, new submissions refused until space is freed")
-    if isinstance(exc, sqlite3.DatabaseError) and ("malformed" in text or "not a database" in text):
-        return StorageError(f"outbox {path}: file is damaged ({text}); it was left in place for inspection")
-    return StorageError(f"outbox {path}: {text}")
-
-
 _NEXT_ALERT_SEQ = "SELECT min(coalesce(min(seq), 0), 0) - 1 FROM requests"  # alerts: -1, -2, ...
-
-
-def _add_kind_column(db: sqlite3.Connection) -> None:
-    """Migrate a file made before help alerts were outbox rows: add ``kind`` (old rows are
-    requests). Inside a write transaction, so two processes opening it at once add it once."""
-    if any(col[1] == "kind" for col in db.execute("PRAGMA table_info(requests)")):
-        return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        if not any(col[1] == "kind" for col in db.execute("PRAGMA table_info(requests)")):
-            db.execute("ALTER TABLE requests ADD COLUMN kind TEXT NOT NULL DEFAULT 'request'")
-            log.info("outbox: added the kind column (help alerts are outbox rows now)")
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
 
 
 class Outbox:
@@ -127,22 +81,8 @@ class Outbox:
         self.kiosk_id = kiosk_id
         self.min_free_bytes = min_free_bytes
         self._lock = threading.Lock()
+        self._db = open_database(self.path, check=check)  # created owner-only (kiosk/queue/outbox_file.py)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        except (OSError, sqlite3.Error) as exc:
-            raise StorageError(f"outbox {self.path}: cannot open ({exc})") from exc
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL").fetchone()
-            self._db.execute("PRAGMA synchronous=FULL")
-            # freed bytes (a purged body) are overwritten with zeros, not left in free pages
-            self._db.execute("PRAGMA secure_delete=ON")
-            if check:
-                result = self._db.execute("PRAGMA quick_check").fetchone()[0]
-                if result != "ok":
-                    raise sqlite3.DatabaseError(f"malformed: quick_check says {result}")
-            self._db.executescript(_SCHEMA)
-            _add_kind_column(self._db)
             self._next_seq = self._db.execute("SELECT coalesce(max(seq), 0) + 1 FROM requests").fetchone()[0]
         except sqlite3.Error as exc:
             self._db.close()
@@ -318,10 +258,10 @@ class Outbox:
 
     def retry_dead(self, request_id: str | None = None) -> int:
         """Put dead-lettered requests back in the queue (in their original order): all of them, or
-        only ``request_id``. Returns how many were queued again."""
-        sql = (
+        only ``request_id``. Returns how many were queued again (not those whose body was purged)."""
+        sql = (  # a purged dead letter has no body left to send: it stays dead
             "UPDATE requests SET status = 'pending', next_attempt_ts = 0, answer_status = NULL,"
-            " answer = NULL, settled_ts = NULL WHERE status = 'dead'"
+            " answer = NULL, settled_ts = NULL WHERE status = 'dead' AND body IS NOT NULL"
         )
         if request_id is None:
             return self._write(sql, ())
@@ -333,12 +273,13 @@ class Outbox:
             try:
                 rows = self._db.execute(
                     "SELECT request_id, seq, request_type, attempts, answer_status, coalesce(answer, ''),"
-                    " coalesce(settled_ts, 0) FROM requests WHERE status = 'dead' ORDER BY seq LIMIT ?",
+                    " coalesce(settled_ts, 0), body IS NULL FROM requests WHERE status = 'dead'"
+                    " ORDER BY seq LIMIT ?",
                     (limit,),
                 ).fetchall()
             except sqlite3.Error as exc:
                 raise _storage_error(self.path, exc) from exc
-        return [DeadLetter(r[0], r[1], r[2], r[3], r[4] or 0, r[5], r[6]) for r in rows]
+        return [DeadLetter(r[0], r[1], r[2], r[3], r[4] or 0, r[5], r[6], bool(r[7])) for r in rows]
 
     def prune_acknowledged(self, settled_before_ts: float, *, batch: int = 2000) -> int:
         """Delete acknowledged rows settled before ``settled_before_ts``; returns how many.
@@ -361,6 +302,31 @@ class Outbox:
         if deleted:
             self._scrub_log()
         return deleted
+
+    def purge_dead_bodies(self, settled_before_ts: float) -> list[DeadLetter]:
+        """Drop (zeroed) the bodies, with their personal data and photos, of dead letters settled
+        before ``settled_before_ts``; rows and refusals stay. Returns those purged now (for the log)."""
+        where = "status = 'dead' AND body IS NOT NULL AND settled_ts < ?"
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    rows = self._db.execute(
+                        "SELECT request_id, seq, request_type, attempts, coalesce(answer_status, 0),"
+                        f" coalesce(answer, ''), settled_ts FROM requests WHERE {where} ORDER BY seq",
+                        (settled_before_ts,),
+                    ).fetchall()
+                    self._db.execute(f"UPDATE requests SET body = NULL WHERE {where}", (settled_before_ts,))
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise _storage_error(self.path, exc) from exc
+        if rows:
+            self._scrub_log()
+        return [DeadLetter(r[0], r[1], r[2], r[3], r[4], r[5], r[6], purged=True) for r in rows]
 
     # -- looking ------------------------------------------------------------------------------
 

@@ -74,7 +74,8 @@ class QueueStatus:
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """A request the backend refused for good, as technicians see it (no personal data)."""
+    """A request the backend refused for good, as technicians see it (no personal data). Its body
+    is purged after ``outbox.keep_dead_days`` (``purged``): it can no longer be retried then."""
 
     request_id: str
     sequence: int
@@ -83,3 +84,4 @@ class DeadLetter:
     http_status: int
     answer: str  # the backend's answer body (up to 4000 characters)
     settled_ts: float
+    purged: bool = False  # the body (personal data) was deleted after the retention

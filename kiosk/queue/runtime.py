@@ -188,6 +188,7 @@ def start_queue(
             on_status=on_status,
             backoff=backoff_from_config(config),
             keep_acknowledged_s=config.outbox.keep_acknowledged_days * 86400.0,
+            keep_dead_s=config.outbox.keep_dead_days * 86400.0,
         )
         worker.start()
         closers.append(worker.stop)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(0o077)  # files made here (outbox, keys, site file, previews) are owner-only
     require_kiosk_extra("kiosk-tech")  # without the kiosk extra: one line naming the fix, exit 2
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -5,8 +5,11 @@
     queue deliver [--until-empty]  deliver now (no backend configured: a local one is started)
     queue enqueue-test --count N   synthetic requests marked as tests, to commission a terminal
     queue retry-dead               put dead-lettered requests back in the queue
-    queue prune [--days N]         delete acknowledged rows older than N days (default: the
-                                   configured outbox.keep_acknowledged_days; the app also does it hourly)
+    queue prune [--days N] [--dead-days N]
+                                   delete acknowledged rows older than N days (default: the
+                                   configured outbox.keep_acknowledged_days) and purge the bodies of
+                                   dead letters refused over outbox.keep_dead_days ago (default 30;
+                                   rows and refusals stay); the app also does both hourly
 
 Exit codes: 0 done, 1 requests still pending after ``deliver`` (or storage trouble), 2 bad config.
 """
@@ -44,12 +47,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     enqueue.set_defaults(func=run_enqueue_test)
     retry = actions.add_parser("retry-dead", help="queue dead-lettered requests again")
     retry.set_defaults(func=run_retry_dead)
-    prune = actions.add_parser("prune", help="delete acknowledged requests' rows older than the retention")
+    prune = actions.add_parser(
+        "prune", help="delete acknowledged rows and dead letters' bodies older than the retention"
+    )
     prune.add_argument(
         "--days",
         type=float,
         metavar="N",
         help="keep acknowledged rows settled in the last N days (default: outbox.keep_acknowledged_days)",
+    )
+    prune.add_argument(
+        "--dead-days",
+        type=float,
+        metavar="N",
+        help="keep dead letters' bodies refused in the last N days (default: outbox.keep_dead_days)",
     )
     prune.set_defaults(func=run_prune)
     for parser in (status, deliver, enqueue, retry, prune):
@@ -150,19 +161,30 @@ def run_prune(args: argparse.Namespace) -> int:
     import time
 
     from kiosk.queue.delivery import open_outbox
+    from kiosk.queue.retention import DAY_S, Retention, apply_retention
 
     config = _config(args)
     days = config.outbox.keep_acknowledged_days if args.days is None else args.days
+    dead_days = config.outbox.keep_dead_days if args.dead_days is None else args.dead_days
     if days < 0:
         raise SystemExit("kiosk-tech: --days must be 0 or more")
-    if days == 0 and args.days is None:
-        print("outbox.keep_acknowledged_days is 0 (keep forever): nothing deleted; --days N prunes once")
-        return 0
+    if dead_days <= 0:
+        raise SystemExit("kiosk-tech: --dead-days must be more than 0")
+    keep_forever = days == 0 and args.days is None
+    if keep_forever:
+        print(
+            "outbox.keep_acknowledged_days is 0 (keep forever): no acknowledged row deleted;"
+            " --days N prunes once"
+        )
+    now = time.time()
     with open_outbox(config) as outbox:
-        n = outbox.prune_acknowledged(time.time() - days * 86400)
+        n = 0 if keep_forever else outbox.prune_acknowledged(now - days * DAY_S)
+        # the purge's audit line goes to the log (kiosk/queue/retention.py); the count is printed
+        purged = apply_retention(outbox, Retention(keep_dead_s=dead_days * DAY_S), now).dead_purged
         status = outbox.status()
     print(
-        f"deleted {n} acknowledged requests settled over {days:g} days ago;"
+        (f"deleted {n} acknowledged requests settled over {days:g} days ago; " if not keep_forever else "")
+        + f"purged the bodies of {purged} dead letters refused over {dead_days:g} days ago;"
         f" pending {status.pending}, acknowledged {status.acknowledged}, dead {status.dead}"
     )
     return 0

@@ -42,6 +42,9 @@ TEST = {"fields": {"note": "t"}}
         (404, "dead"),
         (413, "dead"),
         (422, "dead"),
+        (301, "dead"),  # a redirect is refused, never followed (tests/integration/test_http_redirects.py)
+        (307, "dead"),
+        (308, "dead"),
     ],
 )
 def test_answers_are_classified_as_the_wire_contract_says(status: int, verdict: str) -> None:
@@ -63,7 +66,7 @@ def test_backoff_is_full_jitter_under_a_growing_capped_ceiling() -> None:
         assert max(delays) <= ceiling and min(delays) >= 0
         assert max(delays) > ceiling * 0.8  # spread over the whole range, not clustered
     assert b.delay(0, retry_after_s=30) >= 30  # Retry-After is a floor
-    assert b.delay(0, retry_after_s=600) == 600  # even above the cap: the server asked
+    assert b.delay(0, retry_after_s=600) == 60  # but never above the cap (tests/unit/test_http_client.py)
 
 
 def test_plain_http_is_refused_except_to_loopback() -> None:
