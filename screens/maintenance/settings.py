@@ -221,6 +221,9 @@ class SettingsPage(MaintenancePage):
 
     def show_section(self, key: str) -> None:
         self.section = key
+        # set here: kv cannot bind through ``page``, which is None when the button is built
+        for button in self.ids.section_list.children:
+            button.role = "primary" if button.key == key else "secondary"
         box = self.ids.rows
         box.clear_widgets()
         section = next(s for s in self.sections if s.key == key)

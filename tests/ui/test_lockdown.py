@@ -9,6 +9,7 @@ terminal it only shows the settings."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,9 @@ def test_a_production_terminal_only_shows_its_settings(maint: Any) -> None:
         kiosk.frames(2)
         assert page.__dict__.get("_editor") is None  # no editor opens
         assert page.status.startswith(read_only)
+        roles = {b.key: b.role for b in page.ids.section_list.children}
+        assert roles["session"] == "primary" and roles["backend"] == "secondary"  # the shown section
+        kiosk.screenshot(Path(tempfile.gettempdir()) / "kiosk-lockdown-shots" / "settings-read-only.png")
         assert site.read_bytes() == before
         page.show_section("backend")
     finally:
