@@ -28,7 +28,7 @@ from screens.forwarding import forward, visit_attribute
 from screens.look import ThemedApp
 from screens.overlays import IdleOverlay, KioskRoot, queue_banner
 from screens.registry import ScreenRegistry
-from screens.startup import CalmExceptionHandler, restart_process, start_watchdog_pings
+from screens.startup import CalmExceptionHandler, InputLock, restart_process, start_watchdog_pings
 
 VISIT_RELEASE_DELAY_S = 0.5  # after the attract screen's transition, so its first frames are smooth
 AfterFirstFrame = Callable[["KioskApp"], None]  # what the composition root starts once drawn
@@ -93,6 +93,9 @@ class KioskApp(ThemedApp):
         # a thread that dies of an exception is logged (masked) and ends the visit calmly
         self._restore_excepthook = install_excepthook(self.post, self.fail)
         self.show_attract()
+        # after Kivy's own key handlers: keys reach the app only on the maintenance screen
+        self.input_lock = InputLock(lambda: self.manager.current == "maintenance")
+        self.input_lock.install(Window)
         Window.bind(on_flip=self._after_first_frame)
         start_watchdog_pings()
         if self._on_started is not None:

@@ -30,3 +30,6 @@ def prepare(*, size: tuple[int, int], fullscreen: bool, show_cursor: bool, kivy_
     Config.set("kivy", "exit_on_escape", "0")  # no escape key out of the kiosk
     Config.set("kivy", "pause_on_minimize", "0")
     Config.set("input", "mouse", "mouse,disable_multitouch")  # no red multitouch dots on right-click
+    for name in Config.options("input"):  # only the window's pointer: the X server limits it to the
+        if name != "mouse":  # touchscreen (deploy/x11/10-kiosk-lockdown.conf); no raw /dev/input
+            Config.remove_option("input", name)

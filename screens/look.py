@@ -60,6 +60,12 @@ class ThemedApp(App):
 
     messages: Messages
     design_size: tuple[int, int] = (1920, 1080)
+    use_kivy_settings = False  # no Kivy configuration panel (rotation, input, keyboard) at all
+
+    def open_settings(self, *_args: Any) -> bool:
+        """Kivy's F1 settings panel never opens on a kiosk: it could change rotation, input and
+        keyboard settings and persist them in data/kivy/config.ini."""
+        return False
 
     def load_look(self, font: FontChoice) -> None:
         """Register the CJK font as the default and load the kv rules every screen shares."""

@@ -6,6 +6,9 @@ zh/en title and a description taken from the schema's own documentation (a ``Fie
 else the comment beside the key in the packaged ``config/kiosk.toml``, else the comment beside the
 field in the options model's source). Which keys are offered is a short include-list; everything
 else about a setting comes from the schema, so a new bound or choice shows up without an edit here.
+The backend URL, its CA file, the status URL of receipts' QR codes and the kiosk id are never
+offered (``SHELL_ONLY``): a shoulder-surfed PIN must not redirect requests or receipts. A production
+terminal's tab only shows the settings (:func:`read_only_reason`).
 
 Typed text is coerced to the field's type here; validation is the start-up loader run on the whole
 site file with the edit applied (:func:`kiosk.config.sitefile.update_site_file`), so cross-field rules
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import re
 import types
 import typing
@@ -40,20 +44,18 @@ Kind = Literal["string", "int", "float", "bool", "choice", "secret"]
 # configured role from its driver's options model (every scalar option).
 INCLUDE: dict[str, tuple[str, ...]] = {
     "backend": (
-        "url",
         "key_id",
         "connect_timeout_s",
         "timeout_s",
         "retry_base_s",
         "retry_cap_s",
         "stuck_after_s",
-        "ca_file",
         "client_cert",
         "secret_file",
         "signing_key_file",
         "client_key",
     ),
-    "kiosk": ("id", "status_base_url", "region_code"),
+    "kiosk": ("region_code",),
     "session": ("idle_timeout_s", "idle_warning_s", "attract_return_s"),
     "display": (
         "default_language",
@@ -72,6 +74,10 @@ INCLUDE: dict[str, tuple[str, ...]] = {
     "outbox": ("min_free_mb", "keep_acknowledged_days"),
     "maintenance": ("lockout_after", "lockout_base_s", "pin_hash"),
 }
+# Keys that decide where requests go, whom the kiosk trusts and what receipts' QR codes point at:
+# never offered on the screen (a shoulder-surfed PIN must not redirect them) and refused by
+# save_setting; they change only in the site file, by a technician with a shell.
+SHELL_ONLY = frozenset({"backend.url", "backend.ca_file", "kiosk.status_base_url", "kiosk.id"})
 # Keys whose value is (or leads to) a secret: shown as set / not set, never editable or logged.
 SECRETS = frozenset(
     {"backend.secret_file", "backend.signing_key_file", "backend.client_key", "maintenance.pin_hash"}
@@ -309,6 +315,10 @@ def coerce(setting: Setting, text: str, file: str = "") -> Any:
 
     if setting.kind == "secret":
         raise ConfigError([ConfigProblem(file, setting.path, "a secret is not edited on the kiosk screen")])
+    if setting.path in SHELL_ONLY:
+        raise ConfigError(
+            [ConfigProblem(file, setting.path, "changed only in the site file, never on the kiosk screen")]
+        )
     if setting.kind == "bool":
         if raw.lower() in TRUE_WORDS:
             return True
@@ -342,6 +352,20 @@ def coerce(setting: Setting, text: str, file: str = "") -> Any:
     return raw
 
 
+def read_only_reason(config: KioskConfig) -> str:
+    """Why this terminal's settings tab only shows the settings (empty: they may be saved): no site
+    file; ``production`` (its site file is under change control, mounted read-only for the app by
+    deploy/systemd/police-kiosk.service); or ``not_writable`` (this process cannot replace it)."""
+    if not config.source:
+        return "no_site_file"
+    if config.kiosk.mode == "production":
+        return "production"
+    site = Path(config.source)
+    if not (os.access(site, os.W_OK) and os.access(site.parent, os.W_OK)):
+        return "not_writable"  # save_setting replaces the file through a candidate beside it
+    return ""
+
+
 def validate_change(site: Path, path: str, value: Any) -> KioskConfig:
     """The configuration the site file would give with ``path = value`` (nothing written)."""
     tree: dict[str, Any] = {}
@@ -360,7 +384,7 @@ def save_setting(site: Path, setting: Setting, text: str, audit: Any | None = No
     """Coerce ``text``, validate the whole site file with it and write it (comments kept), or raise
     ConfigError with the loader's problems (file untouched). Blocking: call from a worker thread.
     Audited when ``audit`` (an :class:`~kiosk.maintenance.gate.AuditLog`) is given: path, old -> new,
-    or the problem; secrets are refused before anything is written or logged."""
+    or the problem; secrets and ``SHELL_ONLY`` keys are refused before anything is written."""
     from kiosk.config.sitefile import update_site_file
 
     try:

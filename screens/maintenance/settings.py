@@ -7,7 +7,8 @@ buttons for choices, an on/off switch for booleans; no physical keyboard is need
 save" runs the start-up loader on the whole file with the edit applied, on a worker thread: an
 invalid value is never written and the loader's exact problem is shown under the field; a valid
 one is written (comments kept), audited, and the page says which saved changes wait for "restart
-the app". Secrets only show "set" / "not set".
+the app". Secrets only show "set" / "not set". On a production terminal (or a site file this
+process cannot write) the page only shows the settings and says they are read-only here.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from kiosk.config.settings_schema import (
     Setting,
     build_sections,
     pending_restart,
+    read_only_reason,
     save_setting,
     titles_from,
 )
@@ -154,12 +156,14 @@ class SettingsPage(MaintenancePage):
     status = StringProperty("")  # saved / restart hint / loading problem
     status_error = BooleanProperty(False)
     site = StringProperty("")  # the site file being edited; empty: none, nothing can be saved
+    read_only = StringProperty("")  # why nothing can be saved here (read_only_reason), or ""
     pending = ListProperty([])  # saved settings the running app does not use yet
 
     def open(self) -> None:
         super().open()
         self.site = self.runtime.config.source
-        self.status, self.status_error = "", False
+        self.read_only = read_only_reason(self.runtime.config)
+        self.status, self.status_error = self._read_only_text(), False
         self._editor: SettingEditor | None = None
         self._show_sections(self._sections(self.runtime.config), [])
         if self.site:
@@ -168,6 +172,12 @@ class SettingsPage(MaintenancePage):
             )
         else:
             self.status, self.status_error = self.app.tr("settings.no_site_file"), True
+
+    def _read_only_text(self) -> str:
+        """The page's standing note when this terminal's settings cannot be saved on the screen."""
+        if self.read_only in ("production", "not_writable"):
+            return self.app.tr("settings.read_only", path=self.site)
+        return ""
 
     def close(self) -> None:
         super().close()
@@ -197,7 +207,8 @@ class SettingsPage(MaintenancePage):
         self.sections = sections
         self.pending = pending
         if pending:
-            self.status = self.app.tr("settings.restart_hint", paths=", ".join(pending))
+            hint = self.app.tr("settings.restart_hint", paths=", ".join(pending))
+            self.status = "\n".join(x for x in (self._read_only_text(), hint) if x)
             self.status_error = False
         box = self.ids.section_list
         box.clear_widgets()
@@ -210,6 +221,9 @@ class SettingsPage(MaintenancePage):
 
     def show_section(self, key: str) -> None:
         self.section = key
+        # set here: kv cannot bind through ``page``, which is None when the button is built
+        for button in self.ids.section_list.children:
+            button.role = "primary" if button.key == key else "secondary"
         box = self.ids.rows
         box.clear_widgets()
         section = next(s for s in self.sections if s.key == key)
@@ -228,6 +242,9 @@ class SettingsPage(MaintenancePage):
             return
         if not self.site:
             self.status, self.status_error = self.app.tr("settings.no_site_file"), True
+            return
+        if self.read_only:
+            self.status, self.status_error = self._read_only_text(), False
             return
         self._editor = SettingEditor(self, setting)
         self._editor.open()

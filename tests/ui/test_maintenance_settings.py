@@ -1,5 +1,5 @@
 """The settings page of the maintenance screen in the real app under Xvfb, entered by the corner
-gesture and the PIN: the backend URL typed on the on-screen keyboard is saved and audited, an
+gesture and the PIN: the signing key id typed on the on-screen keyboard is saved and audited, an
 out-of-range timeout typed on the number pad is refused with the loader's problem beside the field
 (the site file byte-identical), the default language chosen with option buttons, and the page says
 which saved changes wait for "restart the app"."""
@@ -67,33 +67,33 @@ def _settings_audit(kiosk: Any) -> list[dict[str, Any]]:
     return [e for e in entries if e["action"] == "maintenance.setting"]
 
 
-def test_backend_url_typed_on_the_screen_keyboard_is_saved_and_audited(settings: Any) -> None:
+def test_key_id_typed_on_the_screen_keyboard_is_saved_and_audited(settings: Any) -> None:
     kiosk = settings
     site = Path(kiosk.app.runtime.config.source)
     before = len(_settings_audit(kiosk))
     _shot(kiosk, "maint-settings.png")
-    kiosk.tap("后台地址 / Backend URL")
+    kiosk.tap("密钥编号 / Key ID")
     editor = _editor(kiosk)
     assert editor.kind == "string" and editor.entry == ""
-    _type(kiosk, "https://new.example.invalid/")
-    assert editor.entry == "https://new.example.invalid/"
+    _type(kiosk, "site-key-2")
+    assert editor.entry == "site-key-2"
     _shot(kiosk, "maint-settings-keyboard.png")
     kiosk.tap("检查并保存")
     kiosk.wait_until(lambda: _page(kiosk).__dict__.get("_editor") is None, timeout_s=10, what="the save")
     text = site.read_text(encoding="utf-8")
-    assert 'url = "https://new.example.invalid/"' in text and "[devices.card_reader]" in text
+    assert 'key_id = "site-key-2"' in text and "[devices.card_reader]" in text
     (entry,) = _settings_audit(kiosk)[before:]
     assert (entry["outcome"], entry["path"], entry["old"], entry["new"]) == (
         "ok",
-        "backend.url",
+        "backend.key_id",
         "",
-        "https://new.example.invalid/",
+        "site-key-2",
     )
     page = _page(kiosk)
-    assert "backend.url" in page.pending
+    assert "backend.key_id" in page.pending
     texts = kiosk.visible_texts()
-    assert any("重启程序" in t and "backend.url" in t for t in texts), texts  # the restart hint
-    assert any("https://new.example.invalid/" in t for t in texts)  # the row shows the saved value
+    assert any("重启程序" in t and "backend.key_id" in t for t in texts), texts  # the restart hint
+    assert any("site-key-2" in t for t in texts)  # the row shows the saved value
     assert kiosk.app.tr("maint.restart") in texts  # and the restart action is right there
     _shot(kiosk, "maint-settings-saved.png")
 

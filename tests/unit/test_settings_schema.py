@@ -61,14 +61,14 @@ def test_sections_are_generated_from_the_schema(site: Path) -> None:
     keys = [s.key for s in sections]
     assert keys[:3] == ["backend", "kiosk", "session"]
     assert "devices.card_reader" in keys and "devices.camera" in keys  # every configured role
-    url = find_setting(sections, "backend.url")
-    assert (url.kind, url.value, url.title_zh, url.title_en) == (
+    key_id = find_setting(sections, "backend.key_id")
+    assert (key_id.kind, key_id.value, key_id.title_zh, key_id.title_en) == (
         "string",
-        "https://backend.example.invalid/",
-        "后台地址",
-        "Backend URL",
+        "",
+        "密钥编号",
+        "Key ID",
     )
-    assert url.pattern.startswith("^(https://")  # the schema's own pattern
+    assert key_id.pattern == "^[A-Za-z0-9._-]{0,64}$"  # the schema's own pattern
     timeout = find_setting(sections, "session.idle_timeout_s")
     assert (timeout.kind, timeout.minimum, timeout.exclusive_min, timeout.maximum, timeout.unit) == (
         "float",
@@ -135,7 +135,8 @@ def test_typed_text_is_coerced_to_the_field_type(site: Path) -> None:
 @pytest.mark.parametrize(
     ("path", "text", "problem"),
     [
-        ("backend.url", "ftp://backend.example.invalid/", "backend.url: String should match pattern"),
+        ("backend.key_id", "key id with spaces", "backend.key_id: String should match pattern"),
+        ("kiosk.region_code", "33011", "kiosk.region_code: String should match pattern"),
         (
             "session.idle_timeout_s",
             "5000",
@@ -177,28 +178,26 @@ def test_a_good_edit_is_written_keeping_comments_and_audited_without_secrets(sit
     audit = AuditLog(site.parent / "audit.jsonl")
     running = load_config(site, environ={})
     sections = _sections(site)
-    saved = save_setting(
-        site, find_setting(sections, "backend.url"), "https://new.example.invalid/v1/", audit
-    )
+    saved = save_setting(site, find_setting(sections, "backend.key_id"), "site-key-2", audit)
     saved = save_setting(site, find_setting(sections, "devices.card_reader.baud"), "57600", audit)
     saved = save_setting(site, find_setting(sections, "session.idle_timeout_s"), "120", audit)
     text = site.read_text(encoding="utf-8")
     assert "# Site file of a test terminal" in text and "# the CH340 adapter" in text
-    assert 'url = "https://new.example.invalid/v1/"' in text
+    assert 'key_id = "site-key-2"' in text
     assert "baud = 57600" in text and "idle_timeout_s = 120  # residents are slow" in text
-    assert saved.backend.url == "https://new.example.invalid/v1/" and saved.session.idle_timeout_s == 120
+    assert saved.backend.key_id == "site-key-2" and saved.session.idle_timeout_s == 120
     reloaded = load_config(site, environ={})
     assert reloaded.devices["card_reader"].options["baud"] == 57600
     entries = audit.tail()
     assert [(e["path"], e["old"], e["new"]) for e in entries] == [
-        ("backend.url", "https://backend.example.invalid/", "https://new.example.invalid/v1/"),
+        ("backend.key_id", "", "site-key-2"),
         ("devices.card_reader.baud", 115200, 57600),
         ("session.idle_timeout_s", 90, 120),
     ]
     log_text = (site.parent / "audit.jsonl").read_text(encoding="utf-8")
     assert PIN_HASH not in log_text and '"backend.key"' not in log_text
     assert pending_restart(running, reloaded) == [
-        "backend.url",
+        "backend.key_id",
         "session.idle_timeout_s",
         "devices.card_reader.baud",
     ]
