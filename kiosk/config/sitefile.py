@@ -39,7 +39,21 @@ def update_site_file(path: Path, changes: Mapping[str, Any]) -> KioskConfig:
     except ConfigError as exc:
         candidate.unlink(missing_ok=True)
         raise ConfigError([ConfigProblem(str(path), p.key, p.message) for p in exc.problems]) from exc
+    _keep_owner_and_mode(path, candidate)
     with candidate.open("rb+") as fh:
         os.fsync(fh.fileno())
     candidate.replace(path)
     return config.model_copy(update={"source": str(path.resolve())})
+
+
+def _keep_owner_and_mode(original: Path, candidate: Path) -> None:
+    """The rewritten file gets the original's mode and owner: a technician running ``kiosk-tech``
+    as root (umask 077) must not leave a ``root:root 0600`` site file the kiosk user cannot read,
+    nor a world-readable one holding the PIN hash. A new file stays as the umask made it."""
+    try:
+        info = original.stat()
+    except FileNotFoundError:
+        return
+    os.chmod(candidate, info.st_mode & 0o7777)
+    if os.geteuid() == 0:
+        os.chown(candidate, info.st_uid, info.st_gid)

@@ -76,3 +76,26 @@ def test_only_a_demo_terminal_with_a_writable_site_file_saves_on_the_screen(site
     assert read_only_reason(demo.model_copy(update={"source": ""})) == "no_site_file"
     gone = demo.model_copy(update={"source": str(site.parent / "missing" / "kiosk.toml")})
     assert read_only_reason(gone) == "not_writable"
+
+
+def test_rewriting_the_site_file_keeps_its_owner_and_mode(tmp_path: Path) -> None:
+    """kiosk-tech (umask 077, often as root) rewrites the site file: the kiosk user must still be
+    able to read it, and nobody else."""
+    import os
+
+    from kiosk.config.sitefile import update_site_file
+
+    site = tmp_path / "kiosk.toml"
+    site.write_text('[kiosk]\ndata_dir = "data"\n', encoding="utf-8")
+    os.chmod(site, 0o640)
+    if os.geteuid() == 0:
+        os.chown(site, 0, 4242)  # root:kiosk as deploy/install.sh leaves it
+    before = site.stat()
+    old_umask = os.umask(0o077)
+    try:
+        update_site_file(site, {"session.idle_timeout_s": 120})
+    finally:
+        os.umask(old_umask)
+    after = site.stat()
+    assert "idle_timeout_s = 120" in site.read_text(encoding="utf-8")
+    assert (after.st_mode & 0o777, after.st_uid, after.st_gid) == (0o640, before.st_uid, before.st_gid)
