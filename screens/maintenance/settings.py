@@ -13,6 +13,7 @@ process cannot write) the page only shows the settings and says they are read-on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,7 @@ class SettingEditor(ModalView):
         box.clear_widgets()
         self._choices: list[Any] = []
         if self.kind == "string":
-            rows = [*KEY_ROWS]
+            rows: list[str] = [*KEY_ROWS]
             grid = Factory.GridLayout(cols=12, spacing=self.page.app.u * 10, size_hint_y=None)
             grid.bind(minimum_height=grid.setter("height"))
             for row in rows:
@@ -107,8 +108,9 @@ class SettingEditor(ModalView):
             grid = Factory.GridLayout(cols=3, spacing=self.page.app.u * 10, size_hint=(0.5, None))
             grid.bind(minimum_height=grid.setter("height"))
             last = ("." if self.kind == "float" else "", "0", DELETE)
-            for row in (*NUMBER_ROWS, last):
-                for char in row:
+            number_rows: list[Sequence[str]] = [*NUMBER_ROWS, last]
+            for keys in number_rows:
+                for char in keys:
                     grid.add_widget(_make("EditorKey", key=char, form=self))
             box.add_widget(grid)
             box.add_widget(_make("EditorNumberControls", form=self))

@@ -83,7 +83,7 @@ class RequestStatusStep(StepBase):
             self.ids.keypad.add_widget(button)
         # one pane per mode; only the current one is on screen (hidden panes take no touches).
         # ids are weak proxies: keep the panes themselves, or detached ones are collected
-        self._panes = {mode: self.ids[f"{mode}_pane"].__self__ for mode in MODES}
+        self._panes: dict[str, Any] | None = {mode: self.ids[f"{mode}_pane"].__self__ for mode in MODES}
         self.on_mode(self, self.mode)
 
     def on_mode(self, _instance: Any, mode: str) -> None:
