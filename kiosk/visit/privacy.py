@@ -40,7 +40,7 @@ def mask_name(name: str) -> str:
 
 def mask_text(text: str, names: frozenset[str] = frozenset()) -> str:
     """Mask every ID number in ``text`` and each of ``names`` (a Latin-letter name in any case and
-    with any spacing between its parts: ``SMITH  JOHN`` is the card's ``Smith John``)."""
+    with any spacing between its parts: ``ZHANG  SANFENG`` is the card's ``Zhang Sanfeng``)."""
     text = mask_id_numbers(text)
     for name in names:
         if not name:
