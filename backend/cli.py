@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.store import StoreError, open_store
+from contract.masking import IdMaskingFormatter
 
 
 class CliError(Exception):
@@ -304,11 +305,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def log_handler() -> logging.Handler:
+    """The backend's log, on stderr: request bodies carry ID numbers, so every formatted line
+    (a traceback included) has them masked."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(IdMaskingFormatter("%(levelname)s %(name)s: %(message)s"))
+    return handler
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[log_handler()])
     if getattr(args, "action", None) in ("complete", "reject") and not args.request_id:
         print("error: complete/reject need a request id", file=sys.stderr)
         return 2

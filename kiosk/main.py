@@ -29,7 +29,7 @@ from kiosk.devices import NOT_INSTALLED, open_device
 from kiosk.errors import KioskError
 from kiosk.runtime import BackendLink, Runtime
 from kiosk.services.catalogue import Catalogue
-from kiosk.visit.privacy import MASKING_FILTER
+from kiosk.visit.privacy import MASKING_FILTER, MaskingFormatter
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,9 @@ def private_dir(path: Path) -> None:
 
 
 def setup_logging(config: KioskConfig, *, console: bool = True) -> Path:
-    """Log to a rotating file for technicians (and the console); every record passes the
-    masking filter, so no full ID number or registered name reaches a log."""
+    """Log to a rotating file for technicians (and the console). Every handler formats through
+    the masking formatter, which masks the whole formatted line (traceback and stack included),
+    and keeps the masking filter, so no full ID number or registered name reaches a log."""
     log_dir = config.log_dir
     private_dir(log_dir)
     path = log_dir / "kiosk.log"
@@ -78,10 +79,9 @@ def setup_logging(config: KioskConfig, *, console: bool = True) -> Path:
     ]
     if console:
         handlers.append(logging.StreamHandler())
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = logging.getLogger()
     for handler in handlers:
-        handler.setFormatter(fmt)
+        handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.addFilter(MASKING_FILTER)
         root.addHandler(handler)
     root.setLevel(logging.INFO)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from drivers.errors import DeviceError
 from kiosk.errors import ConfigError, KioskError
 from kiosk.extras import require_kiosk_extra
+from kiosk.visit.privacy import MaskingFormatter
 
 # name of the module under kiosk.tech -> it registers one or more sub-commands
 COMMAND_MODULES: tuple[str, ...] = (
@@ -55,10 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     require_kiosk_extra("kiosk-tech")  # without the kiosk extra: one line naming the fix, exit 2
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    stderr = logging.StreamHandler()  # masked like the kiosk log: a traceback may hold an ID number
+    stderr.setFormatter(MaskingFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[stderr])
     try:
         code = args.func(args)
     except ConfigError as exc:
