@@ -21,7 +21,7 @@ import requests
 from contract.signing import SigningKey
 from kiosk.config.model import KioskConfig
 from kiosk.errors import BackendRejected, BackendUnavailable
-from kiosk.queue.delivery import check_url, redirect_refused, secure_session, signing_key
+from kiosk.queue.delivery import check_url, http_options, redirect_refused, secure_session, signing_key
 
 
 class BackendClient:
@@ -50,18 +50,7 @@ class BackendClient:
     @classmethod
     def from_config(cls, config: KioskConfig, url: str | None = None) -> BackendClient:
         """``url`` overrides ``backend.url`` (the local backend's address in demo mode)."""
-        b = config.backend
-        cert = None
-        if b.client_cert:
-            cert = (str(config.resolve(b.client_cert)), str(config.resolve(b.client_key or b.client_cert)))
-        return cls(
-            url or b.url,
-            signing_key(config),
-            ca_file=str(config.resolve(b.ca_file)) if b.ca_file else None,
-            client_cert=cert,
-            connect_timeout_s=b.connect_timeout_s,
-            read_timeout_s=b.timeout_s,
-        )
+        return cls(url or config.backend.url, signing_key(config), **http_options(config))
 
     def close(self) -> None:
         self.session.close()

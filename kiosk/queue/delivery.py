@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypedDict
 from urllib.parse import urlsplit
 
 import requests
@@ -365,20 +365,32 @@ def signing_key(config: KioskConfig) -> SigningKey:
     return SigningKey(config.backend.key_id or config.kiosk.id, secret)
 
 
-def sender_from_config(config: KioskConfig, url: str | None = None) -> HttpSender:
-    """An HttpSender for ``url`` (default ``backend.url``) with the configured TLS and timeouts."""
+class HttpOptions(TypedDict):
+    """TLS and timeouts of every exchange with the backend: delivery, look-ups, heartbeat, alerts."""
+
+    ca_file: str | None
+    client_cert: tuple[str, str] | None
+    connect_timeout_s: float
+    read_timeout_s: float
+
+
+def http_options(config: KioskConfig) -> HttpOptions:
+    """The configured CA pin, client certificate and timeouts, paths resolved against the site file."""
     b = config.backend
     cert = None
     if b.client_cert:
         cert = (str(config.resolve(b.client_cert)), str(config.resolve(b.client_key or b.client_cert)))
-    return HttpSender(
-        url or b.url,
-        signing_key(config),
+    return HttpOptions(
         ca_file=str(config.resolve(b.ca_file)) if b.ca_file else None,
         client_cert=cert,
         connect_timeout_s=b.connect_timeout_s,
         read_timeout_s=b.timeout_s,
     )
+
+
+def sender_from_config(config: KioskConfig, url: str | None = None) -> HttpSender:
+    """An HttpSender for ``url`` (default ``backend.url``) with the configured TLS and timeouts."""
+    return HttpSender(url or config.backend.url, signing_key(config), **http_options(config))
 
 
 def backoff_from_config(config: KioskConfig) -> Backoff:

@@ -43,7 +43,8 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -177,29 +178,20 @@ class Outbox:
         alert = kind == ALERT
         next_free = _NEXT_ALERT_SEQ if alert else "SELECT coalesce(max(seq), 0) + 1 FROM requests"
         with self._lock:
-            seq = self._db.execute(next_free).fetchone()[0] if alert else self._next_seq
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    while True:
-                        try:
-                            done = self._db.execute(_INSERT, (seq, *row, body_for(seq), kind))
-                            break
-                        except sqlite3.IntegrityError:
-                            # another process (kiosk-tech) took this number: read the real next one
-                            seq = self._db.execute(next_free).fetchone()[0]
-                    if not done.rowcount:  # this id was stored before: keep the first row
-                        seq = self._db.execute(
-                            "SELECT seq FROM requests WHERE request_id = ?", (request_id,)
-                        ).fetchone()[0]
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    if self._db.in_transaction:
-                        self._db.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise _storage_error(self.path, exc) from exc
-            if not alert:
+            with self._transaction() as db:
+                seq = db.execute(next_free).fetchone()[0] if alert else self._next_seq
+                while True:
+                    try:
+                        done = db.execute(_INSERT, (seq, *row, body_for(seq), kind))
+                        break
+                    except sqlite3.IntegrityError:
+                        # another process (kiosk-tech) took this number: read the real next one
+                        seq = db.execute(next_free).fetchone()[0]
+                if not done.rowcount:  # this id was stored before: keep the first row
+                    seq = db.execute(
+                        "SELECT seq FROM requests WHERE request_id = ?", (request_id,)
+                    ).fetchone()[0]
+            if not alert:  # only once committed: a failed commit must not skip a number
                 self._next_seq = max(self._next_seq, seq + 1)
         return SubmittedRequest(request_id, seq, created_at)
 
@@ -307,23 +299,13 @@ class Outbox:
         """Drop (zeroed) the bodies, with their personal data and photos, of dead letters settled
         before ``settled_before_ts``; rows and refusals stay. Returns those purged now (for the log)."""
         where = "status = 'dead' AND body IS NOT NULL AND settled_ts < ?"
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    rows = self._db.execute(
-                        "SELECT request_id, seq, request_type, attempts, coalesce(answer_status, 0),"
-                        f" coalesce(answer, ''), settled_ts FROM requests WHERE {where} ORDER BY seq",
-                        (settled_before_ts,),
-                    ).fetchall()
-                    self._db.execute(f"UPDATE requests SET body = NULL WHERE {where}", (settled_before_ts,))
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    if self._db.in_transaction:
-                        self._db.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise _storage_error(self.path, exc) from exc
+        with self._lock, self._transaction() as db:
+            rows = db.execute(
+                "SELECT request_id, seq, request_type, attempts, coalesce(answer_status, 0),"
+                f" coalesce(answer, ''), settled_ts FROM requests WHERE {where} ORDER BY seq",
+                (settled_before_ts,),
+            ).fetchall()
+            db.execute(f"UPDATE requests SET body = NULL WHERE {where}", (settled_before_ts,))
         if rows:
             self._scrub_log()
         return [DeadLetter(r[0], r[1], r[2], r[3], r[4], r[5], r[6], purged=True) for r in rows]
@@ -386,16 +368,21 @@ class Outbox:
                 raise _storage_error(self.path, exc) from exc
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> int:
-        with self._lock:
+        with self._lock, self._transaction() as db:
+            return int(db.execute(sql, params).rowcount)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (the caller holds ``self._lock``): ``BEGIN IMMEDIATE`` ...
+        ``COMMIT``, rolled back on any error; SQLite's errors become StorageError naming the file."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    n = self._db.execute(sql, params).rowcount
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    if self._db.in_transaction:
-                        self._db.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise _storage_error(self.path, exc) from exc
-        return n
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise _storage_error(self.path, exc) from exc

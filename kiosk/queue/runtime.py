@@ -32,7 +32,14 @@ from kiosk.config.model import KioskConfig
 from kiosk.errors import ConfigError, ConfigProblem
 from kiosk.queue.alerts import LEGACY_FILE, alert_document, help_alert, import_legacy_alerts
 from kiosk.queue.client import BackendClient
-from kiosk.queue.delivery import DeliveryWorker, HttpSender, Post, backoff_from_config, open_outbox
+from kiosk.queue.delivery import (
+    DeliveryWorker,
+    HttpSender,
+    Post,
+    backoff_from_config,
+    http_options,
+    open_outbox,
+)
 from kiosk.queue.local_backend import LocalBackend
 from kiosk.queue.outbox import Attachment, Outbox, QueueStatus, SubmittedRequest
 
@@ -98,16 +105,7 @@ class QueueServices:
 
     def new_client(self) -> BackendClient:
         """A signed look-up client (one per worker thread: sessions are not shared)."""
-        b = self.config.backend
-        return BackendClient(
-            self.url,
-            self.key,
-            ca_file=_ca(self.config),
-            client_cert=_cert(self.config),
-            connect_timeout_s=b.connect_timeout_s,
-            read_timeout_s=b.timeout_s,
-            on_exchange=self.on_exchange,
-        )
+        return BackendClient(self.url, self.key, **http_options(self.config), on_exchange=self.on_exchange)
 
     def close(self) -> None:
         while self._closers:
@@ -115,17 +113,6 @@ class QueueServices:
                 self._closers.pop()()
             except Exception:  # closing must go on for the rest
                 log.exception("closing the queue services")
-
-
-def _ca(config: KioskConfig) -> str | None:
-    return str(config.resolve(config.backend.ca_file)) if config.backend.ca_file else None
-
-
-def _cert(config: KioskConfig) -> tuple[str, str] | None:
-    b = config.backend
-    if not b.client_cert:
-        return None
-    return (str(config.resolve(b.client_cert)), str(config.resolve(b.client_key or b.client_cert)))
 
 
 def _demo_key(config: KioskConfig) -> tuple[SigningKey, Path]:
@@ -171,15 +158,7 @@ def start_queue(
             local = LocalBackend(config.data_dir / "backend", {key.key_id: key_path})
             url = local.start()
             closers.append(local.stop)
-        b = config.backend
-        sender = HttpSender(
-            url,
-            key,
-            ca_file=_ca(config),
-            client_cert=_cert(config),
-            connect_timeout_s=b.connect_timeout_s,
-            read_timeout_s=b.timeout_s,
-        )
+        sender = HttpSender(url, key, **http_options(config))
         closers.append(sender.close)
         worker = DeliveryWorker(
             outbox,
