@@ -55,6 +55,7 @@ class KioskApp(ThemedApp):
         self.idle_overlay = IdleOverlay()
         self._on_started, self._after_start = on_started, after_first_frame
         self._restore_excepthook: Callable[[], None] | None = None
+        self._freeze_pending = False  # start-up objects wait to be frozen until nobody is here
         self.visit_releases = 0  # how many times a finished visit's memory was released (soak, tests)
         self._watching_cards = False
         display = runtime.config.display
@@ -75,7 +76,7 @@ class KioskApp(ThemedApp):
 
         self.assist = Assist(self)
         # once every screen exists, later full collections need not look at what start-up made
-        self.registry.build_first(then=lambda: Clock.schedule_once(lambda _dt: freeze_startup_objects(), 1.0))
+        self.registry.build_first(then=lambda: Clock.schedule_once(self._freeze_startup, 1.0))
         root = KioskRoot()
         root.add_widget(self.manager)
         self.apply_scale()
@@ -211,6 +212,17 @@ class KioskApp(ThemedApp):
             self.assist.reset()
         self.registry.reset_all()
 
+    def _freeze_startup(self, _dt: float = 0) -> None:
+        """Start-up is over: freeze what it made out of later full collections, but only with
+        nobody at the terminal. Frozen objects are never collected, so freezing during a visit
+        would keep that resident's session, card and photo (if any cycle holds them) for the
+        life of the process; then it waits for the visit's end (:meth:`_release_visit_memory`)."""
+        if self.session is not None or self.manager.current != "attract":
+            self._freeze_pending = True
+            return
+        self._freeze_pending = False
+        freeze_startup_objects()
+
     def _release_visit_memory(self, _dt: float = 0) -> None:
         """Nobody at the terminal: free what the visit left (widgets, textures, the personal data they
         held) and hand the heap back (kiosk/visit/memory.py). Skipped if a visit already began."""
@@ -218,3 +230,5 @@ class KioskApp(ThemedApp):
             return
         release_visit_memory()
         self.visit_releases += 1
+        if self._freeze_pending:
+            self._freeze_startup()
