@@ -148,6 +148,11 @@ def test_numbers_glued_to_letters_are_masked(kiosk_log: KioskLog, spelling: str)
         ("９９０１０１ １９８００３１５ ０３１Ｘ", "９９０１** ******** ０３１Ｘ"),
         ("990101 19800315 031x", "9901** ******** 031x"),
         ("ID990101 19800315 031X.", "ID9901** ******** 031X."),
+        ("990101, 19800315, 031X", "9901**, ********, 031X"),  # commas, as in a CSV line
+        ("990101，19800315，031X", "9901**，********，031X"),  # full-width commas
+        ("990101_19800315_031X", "9901**_********_031X"),
+        ("990101    19800315        031X", "9901**    ********        031X"),  # 4 and 8 spaces
+        ("990101 800315 031", "9901** *****5 031"),  # the 15-digit legacy form in its groups
     ],
 )
 def test_grouped_and_full_width_numbers_are_masked(kiosk_log: KioskLog, spelling: str, masked: str) -> None:

@@ -1,6 +1,6 @@
 """Fuzz of the log masking: generated valid GB 11643 numbers (check character right) in every
-spelling (glued to random text, grouped by any cut with spaces, hyphens, dots and their
-full-width forms, full-width or mixed-width digits, lower-case x), in the message or the exception
+spelling (glued to random text, grouped by any cut with spaces, hyphens, dots, commas, underscores
+and their full-width forms, full-width or mixed-width digits, lower-case x), in the message or the exception
 of a record, formatted by the handlers ``kiosk.main.setup_logging`` makes. No formatted line may
 hold the number unmasked in any spelling, and the ordinary numbers beside it (sequence numbers,
 ports, timestamps, 12-digit 受理号) must come out as they went in.
@@ -35,7 +35,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_he
 
 DIGITS = "0123456789"
 FULL_WIDTH = {c: chr(ord(c) - ord("0") + 0xFF10) for c in DIGITS} | {"X": "\uff38", "x": "\uff58"}
-# what may stand between two groups: one to three of spaces, hyphens, dots (and their variants)
+# what may stand between two groups: spaces, hyphens, dots, commas, underscores (and variants)
 SEPARATORS = [
     " ",
     "-",
@@ -51,6 +51,13 @@ SEPARATORS = [
     "\uff0d",
     "\uff0e",
     "\u00b7",
+    ", ",
+    ",",
+    "\uff0c",
+    "\u3001",
+    "_",
+    "    ",
+    " ,  ",
 ]
 # the usual ways of writing one: region / birth date / sequence + check, in fours, ...
 SHAPES = [
@@ -63,7 +70,9 @@ SHAPES = [
     (2, 4, 8, 4),
 ]
 # stripped before looking for the number in a line: every separator, after NFKC folds the widths
-_SEPARATOR_CHARS = re.compile("[\\s\\-.\u00b7\u2010-\u2015\u2027\u2212\ufe63\uff0d\uff0e]")
+_SEPARATOR_CHARS = re.compile(
+    "[\\s\\-.,_\u00b7\u2010-\u2015\u2027\u2212\ufe63\uff0d\uff0e\uff0c\u3001\uff3f]"
+)
 _DIGIT_OR_X = f"{DIGITS}{''.join(FULL_WIDTH.values())}Xx"
 TODAY = dt.date(2026, 12, 1)
 
