@@ -3,6 +3,8 @@
     kiosk-backend serve --store URL --host H --port P [--trust DIR] [--trust-key ID=FILE] [--staff-token T]
     kiosk-backend stats --store URL [--json]
     kiosk-backend jobs take|complete|reject|list --store URL ...
+    kiosk-backend staff add|passwd|disable|list|token|tokens|revoke ... --store URL  (backend/staff_cli.py)
+    kiosk-backend audit --store URL [--actor A] [--action X]
 
 Errors are one line on stderr and a non-zero exit, never a traceback.
 """
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from backend.staff_cli import StaffCliError, add_staff_commands
 from backend.store import StoreError, open_store
 from contract.masking import IdMaskingFormatter
 
@@ -302,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("--status", choices=["received", "in_progress", "done", "rejected"])
     jobs.add_argument("--limit", type=int, default=50)
     jobs.set_defaults(func=cmd_jobs)
+    add_staff_commands(sub)
     return parser
 
 
@@ -321,6 +325,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args))
-    except (CliError, StoreError) as exc:
+    except (CliError, StaffCliError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from backend.staff_schema import STAFF_TABLES
+
 _TABLES = [
     """CREATE TABLE IF NOT EXISTS requests (
         request_id      TEXT PRIMARY KEY,
@@ -54,6 +56,8 @@ _TABLES = [
         alert_id TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL, kind TEXT NOT NULL, screen TEXT NOT NULL,
         service TEXT NOT NULL, step TEXT NOT NULL, raised_at TEXT NOT NULL,
         received_ts DOUBLE PRECISION NOT NULL, status TEXT NOT NULL, closed_ts DOUBLE PRECISION)""",
+    # -- staff accounts, tokens, sessions, audit (backend/staff_schema.py) --
+    *STAFF_TABLES,
 ]
 
 STATUSES = ("received", "in_progress", "done", "rejected")
