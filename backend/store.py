@@ -162,6 +162,17 @@ class Store:
             self._exec(cur, "UPDATE counters SET value = value + 1 WHERE name = 'duplicates'")
             return IngestResult(200, row[1])
 
+    def claim_nonce(self, key_id: str, nonce: str, ts: int) -> bool:
+        """Record a signed request's nonce (per key, durably); False when it was recorded before:
+        a replay. Nonces are kept until :meth:`purge_nonces` (twice the skew window)."""
+        with self.transaction() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO nonces (key_id, nonce, ts) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (key_id, nonce, ts),
+            )
+            return bool(cur.rowcount == 1)
+
     def purge_nonces(self, older_than_ts: int) -> None:
         with self.transaction() as cur:
             self._exec(cur, "DELETE FROM nonces WHERE ts < ?", (older_than_ts,))
