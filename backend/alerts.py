@@ -90,7 +90,9 @@ def acknowledge_alert(store: Store, alert_id: str) -> bool:
     """Someone on staff is on the way. False when it is unknown, acknowledged or closed."""
     with store.transaction() as cur:
         done = store._exec(
-            cur, "UPDATE alerts SET status = 'acknowledged' WHERE alert_id = ? AND status = 'open'", (alert_id,)
+            cur,
+            "UPDATE alerts SET status = 'acknowledged' WHERE alert_id = ? AND status = 'open'",
+            (alert_id,),
         )
         return bool(done.rowcount)
 

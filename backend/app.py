@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from backend.console.settings import ConsoleSettings
 from backend.keys import KeyRing, Verified
 from backend.lookups import Lookups
 from backend.store import Store
@@ -60,9 +61,10 @@ class Backend:
     """Everything a route needs; shared by the server's threads (one per worker process).
 
     ``keys``: a :class:`KeyRing` (rotation, key id → kiosk id), or for embedded use and tests a
-    plain ``{key_id: secret}`` where each key id is its own kiosk id. ``staff_token``: the bearer
-    token of the ``/v1/jobs`` API (off when empty); never taken from the command line.
+    plain ``{key_id: secret}`` where each key id is its own kiosk id. Staff authenticate with
+    their own accounts and tokens, kept in the store (:mod:`backend.staff`).
     ``simulate``: mount the simulation-only routes (``kiosk-backend serve --simulate``).
+    ``console``: the staff console's settings (idle expiry, when a kiosk counts as silent).
     """
 
     def __init__(
@@ -70,16 +72,16 @@ class Backend:
         store: Store,
         keys: Mapping[str, bytes] | KeyRing,
         *,
-        staff_token: str = "",
         lookups: Lookups | None = None,
         max_skew_s: int = MAX_SKEW_S,
         answer_delay_s: float = 0.0,
         simulate: bool = False,
+        console: ConsoleSettings | None = None,
     ) -> None:
         self.store = store
+        self.console = console or ConsoleSettings()  # the staff console's idle expiry and more
         self.answer_delay_s = answer_delay_s  # a slow backend, for tests: stored, answer not yet sent
         self.keyring = keys if isinstance(keys, KeyRing) else KeyRing.from_mapping(keys)
-        self.staff_token = staff_token
         self.lookups = lookups or Lookups()
         self.max_skew_s = max_skew_s
         self.simulate = simulate

@@ -11,7 +11,7 @@ Routes (the OpenAPI document, generated from the routes and :mod:`backend.models
     GET  /v1/payments/{id}, POST /v1/payments/{id}/cancel   signed look-ups (backend/lookups.py)
     POST /v1/payments/{id}/simulate-paid   only with ``kiosk-backend serve --simulate``
     POST /v1/alerts, /v1/heartbeat    signed
-    POST /v1/jobs/take, /v1/jobs/{id}/complete|reject   staff API, bearer token (off without one)
+    POST /v1/jobs/take, /v1/jobs/{id}/complete|reject   staff API, a person's bearer token (backend/staff.py)
     GET  /healthz
 
 Every signed route goes through :func:`read_signed`: the signature is checked from the headers
@@ -58,11 +58,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from backend import models
+from backend import models, review, staff
 from backend.alerts import SCHEMA as ALERT_SCHEMA
 from backend.alerts import parse_alert, store_alert
 from backend.app import MAX_BODY, Backend, loads
+from backend.console.app import create_console
 from backend.keys import Verified, check_body
+from backend.staff import Account, transport_ok
 from contract.schemas import SchemaViolation, load_schema, request_types, validate_envelope
 from contract.signing import SignatureError
 
@@ -177,16 +179,16 @@ def json_object(body: bytes) -> dict[str, Any]:
     return data
 
 
-def require_staff(request: Request) -> None:
-    """The staff bearer token (constant-time comparison); 404 when the staff API is off."""
-    import hmac
-
-    token = backend_of(request).staff_token
-    if not token:
-        raise Refusal(404, "staff_token_required", "the staff API is off (no token configured)", close=True)
-    given = request.headers.get("authorization", "")
-    if not hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode()):
+def require_staff(request: Request) -> Account:
+    """The staff member whose API token (``Authorization: Bearer kbt_...``, made by ``kiosk-backend
+    staff token USER``) the request carries: the acting person comes from the account, never from
+    the body. Refused over plain HTTP from another host (403), without a live token (401)."""
+    if not transport_ok(request.url.scheme, request.client.host if request.client else ""):
+        raise Refusal(403, "https_required", "staff routes need HTTPS off loopback", close=True)
+    account = staff.account_for_token(backend_of(request).store, request.headers.get("authorization"))
+    if account is None or not account.may("review"):
         raise Refusal(401, "staff_token_required", close=_has_body(request))
+    return account
 
 
 def documented(
@@ -457,9 +459,10 @@ def staff_router() -> APIRouter:
         ),
     )
     async def take(request: Request) -> Response:
-        require_staff(request)
-        data = json_object(await read_body(request))
-        job = await run_in_threadpool(backend_of(request).store.take, str(data.get("worker", "http")))
+        account = await run_in_threadpool(require_staff, request)
+        json_object(await read_body(request))  # "worker" is ignored: the taker is the token's owner
+        actor = review.Actor(account, "api", request.client.host if request.client else "")
+        job = await run_in_threadpool(review.take_next, backend_of(request).store, actor)
         return answer(200, job) if job else Response(status_code=204)
 
     @r.post(
@@ -476,14 +479,20 @@ def staff_router() -> APIRouter:
         request_id: str = _param(_UUID),
         action: str = Path(json_schema_extra={"enum": ["complete", "reject"]}),
     ) -> Response:
-        require_staff(request)
+        account = await run_in_threadpool(require_staff, request)
         data = json_object(await read_body(request))
         if action not in ("complete", "reject") or not _UUID_RE.match(request_id):
             raise Refusal(404, "not_found")
         status = "done" if action == "complete" else "rejected"
+        actor = review.Actor(account, "api", request.client.host if request.client else "")
         store = backend_of(request).store
-        ok = await run_in_threadpool(store.finish, request_id, status, str(data.get("reason", "")))
-        return answer(200, '{"ok":true}') if ok else problem(409, "not_open")
+        try:
+            await run_in_threadpool(
+                review.finish, store, actor, request_id, status, str(data.get("reason", ""))
+            )
+        except review.ReviewError as exc:
+            return problem(400 if exc.code == "reason_required" else 409, exc.code, str(exc))
+        return answer(200, '{"ok":true}')
 
     return r
 
@@ -640,6 +649,8 @@ def create_app(backend: Backend, *, routers: Sequence[APIRouter] = ()) -> FastAP
         app.include_router(simulation_router())
     for router in routers:
         app.include_router(router)
+    # the staff console (backend/console): its own sessions, CSRF and security headers
+    app.mount("/console", create_console(backend.store, lookups=backend.lookups, settings=backend.console))
 
     document: dict[str, Any] = {}
 

@@ -1,7 +1,7 @@
 """``kiosk-backend``: serve the ingest, show stats, and work the queue from a shell.
 
     kiosk-backend serve --store URL --host H --port P [--trust DIR] [--trust-key ID[:KIOSK]=FILE]
-                        [--keys TOML] [--staff-token-file F] [--simulate] [--workers N] [--tls-cert ...]
+                        [--keys TOML] [--simulate] [--workers N] [--tls-cert ...]
     kiosk-backend stats --store URL [--json]
     kiosk-backend jobs take|complete|reject|list --store URL ...
     kiosk-backend staff add|passwd|disable|list|token|tokens|revoke ... --store URL  (backend/staff_cli.py)
@@ -21,7 +21,6 @@ import ssl
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from backend.staff_cli import StaffCliError, add_staff_commands
@@ -33,36 +32,17 @@ class CliError(Exception):
     """A usage or set-up problem, printed as one line."""
 
 
-STAFF_TOKEN_ENV = "KIOSK_BACKEND_STAFF_TOKEN"
-
-
-def staff_token(args: argparse.Namespace) -> str:
-    """The staff API's bearer token: from ``--staff-token-file`` or the environment variable
-    ``KIOSK_BACKEND_STAFF_TOKEN``, never from the command line (visible to anyone in ``ps``)."""
-    if args.staff_token_file:
-        try:
-            token = Path(args.staff_token_file).read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeError) as exc:
-            raise CliError(f"cannot read --staff-token-file {args.staff_token_file}: {exc}") from exc
-        if not token:
-            raise CliError(f"--staff-token-file {args.staff_token_file} is empty")
-    else:
-        token = os.environ.get(STAFF_TOKEN_ENV, "").strip()
-    if token and len(token) < 16:
-        raise CliError("the staff token is too short (use at least 16 characters)")
-    return token
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     from backend.app import Backend
+    from backend.console.settings import ConsoleSettings
     from backend.keys import KeyConfigError, load_keyring
     from backend.lookups import Lookups
     from backend.server import BackendServer, Limits, listen, serve_workers, tls_context
 
-    if args.staff_token is not None:
+    if args.staff_token is not None or args.staff_token_file:
         raise CliError(
-            f"--staff-token is refused (the command line is visible in ps): use --staff-token-file FILE"
-            f" or the environment variable {STAFF_TOKEN_ENV}"
+            "one shared staff token is retired: each person has an account and their own token"
+            " (kiosk-backend staff add USER --role R; kiosk-backend staff token USER --out FILE)"
         )
     try:
         keys = load_keyring(args.trust, args.trust_key, args.keys)
@@ -74,7 +54,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
             " every request will be refused",
             file=sys.stderr,
         )
-    token = staff_token(args)
     if args.workers < 1:
         raise CliError("--workers must be at least 1")
     limits = Limits(
@@ -87,9 +66,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return Backend(
             open_store(args.store),
             keys,
-            staff_token=token,
             simulate=args.simulate,
             lookups=Lookups(paid_after_polls=args.paid_after_polls),
+            console=ConsoleSettings(idle_s=args.console_idle_min * 60, silent_after_s=args.silent_after),
             answer_delay_s=args.answer_delay_ms / 1000,
         )
 
@@ -287,13 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--keys", action="append", default=[], metavar="TOML", help="[keys.ID] kiosk_id, secret_files"
     )
-    serve.add_argument("--staff-token", default=None, help=argparse.SUPPRESS)  # refused: visible in ps
-    serve.add_argument(
-        "--staff-token-file",
-        default="",
-        metavar="FILE",
-        help=f"bearer token for the /v1/jobs API (or ${STAFF_TOKEN_ENV}; the API is off without one)",
-    )
+    # retired: per-person accounts and tokens (kiosk-backend staff ...) replace one shared token
+    serve.add_argument("--staff-token", default=None, help=argparse.SUPPRESS)
+    serve.add_argument("--staff-token-file", default="", help=argparse.SUPPRESS)
     serve.add_argument(
         "--simulate", action="store_true", help="mount the simulation-only routes (simulate-paid)"
     )
@@ -304,6 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--body-timeout", type=float, default=30.0, metavar="S")
     serve.add_argument("--max-connections", type=int, default=256, metavar="N")
     serve.add_argument("--paid-after-polls", type=int, default=3, help="simulated payments: polls until paid")
+    serve.add_argument(
+        "--console-idle-min", type=float, default=15, metavar="MIN",
+        help="staff console: a session idle this long ends (default 15)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--silent-after", type=float, default=300, metavar="S",
+        help="staff console: flag kiosks without a heartbeat this long (default 300)",
+    )  # fmt: skip
     serve.add_argument(
         "--tls-cert", default="", metavar="PEM", help="serve HTTPS with this certificate chain"
     )

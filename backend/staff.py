@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 import time
@@ -53,6 +54,17 @@ _TOKEN_RE = re.compile(r"^kbt_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 FREE_FAILURES = 5
 LOCK_BASE_S = 30.0
 LOCK_MAX_S = 15 * 60.0
+
+
+def transport_ok(scheme: str, client_host: str) -> bool:
+    """Staff routes (console and API) are served over HTTPS, or plain HTTP to this host only (a
+    TLS-terminating proxy on the same host counts as this host)."""
+    if scheme in ("https", "wss"):
+        return True
+    try:
+        return ipaddress.ip_address(client_host).is_loopback
+    except ValueError:
+        return False
 
 
 class StaffError(Exception):
@@ -123,7 +135,9 @@ def check_password_rules(password: str) -> None:
 
 def add_account(store: Store, username: str, role: str, password: str) -> Account:
     if not USERNAME_RE.match(username):
-        raise StaffError("a username is 2-32 lowercase letters, digits, '.', '_' or '-', starting with a letter")
+        raise StaffError(
+            "a username is 2-32 lowercase letters, digits, '.', '_' or '-', starting with a letter"
+        )
     if role not in ROLES:
         raise StaffError(f"role is one of {', '.join(ROLES)}")
     check_password_rules(password)
@@ -187,9 +201,7 @@ def set_password(store: Store, username: str, password: str) -> None:
 def set_disabled(store: Store, username: str, disabled: bool = True) -> None:
     """Disabling ends the person's sessions and revokes their tokens at once."""
     with store.transaction() as cur:
-        store._exec(
-            cur, "UPDATE staff_accounts SET disabled = ? WHERE username = ?", (disabled, username)
-        )
+        store._exec(cur, "UPDATE staff_accounts SET disabled = ? WHERE username = ?", (disabled, username))
         if cur.rowcount != 1:
             raise StaffError(f"no account {username}")
         if disabled:
@@ -339,7 +351,8 @@ def audit_log(
     limit: int = 200,
 ) -> list[dict[str, Any]]:
     """Audit rows, newest first, filtered by exact actor and action, target prefix, time range."""
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[Any] = []
     for column, value in (("actor", actor), ("action", action)):
         if value:
             clauses.append(f"{column} = ?")

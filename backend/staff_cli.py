@@ -72,7 +72,9 @@ def cmd_staff(args: argparse.Namespace) -> int:
             staff.set_disabled(store, args.user, not args.enable)
             verb = "enabled" if args.enable else "disabled"
             staff.audit(store, actor, "cli", f"account_{verb[:-1]}", args.user)
-            print(f"account {args.user} {verb}" + ("" if args.enable else "; sessions closed, tokens revoked"))
+            print(
+                f"account {args.user} {verb}" + ("" if args.enable else "; sessions closed, tokens revoked")
+            )
         elif action == "list":
             accounts = staff.list_accounts(store)
             if args.json:
@@ -128,7 +130,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["ts"]))
-        print(f"{when}  {row['actor']:<20} {row['via']:<7} {row['action']:<16} {row['target']} {row['detail']}")
+        print(
+            f"{when}  {row['actor']:<20} {row['via']:<7} {row['action']:<16} {row['target']} {row['detail']}"
+        )
     return 0
 
 

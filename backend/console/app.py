@@ -26,7 +26,8 @@ from starlette.routing import Route
 
 from backend.console import ops_pages as ops
 from backend.console import review_pages as rv
-from backend.console.web import ConsoleSettings, Handler, endpoint, secure
+from backend.console.settings import ConsoleSettings
+from backend.console.web import Handler, endpoint, secure
 from backend.store import Store
 
 _STATIC_TYPES = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
@@ -46,7 +47,9 @@ def create_console(
     def state() -> tuple[Store, ConsoleSettings, Any]:
         return store, cfg, lookups
 
-    def page(path: str, handler: Handler, permission: str | None, methods: tuple[str, ...] = ("GET",)) -> Route:
+    def page(
+        path: str, handler: Handler, permission: str | None, methods: tuple[str, ...] = ("GET",)
+    ) -> Route:
         return Route(path, endpoint(state, handler, permission), methods=list(methods))
 
     files = _static()

@@ -144,9 +144,7 @@ def frame(
             if idle_s
             else ""
         )
-        who = (
-            f'<div class="who">{h(user)} · {h(ROLE_TEXT.get(role, role))}{idle}{logout}</div>'
-        )
+        who = f'<div class="who">{h(user)} · {h(ROLE_TEXT.get(role, role))}{idle}{logout}</div>'
         links = "".join(
             f'<a href="{url(page)}"{" class=here" if page == here else ""}>{bi(zh, en)}</a>'
             for page, zh, en, perm in NAV
@@ -158,7 +156,8 @@ def frame(
         '<meta http-equiv="X-UA-Compatible" content="IE=edge">'
         f"<title>{h(title_zh)} · 民警工作台</title>"
         f'<link rel="stylesheet" href="{url("static/console.css")}"></head><body>'
-        f'<header><div class="brand">公安自助服务终端 · 民警工作台<small>Staff console</small></div>{who}</header>'
-        f'{nav}<main><h1>{bi(title_zh, title_en)}</h1>{body}</main>'
+        '<header><div class="brand">公安自助服务终端 · 民警工作台<small>Staff console</small></div>'
+        f"{who}</header>"
+        f"{nav}<main><h1>{bi(title_zh, title_en)}</h1>{body}</main>"
         f'<script src="{url("static/console.js")}"></script></body></html>'
     )

@@ -15,7 +15,10 @@ from backend.console.html import bi, h
 from backend.console.review_pages import flash
 from backend.console.web import Ctx
 
-ALERT_KINDS = {"help": ("居民求助", "Resident needs help"), "maintenance_lockout": ("维护锁定", "Maintenance lockout")}
+ALERT_KINDS = {
+    "help": ("居民求助", "Resident needs help"),
+    "maintenance_lockout": ("维护锁定", "Maintenance lockout"),
+}
 ALERT_STATUS = {
     "open": ("待处理", "Open", "bad"),
     "acknowledged": ("已确认", "Acknowledged", "warn"),
@@ -39,7 +42,9 @@ def alerts_page(ctx: Ctx) -> Response:
         aid = item["alert_id"]
         actions = ""
         if item["status"] == "open":
-            actions += ui.post_form(f"alerts/{aid}/ack", csrf, ui.button("确认前往", "Acknowledge", "primary"))
+            actions += ui.post_form(
+                f"alerts/{aid}/ack", csrf, ui.button("确认前往", "Acknowledge", "primary")
+            )
         if item["status"] != "closed":
             actions += " " + ui.post_form(f"alerts/{aid}/close", csrf, ui.button("已处理，关闭", "Close"))
         where = " / ".join(p for p in (item["service"], item["step"]) if p) or "-"
@@ -48,13 +53,20 @@ def alerts_page(ctx: Ctx) -> Response:
                 h(item["kiosk_id"]),
                 bi(*ALERT_KINDS.get(item["kind"], (item["kind"], ""))),
                 f"{h(item['screen'])}<br><span class='muted'>{h(where)}</span>",
-                f"{ui.when(item['received_ts'])}<br><span class='muted'>{ui.ago(now - item['received_ts'])}</span>",
+                f"{ui.when(item['received_ts'])}<br>"
+                f"<span class='muted'>{ui.ago(now - item['received_ts'])}</span>",
                 ui.tag(bi(zh, en), kind),
                 f'<span id="alert-{h(aid)}">{actions}</span>',
             ]
         )
-    heads = [("终端", "Kiosk"), ("类型", "Kind"), ("页面", "Screen"), ("时间", "Raised"), ("状态", "Status"),
-             ("处理", "Action")]  # fmt: skip
+    heads = [
+        ("终端", "Kiosk"),
+        ("类型", "Kind"),
+        ("页面", "Screen"),
+        ("时间", "Raised"),
+        ("状态", "Status"),
+        ("处理", "Action"),
+    ]
     toggle = (
         f'<a href="{ui.url("alerts")}">{bi("只看未关闭", "Open only")}</a>'
         if show_all
@@ -108,7 +120,7 @@ def funnel_chart(service: str, steps: list[tuple[str, dict[str, int]]]) -> str:
         gave_up = counts.get("abandoned", 0) + counts.get("timed_out", 0)
         failed = counts.get("failed", 0)
         went_on = max(0, started - gave_up - failed)
-        x = label_w
+        x = float(label_w)
         parts.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end">{h(step)}</text>')
         for value, colour in ((went_on, "#2f6db5"), (gave_up, "#b3261e"), (failed, "#c77700")):
             w = bar_w * value / peak
@@ -143,10 +155,16 @@ def fleet_page(ctx: Ctx) -> Response:
         health = kiosk["health"] if isinstance(kiosk["health"], dict) else {}
         quiet = now - kiosk["last_seen_ts"]
         silent += quiet > silent_after
-        state = ui.tag(bi("失联", "Silent"), "bad") if quiet > silent_after else ui.tag(bi("在线", "Online"), "ok")
+        state = (
+            ui.tag(bi("失联", "Silent"), "bad")
+            if quiet > silent_after
+            else ui.tag(bi("在线", "Online"), "ok")
+        )
         devices = []
         for role, device in sorted((health.get("devices") or {}).items()):
-            word, kind = DEVICE_STATE.get(str(device.get("state", "")), (str(device.get("state", "?")), "info"))
+            word, kind = DEVICE_STATE.get(
+                str(device.get("state", "")), (str(device.get("state", "?")), "info")
+            )
             code = f" <span class='muted'>{h(device.get('code', ''))}</span>" if device.get("code") else ""
             devices.append(f"{h(ROLES.get(role, role))} {ui.tag(h(word), kind)}{code}")
         queue = health.get("queue") or {}
@@ -167,16 +185,25 @@ def fleet_page(ctx: Ctx) -> Response:
                 h(health.get("version", "-")),
             ]
         )
-    heads = [("终端", "Kiosk"), ("状态", "State"), ("最后心跳", "Last heartbeat"), ("设备", "Devices"),
-             ("待发送", "Outbox queue"), ("版本", "Version")]  # fmt: skip
+    heads = [
+        ("终端", "Kiosk"),
+        ("状态", "State"),
+        ("最后心跳", "Last heartbeat"),
+        ("设备", "Devices"),
+        ("待发送", "Outbox queue"),
+        ("版本", "Version"),
+    ]
     summary = (
         f'<div class="card stats"><span><b>{len(kiosks)}</b>{bi("终端", "Kiosks")}</span>'
-        f'<span><b>{silent}</b>{bi(f"失联（超过 {silent_after / 60:.0f} 分钟无心跳）", "Silent")}</span></div>'
+        f"<span><b>{silent}</b>{bi(f'失联（{silent_after / 60:.0f} 分钟无心跳）', 'Silent')}</span></div>"
     )
-    charts = "".join(
-        f'<div class="card"><h2>{h(service)}</h2>{funnel_chart(service, steps)}</div>'
-        for service, steps in funnel(kiosks).items()
-    ) or f"<p class='muted'>{bi('尚无统计', 'No step statistics yet')}</p>"
+    charts = (
+        "".join(
+            f'<div class="card"><h2>{h(service)}</h2>{funnel_chart(service, steps)}</div>'
+            for service, steps in funnel(kiosks).items()
+        )
+        or f"<p class='muted'>{bi('尚无统计', 'No step statistics yet')}</p>"
+    )
     body = (
         f"{summary}{ui.table(heads, rows, 'kiosks')}"
         f"<h2>{bi('各步骤办理情况（居民在哪一步放弃）', 'Where residents give up, per step')}</h2>{charts}"
@@ -223,11 +250,25 @@ def audit_page(ctx: Ctx) -> Response:
         + "</form>"
     )
     table = ui.table(
-        [("时间", "When"), ("人员", "Who"), ("途径", "Via"), ("操作", "Action"), ("对象", "Target"),
-         ("说明", "Detail"), ("来源", "From")],  # fmt: skip
+        [
+            ("时间", "When"),
+            ("人员", "Who"),
+            ("途径", "Via"),
+            ("操作", "Action"),
+            ("对象", "Target"),
+            ("说明", "Detail"),
+            ("来源", "From"),
+        ],
         (
-            [ui.when(r["ts"]), h(r["actor"]), h(r["via"]), h(r["action"]), h(r["target"]), h(r["detail"]),
-             h(r["peer"])]  # fmt: skip
+            [
+                ui.when(r["ts"]),
+                h(r["actor"]),
+                h(r["via"]),
+                h(r["action"]),
+                h(r["target"]),
+                h(r["detail"]),
+                h(r["peer"]),
+            ]
             for r in rows
         ),
         "audit",
@@ -259,21 +300,38 @@ def accounts_page(ctx: Ctx) -> Response:
                      h(item["tokens"]), action])  # fmt: skip
     tokens = [
         [
-            h(t["token_id"]), h(t["username"]), h(t["label"] or "-"), ui.when(t["created_ts"]),
+            h(t["token_id"]),
+            h(t["username"]),
+            h(t["label"] or "-"),
+            ui.when(t["created_ts"]),
             ui.when(t["last_used_ts"]) if t["last_used_ts"] else "-",
-            ui.tag(bi("已吊销", "Revoked"), "bad") if t["revoked"] else ui.post_form(
-                f"tokens/{t['token_id']}/revoke", csrf, ui.button("吊销", "Revoke", "danger")),
-        ]  # fmt: skip
+            ui.tag(bi("已吊销", "Revoked"), "bad")
+            if t["revoked"]
+            else ui.post_form(f"tokens/{t['token_id']}/revoke", csrf, ui.button("吊销", "Revoke", "danger")),
+        ]
         for t in staff.list_tokens(ctx.store)
     ]
     body = (
         f"{flash(ctx)}<p class='muted'>新建账号、改密码、发放令牌：在后台主机上运行 "
         "<code>kiosk-backend staff add|passwd|token</code>。</p>"
-        + ui.table([("用户名", "User"), ("角色", "Role"), ("状态", "State"), ("令牌", "Tokens"),
-                    ("操作", "Action")], rows, "accounts")  # fmt: skip
+        + ui.table(
+            [("用户名", "User"), ("角色", "Role"), ("状态", "State"), ("令牌", "Tokens"), ("操作", "Action")],
+            rows,
+            "accounts",
+        )
         + f"<h2>{bi('接口令牌', 'API tokens')}</h2>"
-        + ui.table([("令牌", "Token"), ("用户", "User"), ("用途", "Label"), ("发放", "Issued"),
-                    ("最后使用", "Last used"), ("操作", "Action")], tokens, "tokens")  # fmt: skip
+        + ui.table(
+            [
+                ("令牌", "Token"),
+                ("用户", "User"),
+                ("用途", "Label"),
+                ("发放", "Issued"),
+                ("最后使用", "Last used"),
+                ("操作", "Action"),
+            ],
+            tokens,
+            "tokens",
+        )
     )
     return ctx.page("账号管理", "Accounts", body, here="accounts")
 

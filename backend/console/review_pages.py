@@ -58,6 +58,7 @@ FIELD_NAMES = {
     "payment_id": ("缴费单号", "Payment"),
     "verification_id": ("核验编号", "Verification"),
 }
+REASON_LABEL = "退回原因（居民可见，请勿写入个人信息）"
 PAYMENT_TEXT = {"paid": ("已缴费", "Paid", "ok"), "pending": ("待缴费", "Pending", "warn")}
 
 
@@ -88,7 +89,7 @@ def login_form(ctx: Ctx, problem: tuple[str, str] | None = None, status: int = 2
         '<input type="text" id="username" name="username" autocomplete="username" autofocus required>'
         f'<label for="password">{bi("密码", "Password")}</label>'
         '<input type="password" id="password" name="password" autocomplete="current-password" required>'
-        f'<p>{ui.button("登录", "Log in", "primary", element_id="login-submit")}</p></form>'
+        f"<p>{ui.button('登录', 'Log in', 'primary', element_id='login-submit')}</p></form>"
         '<p class="muted">连续输错密码会暂时锁定账号。 <span class="en">Repeated wrong passwords lock'
         " the account for a while.</span></p></div>"
     )
@@ -196,7 +197,9 @@ def _payment(ctx: Ctx, payment_id: str) -> str:
     if payment_id and lookup is not None:
         status = lookup(payment_id)
     if status is None:
-        return f"{h(payment_id or '-')} <span class='muted'>{bi('（本后台无记录）', '(no record here)')}</span>"
+        return (
+            f"{h(payment_id or '-')} <span class='muted'>{bi('（本后台无记录）', '(no record here)')}</span>"
+        )
     zh, en, kind = PAYMENT_TEXT.get(status["status"], (status["status"], status["status"], "bad"))
     return f"{ui.tag(bi(zh, en), kind)} ¥{int(status['amount_fen']) / 100:.2f} · {h(payment_id)}"
 
@@ -205,7 +208,9 @@ def request_page(ctx: Ctx) -> Response:
     rid = str(ctx.path["request_id"])
     found = review.detail(ctx.store, ctx.actor, rid)
     if found is None:
-        return ctx.page("未找到", "Not found", ui.message("没有这个申请。", "No such request.", False), status=404)
+        return ctx.page(
+            "未找到", "Not found", ui.message("没有这个申请。", "No such request.", False), status=404
+        )
     env = found["envelope"]
     payload = env.get("payload", {})
     applicant, fields = payload.get("applicant", {}), payload.get("fields", {})
@@ -242,7 +247,7 @@ def request_page(ctx: Ctx) -> Response:
         reject = ui.post_form(
             f"requests/{rid}/reject",
             csrf,
-            f'<label for="reason">{bi("退回原因（居民可见，请勿写入个人信息）", "Reason (the resident reads it)")}'
+            f'<label for="reason">{bi(REASON_LABEL, "Reason, shown to the resident")}'
             '</label><textarea id="reason" name="reason" rows="2" maxlength="300" required></textarea>'
             f"<p>{ui.button('退回', 'Reject', 'danger', element_id='reject')}</p>",
             css="",
@@ -256,7 +261,8 @@ def request_page(ctx: Ctx) -> Response:
         f'<div class="card">{photos}<h2>{bi("申请信息", "Request")}</h2>{summary}'
         f"<h2>{bi('申请人', 'Applicant')}</h2>{_fields(applicant)}"
         f"<h2>{bi('核验结果', 'Verification')}</h2><p id='verification'>{verification}</p>"
-        f"<h2>{bi('缴费', 'Payment')}</h2><p id='payment'>{_payment(ctx, str(fields.get('payment_id', '')))}</p>"
+        f"<h2>{bi('缴费', 'Payment')}</h2>"
+        f"<p id='payment'>{_payment(ctx, str(fields.get('payment_id', '')))}</p>"
         f"<h2>{bi('填写内容', 'Fields')}</h2>{_fields(fields)}</div>"
     )
     return ctx.page("申请详情", "Request", body, here="queue")
@@ -305,6 +311,11 @@ def search(ctx: Ctx) -> Response:
             ]
             for item in found
         ]
-        heads = [("申请编号", "Request id"), ("业务", "Service"), ("状态", "Status"), ("受理时间", "Received")]
+        heads = [
+            ("申请编号", "Request id"),
+            ("业务", "Service"),
+            ("状态", "Status"),
+            ("受理时间", "Received"),
+        ]
         results = ui.table(heads, rows, "results")
     return ctx.page("查询", "Search", form + results, here="search")

@@ -9,7 +9,6 @@ page run in Starlette's thread pool.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,9 +21,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from backend import staff
 from backend.console import html as ui
+from backend.console.settings import ConsoleSettings
 from backend.review import Actor
 from backend.staff import PERMISSIONS
-from backend.staff_sessions import DEFAULT_IDLE_S, DEFAULT_MAX_AGE_S, ConsoleSession, csrf_ok, load_session
+from backend.staff_sessions import ConsoleSession, csrf_ok, load_session
 from backend.store import Store
 
 log = logging.getLogger(__name__)
@@ -43,13 +43,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-
-
-@dataclass(frozen=True)
-class ConsoleSettings:
-    idle_s: float = DEFAULT_IDLE_S  # a session without a request this long ends
-    max_age_s: float = DEFAULT_MAX_AGE_S  # and any session after this long
-    silent_after_s: float = 300.0  # a kiosk without a heartbeat this long is flagged silent
 
 
 @dataclass
@@ -105,13 +98,8 @@ def peer_of(request: Request) -> str:
 
 
 def transport_ok(request: Request) -> bool:
-    """Staff routes: HTTPS, or plain HTTP from this host only (a TLS proxy on loopback counts)."""
-    if request.url.scheme in ("https", "wss"):
-        return True
-    try:
-        return ipaddress.ip_address(peer_of(request)).is_loopback
-    except ValueError:
-        return False
+    """Staff routes: HTTPS, or plain HTTP from this host only (:func:`backend.staff.transport_ok`)."""
+    return staff.transport_ok(request.url.scheme, peer_of(request))
 
 
 def secure(response: Response) -> Response:
