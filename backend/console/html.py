@@ -33,6 +33,32 @@ REQUEST_TYPES = {
     "vehicle.driving_licence_renewal": ("驾驶证换证", "Driving licence renewal"),
     "system.test": ("测试", "Test"),
 }
+SERVICES = {
+    "temp-id-certificate": "临时身份证明",
+    "household-certificate": "户籍证明",
+    "id-card-renewal": "身份证换领/补领",
+    "id-photo": "证件照",
+    "traffic-fine": "交通违法缴款",
+    "plate-reissue": "补领机动车号牌",
+    "vehicle-licence-reissue": "补领行驶证",
+    "driving-licence-renewal": "驾驶证换证",
+    "request-status": "办理进度查询",
+}
+STEPS = {
+    "consent": "须知", "identity": "身份核验", "photo": "拍照", "details": "填写", "verify": "核验",
+    "review": "核对", "submit": "提交", "print": "打印", "done": "完成", "card": "读卡",
+    "kind": "办理类型", "delivery": "领取方式", "address": "地址", "payment": "缴费", "spec": "规格",
+    "how": "方式", "plate": "号牌", "violations": "违法记录", "vehicle": "车辆", "health": "身体条件",
+    "lookup": "查询",
+}  # fmt: skip
+# what the payload's enum values mean, for the review page
+VALUES = {
+    "travel": "出行", "hotel": "住宿", "bank": "银行业务", "exam": "考试", "other": "其他",
+    "school": "入学", "employment": "就业", "social_security": "社保", "property": "房产",
+    "renewal": "换领", "replacement": "补领", "expired": "有效期满", "damaged": "损坏",
+    "lost": "遗失", "info_changed": "信息变更", "pickup": "窗口自取", "mail": "邮寄",
+    "male": "男", "female": "女", "resident": "居民身份证",
+}  # fmt: skip
 STATUS_TEXT = {
     "received": ("待审核", "Waiting", "info"),
     "in_progress": ("办理中", "In progress", "warn"),
@@ -58,6 +84,21 @@ def tag(text: str, kind: str) -> str:
 def status_tag(status: str) -> str:
     zh, en, kind = STATUS_TEXT.get(status, (status, status, "info"))
     return tag(bi(zh, en), kind)
+
+
+def service_text(service: str) -> str:
+    zh = SERVICES.get(service)
+    return f"{h(zh)} <small>{h(service)}</small>" if zh else h(service)
+
+
+def step_text(step: str) -> str:
+    zh = STEPS.get(step)
+    return f"{zh} {step}" if zh else step  # plain text (an SVG label)
+
+
+def value_text(value: object) -> str:
+    zh = VALUES.get(value) if isinstance(value, str) else None
+    return f"{h(zh)} <small>{h(value)}</small>" if zh else h(value)
 
 
 def type_text(request_type: str) -> str:

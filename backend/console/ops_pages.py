@@ -24,6 +24,13 @@ ALERT_STATUS = {
     "acknowledged": ("已确认", "Acknowledged", "warn"),
     "closed": ("已关闭", "Closed", "ok"),
 }
+ACTIONS = {
+    "login": "登录", "login_failed": "登录失败", "logout": "退出登录", "take": "领取",
+    "view": "查看申请", "view_attachment": "查看照片", "complete": "办结", "reject": "退回",
+    "search": "查询", "alert_ack": "确认求助", "alert_close": "关闭求助", "csrf_refused": "表单被拒",
+    "account_add": "新建账号", "account_passwd": "修改密码", "account_disable": "停用账号",
+    "account_enable": "启用账号", "token_add": "发放令牌", "token_revoke": "吊销令牌",
+}  # fmt: skip
 DEVICE_STATE = {"ok": ("正常", "ok"), "degraded": ("告警", "warn"), "down": ("故障", "bad")}
 ROLES = {"camera": "摄像头", "card_reader": "读卡器", "printer": "打印机", "a4_printer": "A4 打印机"}
 
@@ -47,12 +54,19 @@ def alerts_page(ctx: Ctx) -> Response:
             )
         if item["status"] != "closed":
             actions += " " + ui.post_form(f"alerts/{aid}/close", csrf, ui.button("已处理，关闭", "Close"))
-        where = " / ".join(p for p in (item["service"], item["step"]) if p) or "-"
+        where = (
+            " / ".join(
+                part
+                for part in (ui.service_text(item["service"]), h(ui.step_text(item["step"])))
+                if item["service"] and part
+            )
+            or "-"
+        )
         rows.append(
             [
                 h(item["kiosk_id"]),
                 bi(*ALERT_KINDS.get(item["kind"], (item["kind"], ""))),
-                f"{h(item['screen'])}<br><span class='muted'>{h(where)}</span>",
+                f"{h(item['screen'])}<br><span class='muted'>{where}</span>",
                 f"{ui.when(item['received_ts'])}<br>"
                 f"<span class='muted'>{ui.ago(now - item['received_ts'])}</span>",
                 ui.tag(bi(zh, en), kind),
@@ -107,7 +121,7 @@ def funnel(kiosks: list[dict[str, Any]]) -> dict[str, list[tuple[str, dict[str, 
 def funnel_chart(service: str, steps: list[tuple[str, dict[str, int]]]) -> str:
     """An inline SVG bar per step: residents who started it, split into went on (blue), gave up or
     timed out (red) and failed (orange)."""
-    label_w, bar_w, row_h = 150, 430, 28
+    label_w, bar_w, row_h = 170, 430, 28
     peak = max([counts.get("started", 0) for _, counts in steps] + [1])
     height = row_h * len(steps) + 30
     parts = [
@@ -121,7 +135,7 @@ def funnel_chart(service: str, steps: list[tuple[str, dict[str, int]]]) -> str:
         failed = counts.get("failed", 0)
         went_on = max(0, started - gave_up - failed)
         x = float(label_w)
-        parts.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end">{h(step)}</text>')
+        parts.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end">{h(ui.step_text(step))}</text>')
         for value, colour in ((went_on, "#2f6db5"), (gave_up, "#b3261e"), (failed, "#c77700")):
             w = bar_w * value / peak
             if w > 0:
@@ -171,7 +185,8 @@ def fleet_page(ctx: Ctx) -> Response:
         oldest = queue.get("oldest_pending_age_s")
         queue_text = f"{h(queue.get('pending', '-'))} 件"
         if oldest:
-            queue_text += f"<br><span class='muted'>最早 {ui.ago(float(oldest)).replace('前', '')}</span>"
+            waited = ui.ago(float(oldest)).replace("前", "")
+            queue_text += f"<br><span class='muted'>最早一件已等 {waited}</span>"
         if queue.get("dead"):
             dead = h(f"死信 {queue['dead']}")
             queue_text += f"<br>{ui.tag(dead, 'bad')}"
@@ -199,7 +214,7 @@ def fleet_page(ctx: Ctx) -> Response:
     )
     charts = (
         "".join(
-            f'<div class="card"><h2>{h(service)}</h2>{funnel_chart(service, steps)}</div>'
+            f'<div class="card"><h2>{ui.service_text(service)}</h2>{funnel_chart(service, steps)}</div>'
             for service, steps in funnel(kiosks).items()
         )
         or f"<p class='muted'>{bi('尚无统计', 'No step statistics yet')}</p>"
@@ -264,7 +279,7 @@ def audit_page(ctx: Ctx) -> Response:
                 ui.when(r["ts"]),
                 h(r["actor"]),
                 h(r["via"]),
-                h(r["action"]),
+                f"{h(ACTIONS.get(r['action'], ''))} <small>{h(r['action'])}</small>",
                 h(r["target"]),
                 h(r["detail"]),
                 h(r["peer"]),
@@ -284,7 +299,12 @@ def accounts_page(ctx: Ctx) -> Response:
     rows = []
     for item in staff.list_accounts(ctx.store):
         user = item["username"]
-        if item["disabled"]:
+        if user == ctx.actor.account.username:
+            state, action = (
+                ui.tag(bi("正常", "Active"), "ok"),
+                f"<span class='muted'>{bi('本人', 'You')}</span>",
+            )
+        elif item["disabled"]:
             state, action = ui.tag(bi("已停用", "Disabled"), "bad"), ui.post_form(
                 f"accounts/{user}/enable", csrf, ui.button("启用", "Enable"))  # fmt: skip
         else:

@@ -186,8 +186,10 @@ def _fields(values: dict[str, Any]) -> str:
     out = []
     for key, value in values.items():
         zh, en = FIELD_NAMES.get(key, (key, ""))
+        if key == "identified_by":
+            continue  # shown as the verification
         shown = value if isinstance(value, str | int | float) else json.dumps(value, ensure_ascii=False)
-        out.append((bi(zh, en) if en else h(zh), h(shown)))
+        out.append((bi(zh, en) if en else h(zh), ui.value_text(shown)))
     return _dl(out)
 
 
