@@ -148,9 +148,9 @@ def search(store: Store, actor: Actor, query: str) -> list[dict[str, Any]]:
 
 
 def find_by_acceptance_number(store: Store, digits: str) -> list[dict[str, Any]]:
-    """HOOK for the acceptance number (受理号): the store's look-up when it has one
-    (``Store.find_by_acceptance_number``), else nothing."""
-    lookup = getattr(store, "find_by_acceptance_number", None)
+    """The acceptance number (受理号) look-up: ``Store.find_by_number`` (added with the number on
+    branch ``number``: one request or None); nothing while the store has no such method."""
+    lookup = getattr(store, "find_by_number", None)
     if lookup is None:
         return []
     result = lookup(digits)

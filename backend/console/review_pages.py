@@ -177,6 +177,11 @@ def take(ctx: Ctx) -> Response:
 # -- one request ----------------------------------------------------------------------------------
 
 
+def _grouped(digits: str) -> str:
+    """``633504210057`` -> ``6335 0421 0057``, as residents read it on their receipt."""
+    return " ".join(digits[i : i + 4] for i in range(0, len(digits), 4))
+
+
 def _dl(items: list[tuple[str, str]]) -> str:
     """A definition list of (label HTML, value HTML) pairs."""
     return '<dl class="fields">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
@@ -227,6 +232,7 @@ def request_page(ctx: Ctx) -> Response:
         verification += f" · {h(fields['verification_id'])}"
     summary = _dl(
         [
+            (bi("受理号", "Acceptance number"), h(_grouped(str(env.get("acceptance_number", ""))) or "-")),
             (bi("申请编号", "Request id"), h(rid)),
             (bi("业务", "Service"), ui.type_text(env.get("request_type", ""))),
             (bi("终端", "Kiosk"), h(f"{env.get('kiosk_id', '')} #{env.get('sequence', '')}")),

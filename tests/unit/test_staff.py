@@ -16,7 +16,7 @@ import pytest
 from backend import review, staff
 from backend.cli import main
 from backend.staff_sessions import close_session, csrf_ok, load_session, open_session
-from backend.store import Store, open_store
+from backend.store import SqliteStore, Store, open_store
 from contract.ids import uuid7
 
 PASSWORD = "correct-horse-1"
@@ -232,3 +232,25 @@ def test_the_staff_commands_read_passwords_from_stdin_and_audit(
         store.close()
     assert _cli(["audit", "--store", url, "--json", "--action", "account_add"], "", monkeypatch) == 0
     assert [r["target"] for r in json.loads(capsys.readouterr().out)["audit"]] == ["alice"]
+
+
+class NumberedStore(SqliteStore):
+    """A store with the acceptance-number look-up (branch ``number`` adds the real one)."""
+
+    numbers: dict[str, str]
+
+    def find_by_number(self, number: str) -> dict[str, object] | None:
+        rid = self.numbers.get(number.replace(" ", ""))
+        return self.status(rid) if rid else None
+
+
+def test_search_by_acceptance_number_uses_the_stores_look_up(tmp_path: Path) -> None:
+    store = NumberedStore(tmp_path / "n.db")
+    try:
+        alice = review.Actor(staff.add_account(store, "alice", "reviewer", PASSWORD), "console")
+        rid = _file(store, 1)
+        store.numbers = {"633504210057": rid}
+        assert [r["request_id"] for r in review.search(store, alice, "6335 0421 0057")] == [rid]
+        assert review.search(store, alice, "6335 0421 0058") == []
+    finally:
+        store.close()
