@@ -9,7 +9,6 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,8 +33,8 @@ class Console:
     requests: list[str]
 
 
-def _console(tmp_path: Path, idle_s: float = 900) -> Iterator[Console]:
-    store = open_store(f"sqlite:///{tmp_path / 'backend.db'}")
+def _console(store_url: str, idle_s: float = 900) -> Iterator[Console]:
+    store = open_store(store_url)
     backend = Backend(store, {}, console=ConsoleSettings(idle_s=idle_s))
     seed_accounts(store)
     ids = seed_requests(store, backend.lookups)
@@ -47,8 +46,8 @@ def _console(tmp_path: Path, idle_s: float = 900) -> Iterator[Console]:
 
 
 @pytest.fixture
-def console(tmp_path: Path) -> Iterator[Console]:
-    yield from _console(tmp_path)
+def console(store_url: str) -> Iterator[Console]:
+    yield from _console(store_url)
 
 
 def _login_form(session: requests.Session, url: str) -> str:
@@ -151,8 +150,8 @@ def test_posts_without_the_sessions_csrf_token_are_refused_and_change_nothing(co
     assert console.store.status(first)["status"] == "in_progress"  # type: ignore[index]
 
 
-def test_an_idle_session_ends(tmp_path: Path) -> None:
-    for console in _console(tmp_path, idle_s=1.0):
+def test_an_idle_session_ends(store_url: str) -> None:
+    for console in _console(store_url, idle_s=1.0):
         session = _login(console.url)
         token = _csrf(session, console.url)  # a request: restarts the idle clock
         time.sleep(1.4)
@@ -166,7 +165,7 @@ def test_an_idle_session_ends(tmp_path: Path) -> None:
         page = session.get(f"{console.url}/console/queue", timeout=5)  # the cookie was dropped
         assert page.url.endswith("/console/login") and "用户名" in page.text
         with console.store.transaction() as cur:
-            assert cur.execute("SELECT count(*) FROM staff_sessions").fetchone()[0] == 0
+            assert console.store._exec(cur, "SELECT count(*) FROM staff_sessions").fetchone()[0] == 0
 
 
 def test_pages_follow_the_roles(console: Console) -> None:
@@ -193,7 +192,8 @@ def test_the_api_takes_the_persons_name_from_the_token_never_the_body(console: C
     rid = taken.json()["request_id"]
     with console.store.transaction() as cur:
         assert (
-            cur.execute("SELECT worker FROM requests WHERE request_id = ?", (rid,)).fetchone()[0] == "alice"
+            console.store._exec(cur, "SELECT worker FROM requests WHERE request_id = ?", (rid,)).fetchone()[0]
+            == "alice"
         )
     no_reason = requests.post(f"{console.url}/v1/jobs/{rid}/reject", json={}, headers=auth, timeout=5)
     assert no_reason.status_code == 400 and no_reason.json()["error"] == "reason_required"

@@ -1,5 +1,6 @@
-"""Staff accounts, tokens, sessions, the audit log and the review rules, on a real SQLite store
-(backend/staff.py, backend/staff_sessions.py, backend/review.py, backend/staff_cli.py)."""
+"""Staff accounts, tokens, sessions, the audit log and the review rules, on both stores (SQLite;
+PostgreSQL when ``KIOSK_TEST_PG_URL`` is set): backend/staff.py, backend/staff_sessions.py,
+backend/review.py, backend/staff_cli.py."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ from backend.staff_sessions import close_session, csrf_ok, load_session, open_se
 from backend.store import SqliteStore, Store, open_store
 from contract.ids import uuid7
 
+pytestmark = pytest.mark.integration
+
 PASSWORD = "correct-horse-1"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = open_store(f"sqlite:///{tmp_path / 'backend.db'}")
+def store(store_url: str) -> Iterator[Store]:
+    s = open_store(store_url)
     yield s
     s.close()
 
@@ -76,9 +79,10 @@ def test_accounts_roles_and_rules(store: Store) -> None:
     ]:
         with pytest.raises(staff.StaffError, match=words):
             staff.add_account(store, user, role, pw)
-    stored = store.transaction
-    with stored() as cur:
-        (hashed,) = cur.execute("SELECT password_hash FROM staff_accounts WHERE username='alice'").fetchone()
+    with store.transaction() as cur:
+        (hashed,) = store._exec(
+            cur, "SELECT password_hash FROM staff_accounts WHERE username='alice'"
+        ).fetchone()
     assert PASSWORD not in hashed
 
 
@@ -118,7 +122,7 @@ def test_tokens_are_per_person_hashed_and_revocable(store: Store) -> None:
     token = staff.create_token(store, "alice")
     _prefix, token_id, secret = token.split("_", 2)
     with store.transaction() as cur:
-        rows = cur.execute("SELECT * FROM staff_tokens").fetchall()
+        rows = store._exec(cur, "SELECT * FROM staff_tokens").fetchall()
     assert secret not in repr(rows)
     assert staff.account_for_token(store, f"Bearer {token}").username == "alice"  # type: ignore[union-attr]
     assert staff.account_for_token(store, f"bearer {token}") is not None
@@ -150,7 +154,7 @@ def test_sessions_expire_when_idle_or_old_and_end_with_a_new_password(store: Sto
     close_session(store, cookie)
     assert load_session(store, cookie) is None
     with store.transaction() as cur:
-        keys = [row[0] for row in cur.execute("SELECT session_hash FROM staff_sessions").fetchall()]
+        keys = [row[0] for row in store._exec(cur, "SELECT session_hash FROM staff_sessions").fetchall()]
     assert cookie not in keys
 
 
