@@ -76,6 +76,10 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if exc is not None and self.cycle is not None and not self.cycle.response_complete:
+            # the kiosk timed out, was unplugged or failed the TLS handshake: it retries with the same
+            # idempotency key, so nothing is lost; an operator needs the fact, not a stack
+            log.info("client %s went away mid-request: %s: %s", self.client, type(exc).__name__, exc)
         super().connection_lost(exc)
 
     def _arm(self) -> None:
