@@ -40,6 +40,7 @@ body schema (a model listed in ``backend.models.BODY_MODELS``); staff routes use
 
 from __future__ import annotations
 
+import hmac
 import html
 import json
 import logging
@@ -179,8 +180,6 @@ def json_object(body: bytes) -> dict[str, Any]:
 
 def require_staff(request: Request) -> None:
     """The staff bearer token (constant-time comparison); 404 when the staff API is off."""
-    import hmac
-
     token = backend_of(request).staff_token
     if not token:
         raise Refusal(404, "staff_token_required", "the staff API is off (no token configured)", close=True)

@@ -177,6 +177,11 @@ class BackendServer:
         self._server = uvicorn.Server(config)
         self._stopped = threading.Event()
 
+    @property
+    def open_connections(self) -> int:
+        """Connections this worker holds open now (read from another thread: a snapshot)."""
+        return len(self._server.server_state.connections)
+
     def serve_forever(self, poll_interval: float = 0.1) -> None:
         try:
             self._server.run(sockets=[self.socket])

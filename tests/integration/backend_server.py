@@ -14,10 +14,12 @@ from backend.app import Backend
 from backend.server import BackendServer, Limits, make_server
 from backend.store import open_store
 
+DEFAULT_LIMITS = Limits()
+
 
 @contextmanager
 def serving(
-    backend: Backend, tls: ssl.SSLContext | None = None, limits: Limits = Limits()
+    backend: Backend, tls: ssl.SSLContext | None = None, limits: Limits = DEFAULT_LIMITS
 ) -> Iterator[BackendServer]:
     """Serve ``backend`` until the block ends; ``server_port`` is the port. Shut down and closed
     on exit (the store is the caller's)."""
