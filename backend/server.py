@@ -272,5 +272,4 @@ def serve_workers(
         slot = children.pop(pid)
         if not stopping:
             log.warning("worker %d (pid %d) ended (status %d); starting another", slot, pid, status)
-            print(f"worker {slot} (pid {pid}) ended; starting another", flush=True)
             spawn(slot)
