@@ -635,20 +635,31 @@ def build_document(app: FastAPI) -> dict[str, Any]:
     return doc
 
 
-def create_app(backend: Backend, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
-    """The backend's ASGI app: the kiosk, staff and public routes, the simulation routes with
-    ``backend.simulate``, and ``routers`` (e.g. the staff console) mounted after them."""
+def _routed(simulate: bool, routers: Sequence[APIRouter]) -> FastAPI:
     app = FastAPI(
         title="Police kiosk reference backend", version="1", docs_url=None, redoc_url=None, openapi_url=None
     )
-    app.state.backend = backend
     app.include_router(kiosk_router())
     app.include_router(staff_router())
     app.include_router(public_router())
-    if backend.simulate:
+    if simulate:
         app.include_router(simulation_router())
     for router in routers:
         app.include_router(router)
+    return app
+
+
+def openapi_document(*, simulate: bool = False, routers: Sequence[APIRouter] = ()) -> dict[str, Any]:
+    """The document a backend built with these options serves at ``/openapi.json`` (the contract
+    fuzzer reads it without a running server)."""
+    return build_document(_routed(simulate, routers))
+
+
+def create_app(backend: Backend, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
+    """The backend's ASGI app: the kiosk, staff and public routes, the simulation routes with
+    ``backend.simulate``, and ``routers`` (e.g. the staff console) mounted after them."""
+    app = _routed(backend.simulate, routers)
+    app.state.backend = backend
     # the staff console (backend/console): its own sessions, CSRF and security headers
     app.mount("/console", create_console(backend.store, lookups=backend.lookups, settings=backend.console))
 

@@ -43,7 +43,7 @@ from schemathesis.checks import (  # type: ignore[attr-defined]  # registered ch
 )
 
 from backend import staff
-from backend.openapi import openapi_document
+from backend.asgi import openapi_document
 from contract.signing import SigningKey
 from kiosk.queue.delivery import HttpSender, deliver_until_empty
 from kiosk.queue.outbox import Outbox
