@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from backend.staff_cli import StaffCliError, add_staff_commands
+from backend.staff_cli import StaffCliError, add_staff_commands, cli_audit
 from backend.store import StoreError, open_store
 from contract.masking import IdMaskingFormatter
 
@@ -192,6 +192,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         if args.close:
             if not close_alert(store, args.close):
                 raise CliError(f"alert {args.close} is unknown or already closed")
+            cli_audit(store, "alert_close", args.close)
             print(f"alert {args.close} closed")
             return 0
         alerts = list_alerts(store, include_closed=args.all)
@@ -224,6 +225,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             if result is None:
                 print("no request waiting", file=sys.stderr)
                 return 3
+            cli_audit(store, "take", result["request_id"], f"worker {args.worker}")
         elif args.action == "list":
             result = store.list(args.status, args.limit)
         else:
@@ -232,6 +234,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
                 raise CliError("reject needs --reason (residents see it on the status page)")
             if not store.finish(args.request_id, status, args.reason or ""):
                 raise CliError(f"request {args.request_id} is unknown or already finished")
+            cli_audit(store, args.action, args.request_id, args.reason or "")
             result = {"request_id": args.request_id, "status": status}
     finally:
         store.close()

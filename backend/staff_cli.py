@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from backend import staff
-from backend.store import open_store
+from backend.store import Store, open_store
 
 
 class StaffCliError(Exception):
@@ -40,6 +40,11 @@ def _os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return str(os.getuid())
+
+
+def cli_audit(store: Store, action: str, target: str = "", detail: str = "") -> None:
+    """An audit row for a change made from this shell (``kiosk-backend jobs``, ``alerts --close``)."""
+    staff.audit(store, f"cli:{_os_user()}", "cli", action, target, detail)
 
 
 def read_password(stdin: Any = None) -> str:

@@ -12,7 +12,7 @@ from backend import review, staff
 from backend.console import html as ui
 from backend.console.html import bi, h
 from backend.console.web import LOGIN_COOKIE, SESSION_COOKIE, Ctx, peer_of, set_cookie
-from backend.staff_sessions import close_session, open_session
+from backend.staff_sessions import close_session, open_session, purge_sessions
 
 MESSAGES = {
     "taken": ("已领取下一件申请。", "The next request is yours.", True),
@@ -115,6 +115,7 @@ def login(ctx: Ctx) -> Response:
             )
             return login_form(ctx, problem, 429)
         return login_form(ctx, LOGIN_REASONS.get(result.reason, LOGIN_REASONS["bad_credentials"]), 401)
+    purge_sessions(ctx.store, ctx.settings.idle_s)  # rows of browsers that never came back
     cookie, _session = open_session(ctx.store, result.account)
     staff.audit(ctx.store, username, "console", "login", username, "", peer)
     answer = RedirectResponse(f"{ui.PREFIX}/queue", status_code=303)

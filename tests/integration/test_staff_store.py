@@ -258,3 +258,23 @@ def test_search_by_acceptance_number_uses_the_stores_look_up(tmp_path: Path) -> 
         assert review.search(store, alice, "6335 0421 0058") == []
     finally:
         store.close()
+
+
+def test_queue_work_from_the_shell_is_audited(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    store = open_store(url)
+    rid = _file(store, 1)
+    store.close()
+    assert main(["jobs", "take", "--store", url, "--worker", "desk"]) == 0
+    assert main(["jobs", "reject", rid, "--store", url, "--reason", "材料不全"]) == 0
+    capsys.readouterr()
+    store = open_store(url)
+    try:
+        rows = staff.audit_log(store, target=rid)
+        assert [(r["action"], r["via"], r["detail"]) for r in rows] == [
+            ("reject", "cli", "材料不全"),
+            ("take", "cli", "worker desk"),
+        ]
+        assert rows[0]["actor"].startswith("cli:")
+    finally:
+        store.close()
