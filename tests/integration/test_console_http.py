@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -248,3 +250,38 @@ def test_staff_routes_refuse_plain_http_off_loopback(console: Console) -> None:
     assert _asgi_status(app, "/v1/jobs/take", "10.20.30.40", "https", auth) == 200
     assert _asgi_status(app, "/console/login", "127.0.0.1", "http", []) == 200
     assert _asgi_status(app, "/healthz", "10.20.30.40", "http", []) == 200  # not a staff route
+
+
+def test_over_tls_the_session_cookie_is_secure(tmp_path: Path) -> None:
+    from backend.app import tls_context
+
+    cert, key = tmp_path / "server.pem", tmp_path / "server.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=console",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:TRUE"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    store = open_store(f"sqlite:///{tmp_path / 'tls.db'}")
+    seed_accounts(store)
+    try:
+        with serving(Backend(store, {}), tls_context(str(cert), str(key))) as httpd:
+            url = f"https://127.0.0.1:{httpd.server_port}"
+            session = requests.Session()
+            session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides verify=
+            session.verify = str(cert)
+            token = _login_form(session, url)
+            answer = session.post(
+                f"{url}/console/login",
+                data={"csrf": token, "username": "alice", "password": PASSWORD},
+                allow_redirects=False,
+                timeout=10,
+            )
+            assert answer.status_code == 303
+            cookie = [
+                v for k, v in answer.raw.headers.items() if k.lower() == "set-cookie" and "kc_session=" in v
+            ]
+            assert "secure" in cookie[0].lower() and "httponly" in cookie[0].lower()
+            session.close()  # before the server stops (it would wait for the kept-alive connection)
+    finally:
+        store.close()
