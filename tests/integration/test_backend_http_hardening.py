@@ -159,7 +159,9 @@ def test_chunked_bodies_are_refused_not_read_as_the_next_request(server: Backend
 @pytest.mark.parametrize("te", [b"gzip", b"chunked, gzip", b"identity"])
 def test_other_transfer_encodings_are_refused(server: BackendServer, te: bytes) -> None:
     sock = _connect(server)
-    sock.sendall(b"POST /v1/heartbeat HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te + b"\r\n\r\n" + SMUGGLED)
+    sock.sendall(
+        b"POST /v1/heartbeat HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te + b"\r\n\r\n" + SMUGGLED
+    )
     answers = _answers(_read_until_closed(sock))
     assert len(answers) == 1 and answers[0] in (400, 411, 501)
     sock.close()
@@ -168,7 +170,9 @@ def test_other_transfer_encodings_are_refused(server: BackendServer, te: bytes) 
 @pytest.mark.parametrize("length", [b"1_0", b"+10", b"0x0a", b"10, 11", b" 1 0"])
 def test_malformed_content_lengths_are_refused(server: BackendServer, length: bytes) -> None:
     sock = _connect(server)
-    sock.sendall(b"POST /v1/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\n" + SMUGGLED)
+    sock.sendall(
+        b"POST /v1/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\n" + SMUGGLED
+    )
     assert _answers(_read_until_closed(sock)) == [400]
     sock.close()
 
