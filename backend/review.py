@@ -78,6 +78,26 @@ def finish(store: Store, actor: Actor, request_id: str, status: str, reason: str
     actor.audit(store, "complete" if status == "done" else "reject", request_id, reason)
 
 
+def release(store: Store, actor: Actor, request_id: str) -> None:
+    """Put a taken request back at its place in the queue (the holder, or a supervisor/admin)."""
+    any_holder = actor.account.role in ("supervisor", "admin")
+    with store.transaction() as cur:
+        row = store._exec(
+            cur, "SELECT status, worker FROM requests WHERE request_id = ?", (request_id,)
+        ).fetchone()
+        if row is None or row[0] != "in_progress":
+            raise ReviewError("not_open", f"request {request_id} is not being worked on")
+        if not any_holder and row[1] != actor.account.username:
+            raise ReviewError("not_yours", "only its holder may put it back")
+        store._exec(
+            cur,
+            "UPDATE requests SET status = 'received', worker = '', updated_at = ?"
+            " WHERE request_id = ? AND status = 'in_progress'",
+            (utc_now(), request_id),
+        )
+    actor.audit(store, "release", request_id, f"held by {row[1]}")
+
+
 def held_by(store: Store, username: str) -> list[dict[str, Any]]:
     """The requests a person holds (taken, not finished), oldest first."""
     with store.transaction() as cur:

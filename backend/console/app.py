@@ -6,7 +6,7 @@ Pages and who may open them (roles in :mod:`backend.staff`):
     GET  /login  POST /login  POST /logout                 anyone / any session
     GET  /queue  POST /queue/take                          review
     GET  /requests/{id}  /requests/{id}/attachments/{n}    review (each view audited)
-    POST /requests/{id}/complete  /requests/{id}/reject    review (the holder; supervisors any)
+    POST /requests/{id}/complete  /reject  /release        review (the holder; supervisors any)
     GET  /search?q=                                        review
     GET  /alerts  POST /alerts/{id}/ack  /alerts/{id}/close alerts
     GET  /fleet                                            fleet
@@ -74,6 +74,7 @@ def create_console(
         page("/requests/{request_id}/attachments/{index:int}", rv.attachment, "review"),
         page("/requests/{request_id}/complete", rv.finish("done"), "review", post),
         page("/requests/{request_id}/reject", rv.finish("rejected"), "review", post),
+        page("/requests/{request_id}/release", rv.release, "review", post),
         page("/search", rv.search, "review"),
         page("/alerts", ops.alerts_page, "alerts"),
         page("/alerts/{alert_id}/ack", ops.alert_action("ack"), "alerts", post),

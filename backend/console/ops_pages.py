@@ -25,7 +25,7 @@ ALERT_STATUS = {
     "closed": ("已关闭", "Closed", "ok"),
 }
 ACTIONS = {
-    "login": "登录", "login_failed": "登录失败", "logout": "退出登录", "take": "领取",
+    "login": "登录", "login_failed": "登录失败", "logout": "退出登录", "take": "领取", "release": "放回队列",
     "view": "查看申请", "view_attachment": "查看照片", "complete": "办结", "reject": "退回",
     "search": "查询", "alert_ack": "确认求助", "alert_close": "关闭求助", "csrf_refused": "表单被拒",
     "account_add": "新建账号", "account_passwd": "修改密码", "account_disable": "停用账号",

@@ -16,6 +16,7 @@ from backend.staff_sessions import close_session, open_session, purge_sessions
 
 MESSAGES = {
     "taken": ("已领取下一件申请。", "The next request is yours.", True),
+    "released": ("已放回队列。", "Put back in the queue.", True),
     "empty": ("当前没有待审核的申请。", "No request is waiting.", True),
     "done": ("已办结。", "Completed.", True),
     "rejected": ("已退回，居民在进度查询页可看到原因。", "Rejected; the resident sees the reason.", True),
@@ -262,7 +263,12 @@ def request_page(ctx: Ctx) -> Response:
             css="",
             form_id="reject-form",
         )
-        actions = f'<div class="card"><p>{complete}</p>{reject}</div>'
+        release = ""
+        if found["status"] == "in_progress":
+            release = " " + ui.post_form(
+                f"requests/{rid}/release", csrf, ui.button("放回队列", "Put back", element_id="release")
+            )
+        actions = f'<div class="card"><p>{complete}{release}</p>{reject}</div>'
     elif found["status"] in ("received", "in_progress"):
         actions = ui.message("请先在审核队列领取该申请。", "Take it from the queue first.", ok=False)
     body = (
@@ -283,6 +289,15 @@ def attachment(ctx: Ctx) -> Response:
         return Response(b"", status_code=404)
     media_type, data = found
     return Response(data, media_type=media_type)
+
+
+def release(ctx: Ctx) -> Response:
+    rid = str(ctx.path["request_id"])
+    try:
+        review.release(ctx.store, ctx.actor, rid)
+    except review.ReviewError as exc:
+        return ctx.back(f"requests/{rid}", exc.code)
+    return ctx.back("queue", "released")
 
 
 def finish(status: str) -> Any:

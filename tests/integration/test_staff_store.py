@@ -177,12 +177,20 @@ def test_only_the_holder_finishes_and_a_rejection_needs_a_reason(store: Store) -
     with pytest.raises(review.ReviewError) as refused:
         review.finish(store, alice, first, "done")
     assert refused.value.code == "not_open"
+    assert review.take_next(store, bob)["request_id"] == second  # type: ignore[index]
+    with pytest.raises(review.ReviewError) as refused:
+        review.release(store, alice, second)
+    assert refused.value.code == "not_yours"
+    review.release(store, bob, second)  # back in the queue, at its place
+    assert store.status(second)["status"] == "received"  # type: ignore[index]
     review.finish(store, sam, second, "done")  # a supervisor may finish one nobody took
     assert review.take_next(store, bob) is None
     rows = staff.audit_log(store)
     assert [(r["actor"], r["action"], r["target"]) for r in reversed(rows)] == [
         ("alice", "take", first),
         ("alice", "reject", first),
+        ("bob", "take", second),
+        ("bob", "release", second),
         ("sam", "complete", second),
     ]
     assert rows[-1]["via"] == "console" and rows[-1]["peer"] == "127.0.0.1"
