@@ -201,6 +201,8 @@ def _fields(values: dict[str, Any]) -> str:
 
 
 def _payment(ctx: Ctx, payment_id: str) -> str:
+    if not payment_id:
+        return bi("本申请无缴费", "No payment in this request")
     status = None
     lookup = getattr(ctx.lookups, "payment_status", None)
     if payment_id and lookup is not None:
