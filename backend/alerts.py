@@ -6,8 +6,10 @@ the technicians' pad: a prankster at work, or a technician who needs ``kiosk-tec
 unlock``). It holds no personal data, and the backend refuses one with any other field.
 ``alert_id`` is the primary key, so a kiosk's retry after a lost answer stores nothing new (200
 instead of 201).
-The table is made with the store's others. Staff list open alerts with ``kiosk-backend alerts``
-and close them with ``--close ID``.
+The table is made with the store's others. An alert is ``open``, then ``acknowledged`` (someone
+on staff is going: the console's 确认 button), then ``closed`` (attended). Staff list the alerts
+not closed with ``kiosk-backend alerts`` and close them with ``--close ID`` or in the console; who
+acknowledged and closed each is in the staff audit log.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def store_alert(store: Store, alert: dict[str, str], now: float | None = None) -
 
 
 def list_alerts(store: Store, include_closed: bool = False) -> list[dict[str, Any]]:
-    where = "" if include_closed else " WHERE status = 'open'"
+    where = "" if include_closed else " WHERE status <> 'closed'"
     with store.transaction() as cur:
         rows = store._exec(
             cur,
@@ -84,12 +86,23 @@ def list_alerts(store: Store, include_closed: bool = False) -> list[dict[str, An
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
+def acknowledge_alert(store: Store, alert_id: str) -> bool:
+    """Someone on staff is on the way. False when it is unknown, acknowledged or closed."""
+    with store.transaction() as cur:
+        done = store._exec(
+            cur,
+            "UPDATE alerts SET status = 'acknowledged' WHERE alert_id = ? AND status = 'open'",
+            (alert_id,),
+        )
+        return bool(done.rowcount)
+
+
 def close_alert(store: Store, alert_id: str) -> bool:
     """Staff came: the alert is closed. False when it is unknown or closed already."""
     with store.transaction() as cur:
         done = store._exec(
             cur,
-            "UPDATE alerts SET status = 'closed', closed_ts = ? WHERE alert_id = ? AND status = 'open'",
+            "UPDATE alerts SET status = 'closed', closed_ts = ? WHERE alert_id = ? AND status <> 'closed'",
             (time.time(), alert_id),
         )
         return bool(done.rowcount)

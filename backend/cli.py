@@ -1,8 +1,11 @@
 """``kiosk-backend``: serve the ingest, show stats, and work the queue from a shell.
 
-    kiosk-backend serve --store URL --host H --port P [--trust DIR] [--trust-key ID=FILE] [--staff-token T]
+    kiosk-backend serve --store URL --host H --port P [--trust DIR] [--trust-key ID[:KIOSK]=FILE]
+                        [--keys TOML] [--simulate] [--workers N] [--tls-cert ...]
     kiosk-backend stats --store URL [--json]
     kiosk-backend jobs take|complete|reject|list --store URL ...
+    kiosk-backend staff add|passwd|disable|list|token|tokens|revoke ... --store URL  (backend/staff_cli.py)
+    kiosk-backend audit --store URL [--actor A] [--action X]
 
 Errors are one line on stderr and a non-zero exit, never a traceback.
 """
@@ -12,15 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import ssl
 import sys
 import time
-import tomllib
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from backend.staff_cli import StaffCliError, add_staff_commands, cli_audit
 from backend.store import StoreError, open_store
 from contract.masking import IdMaskingFormatter
 
@@ -29,66 +32,71 @@ class CliError(Exception):
     """A usage or set-up problem, printed as one line."""
 
 
-def load_trust(folders: Sequence[str], pairs: Sequence[str]) -> dict[str, bytes]:
-    """Kiosk keys: every ``kiosk.toml`` made by ``kiosk-tech config init`` in each folder (and one
-    level below), plus explicit ``KEY_ID=FILE`` pairs."""
-    keys: dict[str, bytes] = {}
-    for folder in folders:
-        base = Path(folder)
-        files = [base / "kiosk.toml", *sorted(base.glob("*/kiosk.toml"))]
-        found = 0
-        for path in files:
-            if not path.is_file():
-                continue
-            try:
-                section = tomllib.loads(path.read_text(encoding="utf-8")).get("backend", {})
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise CliError(f"cannot read {path}: {exc}") from exc
-            key_id, secret_file = section.get("key_id"), section.get("secret_file")
-            if key_id and secret_file:
-                keys[key_id] = _read_key(path.parent / secret_file)
-                found += 1
-        if not found:
-            raise CliError(f"--trust {folder}: no kiosk.toml with backend.key_id and backend.secret_file")
-    for pair in pairs:
-        key_id, sep, file = pair.partition("=")
-        if not sep or not key_id:
-            raise CliError(f"--trust-key expects KEY_ID=FILE, got {pair!r}")
-        keys[key_id] = _read_key(Path(file))
-    return keys
-
-
-def _read_key(path: Path) -> bytes:
-    try:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except (OSError, ValueError) as exc:
-        raise CliError(f"cannot read key file {path}: {exc}") from exc
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
-    from backend.app import Backend, make_server, tls_context
+    from backend.app import Backend
+    from backend.console.settings import ConsoleSettings
+    from backend.keys import KeyConfigError, load_keyring
     from backend.lookups import Lookups
+    from backend.server import BackendServer, Limits, listen, serve_workers, tls_context
 
-    keys = load_trust(args.trust, args.trust_key)
+    if args.staff_token is not None or args.staff_token_file:
+        raise CliError(
+            "one shared staff token is retired: each person has an account and their own token"
+            " (kiosk-backend staff add USER --role R; kiosk-backend staff token USER --out FILE)"
+        )
+    try:
+        keys = load_keyring(args.trust, args.trust_key, args.keys)
+    except KeyConfigError as exc:
+        raise CliError(str(exc)) from exc
     if not keys:
         print(
-            "warning: no kiosk keys enrolled (--trust DIR or --trust-key); every request will be refused",
+            "warning: no kiosk keys enrolled (--trust DIR, --trust-key or --keys);"
+            " every request will be refused",
             file=sys.stderr,
         )
-    store = open_store(args.store)
-    backend = Backend(
-        store, keys, staff_token=args.staff_token, lookups=Lookups(paid_after_polls=args.paid_after_polls),
-        answer_delay_s=args.answer_delay_ms / 1000,
-    )  # fmt: skip
+    if args.workers < 1:
+        raise CliError("--workers must be at least 1")
+    limits = Limits(
+        header_timeout_s=args.header_timeout,
+        body_timeout_s=args.body_timeout,
+        max_connections=args.max_connections,
+    )
+
+    def make_backend() -> Backend:
+        return Backend(
+            open_store(args.store),
+            keys,
+            simulate=args.simulate,
+            lookups=Lookups(paid_after_polls=args.paid_after_polls),
+            console=ConsoleSettings(idle_s=args.console_idle_min * 60, silent_after_s=args.silent_after),
+            answer_delay_s=args.answer_delay_ms / 1000,
+        )
+
     try:
         tls = tls_context(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
-        server = make_server(backend, args.host, args.port, tls)
+        sock = listen(args.host, args.port, limits.backlog)
     except ssl.SSLError as exc:
-        store.close()
         raise CliError(f"TLS set-up failed: {exc}") from exc
     except OSError as exc:
-        store.close()
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
+    scheme = "https" if args.tls_cert else "http"
+    port = sock.getsockname()[1]
+    if args.workers > 1:
+        open_store(args.store).close()  # the schema, once, and a bad URL is one line here
+        print(f"listening on {scheme}://{args.host}:{port} ({args.workers} workers)", flush=True)
+        parent = args.parent_pid
+        serve_workers(
+            make_backend,
+            sock,
+            args.workers,
+            tls,
+            limits,
+            keep_running=lambda: not parent or os.getppid() == parent,
+        )
+        sock.close()
+        return 0
+    backend = make_backend()
+    server = BackendServer(backend, sock, tls, limits)
 
     def _terminate(signum: int, frame: object) -> None:
         raise SystemExit(0)
@@ -96,15 +104,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     if args.parent_pid:
         _watch_parent(args.parent_pid, server)
-    scheme = "https" if args.tls_cert else "http"
-    print(f"listening on {scheme}://{args.host}:{server.server_port}", flush=True)
+    print(f"listening on {scheme}://{args.host}:{port}", flush=True)
     try:
-        server.serve_forever(poll_interval=0.2)
+        server.serve_forever()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
         server.server_close()
-        store.close()
+        backend.store.close()
     return 0
 
 
@@ -185,6 +192,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         if args.close:
             if not close_alert(store, args.close):
                 raise CliError(f"alert {args.close} is unknown or already closed")
+            cli_audit(store, "alert_close", args.close)
             print(f"alert {args.close} closed")
             return 0
         alerts = list_alerts(store, include_closed=args.all)
@@ -217,6 +225,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             if result is None:
                 print("no request waiting", file=sys.stderr)
                 return 3
+            cli_audit(store, "take", result["request_id"], f"worker {args.worker}")
         elif args.action == "list":
             result = store.list(args.status, args.limit)
         else:
@@ -225,6 +234,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
                 raise CliError("reject needs --reason (residents see it on the status page)")
             if not store.finish(args.request_id, status, args.reason or ""):
                 raise CliError(f"request {args.request_id} is unknown or already finished")
+            cli_audit(store, args.action, args.request_id, args.reason or "")
             result = {"request_id": args.request_id, "status": status}
     finally:
         store.close()
@@ -249,9 +259,37 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="enrol the kiosks whose config `kiosk-tech config init` wrote in DIR",
     )
-    serve.add_argument("--trust-key", action="append", default=[], metavar="ID=FILE")
-    serve.add_argument("--staff-token", default="", help="bearer token for the /v1/jobs API (off if empty)")
+    serve.add_argument(
+        "--trust-key",
+        action="append",
+        default=[],
+        metavar="ID[:KIOSK]=FILE",
+        help="enrol a key file (repeat a key id with another file: several active secrets, for rotation)",
+    )
+    serve.add_argument(
+        "--keys", action="append", default=[], metavar="TOML", help="[keys.ID] kiosk_id, secret_files"
+    )
+    # retired: per-person accounts and tokens (kiosk-backend staff ...) replace one shared token
+    serve.add_argument("--staff-token", default=None, help=argparse.SUPPRESS)
+    serve.add_argument("--staff-token-file", default="", help=argparse.SUPPRESS)
+    serve.add_argument(
+        "--simulate", action="store_true", help="mount the simulation-only routes (simulate-paid)"
+    )
+    serve.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="worker processes on one socket (PostgreSQL)"
+    )
+    serve.add_argument("--header-timeout", type=float, default=10.0, metavar="S")
+    serve.add_argument("--body-timeout", type=float, default=30.0, metavar="S")
+    serve.add_argument("--max-connections", type=int, default=256, metavar="N")
     serve.add_argument("--paid-after-polls", type=int, default=3, help="simulated payments: polls until paid")
+    serve.add_argument(
+        "--console-idle-min", type=float, default=15, metavar="MIN",
+        help="staff console: a session idle this long ends (default 15)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--silent-after", type=float, default=300, metavar="S",
+        help="staff console: flag kiosks without a heartbeat this long (default 300)",
+    )  # fmt: skip
     serve.add_argument(
         "--tls-cert", default="", metavar="PEM", help="serve HTTPS with this certificate chain"
     )
@@ -302,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("--status", choices=["received", "in_progress", "done", "rejected"])
     jobs.add_argument("--limit", type=int, default=50)
     jobs.set_defaults(func=cmd_jobs)
+    add_staff_commands(sub)
     return parser
 
 
@@ -321,6 +360,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args))
-    except (CliError, StoreError) as exc:
+    except (CliError, StaffCliError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

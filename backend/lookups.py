@@ -132,6 +132,12 @@ class Lookups:
             "qr_text": f"https://pay.example.invalid/p/{payment_id}",
         }
 
+    def payment_status(self, payment_id: str) -> dict[str, Any] | None:
+        """A payment's status and amount for the staff console, without counting as a poll."""
+        with self._lock:
+            p = self._payments.get(payment_id)
+            return None if p is None else {"status": p["status"], "amount_fen": p["amount_fen"]}
+
     def payment(self, payment_id: str, method: str, action: str) -> tuple[int, dict[str, Any]]:
         with self._lock:
             p = self._payments.get(payment_id)

@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from backend.staff_schema import STAFF_TABLES
+
 _TABLES = [
     """CREATE TABLE IF NOT EXISTS requests (
         request_id      TEXT PRIMARY KEY,
@@ -54,6 +56,8 @@ _TABLES = [
         alert_id TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL, kind TEXT NOT NULL, screen TEXT NOT NULL,
         service TEXT NOT NULL, step TEXT NOT NULL, raised_at TEXT NOT NULL,
         received_ts DOUBLE PRECISION NOT NULL, status TEXT NOT NULL, closed_ts DOUBLE PRECISION)""",
+    # -- staff accounts, tokens, sessions, audit (backend/staff_schema.py) --
+    *STAFF_TABLES,
 ]
 
 STATUSES = ("received", "in_progress", "done", "rejected")
@@ -157,6 +161,17 @@ class Store:
                 return IngestResult(422, json.dumps({"error": "request_id_reused_with_other_body"}))
             self._exec(cur, "UPDATE counters SET value = value + 1 WHERE name = 'duplicates'")
             return IngestResult(200, row[1])
+
+    def claim_nonce(self, key_id: str, nonce: str, ts: int) -> bool:
+        """Record a signed request's nonce (per key, durably); False when it was recorded before:
+        a replay. Nonces are kept until :meth:`purge_nonces` (twice the skew window)."""
+        with self.transaction() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO nonces (key_id, nonce, ts) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (key_id, nonce, ts),
+            )
+            return bool(cur.rowcount == 1)
 
     def purge_nonces(self, older_than_ts: int) -> None:
         with self.transaction() as cur:

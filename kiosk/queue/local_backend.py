@@ -37,7 +37,7 @@ class LocalBackend:
         extra_args: tuple[str, ...] = (),
     ) -> None:
         self.data_dir = Path(data_dir)
-        self.trust_keys = dict(trust_keys)
+        self.trust_keys = dict(trust_keys)  # "KEY_ID" or "KEY_ID:KIOSK_ID" -> key file
         self.port = port
         self.start_timeout_s = start_timeout_s
         self.extra_args = extra_args
@@ -50,7 +50,7 @@ class LocalBackend:
 
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "backend", "serve", "--store", self.store_url]
-        cmd += ["--host", "127.0.0.1", "--port", str(self.port), *self.extra_args]
+        cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--simulate", *self.extra_args]
         cmd += ["--parent-pid", str(os.getpid())]  # it stops if the kiosk is killed
         for key_id, path in self.trust_keys.items():
             cmd += ["--trust-key", f"{key_id}={path}"]

@@ -155,7 +155,7 @@ def start_queue(
         url = config.backend.url
         if not url:
             _refuse_in_production(config, "backend.url", "the local reference backend")
-            local = LocalBackend(config.data_dir / "backend", {key.key_id: key_path})
+            local = LocalBackend(config.data_dir / "backend", {f"{key.key_id}:{config.kiosk.id}": key_path})
             url = local.start()
             closers.append(local.stop)
         sender = HttpSender(url, key, **http_options(config))

@@ -105,7 +105,9 @@ def run_deliver(args: argparse.Namespace) -> int:
     url = config.backend.url
     if not url:
         key = config.resolve(config.backend.secret_file)
-        local = LocalBackend(config.data_dir / "backend", {signing_key(config).key_id: Path(key)})
+        local = LocalBackend(
+            config.data_dir / "backend", {f"{signing_key(config).key_id}:{config.kiosk.id}": Path(key)}
+        )
         url = local.start()
     try:
         with open_outbox(config) as outbox:

@@ -1,4 +1,5 @@
-"""The reference backend served on 127.0.0.1 for a test: an ephemeral port, its own thread."""
+"""The reference backend served on 127.0.0.1 for a test: an ephemeral port, its own thread (uvicorn's
+event loop runs there)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,20 @@ from contextlib import contextmanager
 
 import requests
 
-from backend.app import Backend, BackendServer, make_server
+from backend.app import Backend
+from backend.server import BackendServer, Limits, make_server
 from backend.store import open_store
+
+DEFAULT_LIMITS = Limits()
 
 
 @contextmanager
-def serving(backend: Backend, tls: ssl.SSLContext | None = None) -> Iterator[BackendServer]:
+def serving(
+    backend: Backend, tls: ssl.SSLContext | None = None, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[BackendServer]:
     """Serve ``backend`` until the block ends; ``server_port`` is the port. Shut down and closed
     on exit (the store is the caller's)."""
-    httpd = make_server(backend, "127.0.0.1", 0, tls)
+    httpd = make_server(backend, "127.0.0.1", 0, tls, limits)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

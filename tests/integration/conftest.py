@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
+from backend import store as store_module
 from tests.conftest import skip_or_fail
 
-# every table the reference backend creates (backend/store.py, backend/alerts.py)
-BACKEND_TABLES = "requests, nonces, counters, kiosks, step_stats, alerts"
+# every table the store makes (its list, staff tables included), dropped for a fresh PostgreSQL store
+BACKEND_TABLES = ", ".join(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", " ".join(store_module._TABLES)))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from backend import staff
 from backend.app import Backend, make_server
 from backend.store import Store, open_store
 from contract.signing import SigningKey
@@ -37,7 +38,7 @@ class Running:
 @pytest.fixture
 def server(store_url: str) -> Iterator[Running]:
     store = open_store(store_url)
-    backend = Backend(store, {KEY.key_id: KEY.secret}, staff_token="staff-t")
+    backend = Backend(store, {KEY.key_id: KEY.secret})
     httpd = make_server(backend, "127.0.0.1", 0)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -175,10 +176,12 @@ def test_jobs_status_page_and_skip_locked(server: Running, outbox: Outbox) -> No
     assert server.store.stats()["by_status"] == {"received": 0, "in_progress": 0, "done": 1, "rejected": 1}
 
 
-def test_staff_jobs_api_needs_the_token(server: Running) -> None:
+def test_staff_jobs_api_needs_a_persons_token(server: Running) -> None:
     assert requests.post(server.url + "/v1/jobs/take", data=b"{}", timeout=5).status_code == 401
+    staff.add_account(server.store, "desk1", "reviewer", "desk-password-1")
+    token = staff.create_token(server.store, "desk1")
     r = requests.post(
-        server.url + "/v1/jobs/take", data=b"{}", headers={"Authorization": "Bearer staff-t"}, timeout=5
+        server.url + "/v1/jobs/take", data=b"{}", headers={"Authorization": f"Bearer {token}"}, timeout=5
     )
     assert r.status_code == 204
 

@@ -42,7 +42,8 @@ from schemathesis.checks import (  # type: ignore[attr-defined]  # registered ch
     status_code_conformance,
 )
 
-from backend.openapi import openapi_document
+from backend import staff
+from backend.asgi import openapi_document
 from contract.signing import SigningKey
 from kiosk.queue.delivery import HttpSender, deliver_until_empty
 from kiosk.queue.outbox import Outbox
@@ -51,7 +52,7 @@ from tests.integration.backend_server import Server, serving_store
 pytestmark = pytest.mark.integration
 
 KEY = SigningKey("KIOSK-C1", b"c" * 32)
-STAFF = "staff-t"
+STAFF = ""  # a reviewer's API token, made by the server fixture (backend/staff.py)
 EXAMPLES = int(os.environ.get("KIOSK_SCHEMATHESIS_EXAMPLES", "10"))
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -69,7 +70,12 @@ SIGNED = sorted(set(OPERATIONS) - PUBLIC - STAFF_OPS)
 
 @pytest.fixture(scope="module")
 def server(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with serving_store(module_store_url, {KEY.key_id: KEY.secret}, staff_token=STAFF) as running:
+    global STAFF
+    with serving_store(module_store_url, {KEY.key_id: KEY.secret}) as running:
+        store = running.backend.store
+        if staff.get_account(store, "fuzz") is None:
+            staff.add_account(store, "fuzz", "reviewer", "fuzz-password-1")
+        STAFF = staff.create_token(store, "fuzz", "schemathesis")
         _seed(running, tmp_path_factory.mktemp("seed-kiosk"))
         yield running
     print(f"\nschemathesis answers by operation and status: {json.dumps(running.counts, sort_keys=True)}")

@@ -20,6 +20,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 # script -> (tiny counts, a line its report always prints)
 HEADLESS = {
     "idcard.py": (["--reads", "1", "--poll-seconds", "0.3"], "find+select+read (1 runs)"),
+    "ingest_scale.py": (["--requests", "20", "--clients", "2"], "workers 2:"),
     "outbox.py": (["--n", "5", "--rounds", "1", "--deliver", "5", "--year", "20"], "delivery:"),
     "photo.py": (["--frames", "3", "--seconds", "0.3"], "UI loop + live session"),
     "printing.py": (["--n", "2", "--previews", "1", "--documents", "1"], "certificate A4 PDF"),

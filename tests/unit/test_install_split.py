@@ -22,7 +22,7 @@ from kiosk.errors import ConfigError
 from kiosk.extras import INSTALL_HINT, KIOSK_EXTRA_MODULES, missing_kiosk_modules
 
 ROOT = Path(__file__).resolve().parents[2]
-TERMINAL_PACKAGES = ("kivy", "cv2", "kiosk", "screens", "drivers", "serial", "pydantic", "requests", "PIL")
+TERMINAL_PACKAGES = ("kivy", "cv2", "kiosk", "screens", "drivers", "serial", "requests", "PIL")
 
 
 def loaded_after(statement: str) -> set[str]:
@@ -43,7 +43,7 @@ def loaded_after(statement: str) -> set[str]:
     [
         "import backend.app",
         "import backend.cli",
-        "import backend.alerts, backend.lookups, backend.openapi, backend.store",
+        "import backend.alerts, backend.lookups, backend.asgi, backend.server, backend.store",
         "import backend.cli; backend.cli.build_parser().parse_args(['serve', '--store', 'sqlite:///:memory:'])",
     ],
 )

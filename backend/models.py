@@ -1,0 +1,146 @@
+"""Typed request and answer bodies of the backend's HTTP API (pydantic v2).
+
+The OpenAPI document (``/openapi.json``, built by :func:`backend.asgi.create_app`) is generated
+from these models; the submission's body schema is the wire contract's own JSON Schema
+(``contract/schemas``), embedded as it is, since the kiosk validates against the same files.
+Request bodies are parsed by the route after the signature verified (never before: an
+unauthenticated client must not make the server read a body), with the checks the kiosk contract
+tests pin; the models document those bodies and type the answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Problem(BaseModel):
+    error: str
+    detail: str = ""
+
+
+class Ok(BaseModel):
+    ok: Literal[True]
+
+
+class Receipt(BaseModel):
+    request_id: str
+    kiosk_id: str
+    sequence: int = Field(ge=1)
+    received_at: str
+    status_path: str
+
+
+class RequestStatus(BaseModel):
+    request_id: str
+    request_type: str
+    status: Literal["received", "in_progress", "done", "rejected"]
+    reason: str | None = None
+    received_at: str
+    updated_at: str | None = None
+
+
+class RequestsByTail(BaseModel):
+    requests: list[RequestStatus] = Field(max_length=2)
+
+
+class Violation(BaseModel):
+    violation_id: str
+    date: str
+    amount_fen: int
+    points: int
+
+
+class Violations(BaseModel):
+    violations: list[Violation]
+
+
+class VehicleRecord(BaseModel):
+    plate: str
+    status: str
+
+
+class Vehicle(BaseModel):
+    vehicle: VehicleRecord
+
+
+class Payment(BaseModel):
+    payment_id: str = Field(pattern="^[0-9a-f]{32}$")
+    status: Literal["pending", "paid", "cancelled"]
+    amount_fen: int = Field(ge=1)
+    qr_text: str | None = None
+
+
+class Verification(BaseModel):
+    verification_id: str
+    verified: bool
+    reason: str
+    holder: dict[str, Any] | None = None
+
+
+class AlertStored(BaseModel):
+    alert_id: str
+    stored: Literal[True]
+
+
+# -- request bodies -----------------------------------------------------------------------------
+
+
+class LookupBody(BaseModel):
+    id_number: str | None = None
+    plate: str | None = None
+
+
+class PaymentBody(BaseModel):
+    amount_fen: int = Field(ge=1)
+    purpose: str | None = None
+
+
+class IdentityBody(BaseModel):
+    id_number: str | None = None
+    name: str | None = None
+    photo_sha256: str | None = None
+
+
+class StepCount(BaseModel):
+    service: str
+    step: str
+    outcome: str
+    count: int = Field(ge=0, lt=2**31)
+
+
+class Heartbeat(BaseModel):
+    kiosk_id: str = Field(description="the kiosk the signing key belongs to")
+    health: dict[str, Any]
+    analytics: list[StepCount] = []
+
+
+class TakeBody(BaseModel):
+    worker: str | None = None
+
+
+class FinishBody(BaseModel):
+    reason: str | None = None
+
+
+ANSWER_MODELS: tuple[type[BaseModel], ...] = (
+    Problem,
+    Ok,
+    Receipt,
+    RequestStatus,
+    RequestsByTail,
+    Violations,
+    Vehicle,
+    Payment,
+    Verification,
+    AlertStored,
+)
+BODY_MODELS: tuple[type[BaseModel], ...] = (
+    LookupBody,
+    PaymentBody,
+    IdentityBody,
+    Heartbeat,
+    TakeBody,
+    FinishBody,
+)
