@@ -207,6 +207,7 @@ class IdentityVerifier:
         return bool(by_number >= self.limit.max_failures or by_kiosk >= self.limit.max_failures)
 
     def _record(self, audit: _Audit, outcome: str) -> None:
+        digest = self._digest(audit.number)  # before the transaction: it may open one itself
         with self.store.transaction() as cur:
             self.store._exec(
                 cur,
@@ -214,7 +215,7 @@ class IdentityVerifier:
                 " purpose, request_id, outcome, counts, similarity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     audit.verification_id, self.clock(), utc_now(), audit.kiosk_id,
-                    mask_number(audit.number[:32]), self._digest(audit.number), audit.purpose,
+                    mask_number(audit.number[:32]), digest, audit.purpose,
                     audit.request_id, outcome, outcome in COUNTED, audit.similarity,
                 ),
             )  # fmt: skip
