@@ -17,6 +17,7 @@ The rules:
 - turn: the engine chooses left or right (the resident's own side; frames are the unmirrored
   camera view); the yaw moves ``TURN_DEG`` from the baseline that way, passing through at least
   one intermediate sample (a swap of two photos jumps), then comes back within ``BACK_DEG``.
+  Recorded sequences use ``EITHER`` (the side is unknown in advance).
   Yaw comes from a 3-D fit of the landmarks (``landmarks.head_pose``) that moving, rotating in the
   image plane, scaling or tilting a flat photo does not change.
 - Frozen or replayed frames: ``FROZEN_FRAMES`` consecutive frames that differ by less than
@@ -45,6 +46,7 @@ from kiosk.identity.landmarks import FaceObservation, eye_aspect_ratio, head_pos
 BLINK, TURN = "blink", "turn"
 CHALLENGES = (BLINK, TURN)
 LEFT, RIGHT = "left", "right"
+EITHER = "either"  # recorded sequences (``kiosk-tech liveness``): a turn to either side counts
 
 # phases
 WAITING = "waiting"  # looking for one steady, frontal face
@@ -151,7 +153,7 @@ class LivenessEngine:
             raise ValueError(f"unknown liveness challenge {challenge!r} (blink or turn)")
         if direction is None and challenge == TURN:
             direction = (rng or random.Random()).choice((LEFT, RIGHT))
-        if direction not in (None, LEFT, RIGHT):
+        if direction not in (None, LEFT, RIGHT, EITHER):
             raise ValueError(f"unknown turn direction {direction!r}")
         self.challenge = challenge
         self._clock = clock
@@ -249,6 +251,13 @@ class LivenessEngine:
             return self._fail(self._missing())
         return self._set(replace(self.state, remaining_s=self._remaining(now)))
 
+    def end(self) -> LivenessState:
+        """The input ended (a recording ran out, the resident left): fail with what was missing,
+        unless already done."""
+        if self.state.done:
+            return self.state
+        return self._fail(self._missing())
+
     def frame_for_match(self) -> npt.NDArray[np.uint8] | None:
         """After a pass: the last frontal frame with open eyes seen during the check (BGR)."""
         return self._frame_for_match if self.state.passed else None
@@ -286,8 +295,11 @@ class LivenessEngine:
         return self._instruct(self._ask(), now, progress=0.6)
 
     def _turn(self, yaw: float, now: float) -> LivenessState:
-        sign = 1.0 if self.state.direction == LEFT else -1.0  # the resident's left: nose to image right
-        turned = sign * (yaw - self._yaw0)
+        # the resident's left is the nose moving to the image's right (yaw > 0)
+        if self.state.direction == EITHER:
+            turned = abs(yaw - self._yaw0)
+        else:
+            turned = (1.0 if self.state.direction == LEFT else -1.0) * (yaw - self._yaw0)
         if self.state.phase == ACTING:
             if 0.25 * TURN_DEG <= turned < 0.85 * TURN_DEG:
                 self._intermediate = True
@@ -307,7 +319,7 @@ class LivenessEngine:
     def _ask(self) -> str:
         if self.challenge == BLINK:
             return "liveness.blink"
-        return f"liveness.turn_{self.state.direction}"
+        return f"liveness.turn_{self.state.direction}" if self.state.direction != EITHER else "liveness.turn"
 
     def _jumped(self, observation: FaceObservation) -> bool:
         prev, box = self._last_box, observation.box
