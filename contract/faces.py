@@ -228,12 +228,13 @@ MODELS = _DlibModels()
 DLIB_LOCK = threading.RLock()
 
 
-def detect_faces(rgb: RGBImage) -> list[FaceBox]:
+def detect_faces(rgb: RGBImage, *, upsample_if_none: bool = True) -> list[FaceBox]:
     """Every face dlib's HOG detector finds in ``rgb`` (RGB uint8), boxes in ``rgb``'s pixels.
 
-    Detection runs on a copy at most ``DETECT_LONG_SIDE`` long; if nothing is found there, once
-    more with dlib's 2x upsampling, which finds faces down to ~40 px (a small card photo, a
-    resident standing back).
+    Detection runs on a copy at most ``DETECT_LONG_SIDE`` long, where it finds faces from ~80 px;
+    if nothing is found there (and ``upsample_if_none``), once more with dlib's 2x upsampling,
+    which finds faces down to ~40 px (a small card photo) at four times the cost. Live video
+    passes False: an empty frame must stay cheap.
     """
     import numpy as np
     from PIL import Image
@@ -248,7 +249,7 @@ def detect_faces(rgb: RGBImage) -> list[FaceBox]:
     detector = MODELS.get("detector")
     with DLIB_LOCK:
         rects, scores, _ = detector.run(small, 0, 0.0)
-        if len(rects) == 0:
+        if len(rects) == 0 and upsample_if_none:
             rects, scores, _ = detector.run(small, 1, 0.0)
     boxes = []
     for rect, score in zip(rects, scores, strict=True):

@@ -24,7 +24,14 @@ from tests.conftest import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / ".cache" / "face-fixtures"
-OBAMA = ("obama.jpg", "obama2.jpg", "obama3.jpg", "obama_partial_face.jpg", "obama_partial_face2.jpg", "32bit.png")
+OBAMA = (
+    "obama.jpg",
+    "obama2.jpg",
+    "obama3.jpg",
+    "obama_partial_face.jpg",
+    "obama_partial_face2.jpg",
+    "32bit.png",
+)
 BIDEN = ("biden.jpg",)
 
 RGB = np.ndarray
@@ -33,7 +40,9 @@ RGB = np.ndarray
 def fixture_path(name: str) -> Path:
     path = FIXTURES / name
     if not path.is_file():
-        skip_or_fail(f"face fixture {path} is missing: run scripts/face-fixtures (scripts/bootstrap --test does)")
+        skip_or_fail(
+            f"face fixture {path} is missing: run scripts/face-fixtures (scripts/bootstrap --test does)"
+        )
     return path
 
 
@@ -93,7 +102,9 @@ def scale(rgb: RGB, factor: float) -> RGB:
 
 
 def light(rgb: RGB, brightness: float = 1.0, contrast: float = 1.0, gamma: float = 1.0) -> RGB:
-    img = ImageEnhance.Contrast(ImageEnhance.Brightness(Image.fromarray(rgb)).enhance(brightness)).enhance(contrast)
+    img = ImageEnhance.Contrast(ImageEnhance.Brightness(Image.fromarray(rgb)).enhance(brightness)).enhance(
+        contrast
+    )
     out = np.asarray(img).astype(np.float64) / 255.0
     return (np.clip(out**gamma, 0, 1) * 255).round().astype(np.uint8)
 
@@ -152,20 +163,33 @@ def side_by_side(a: RGB, b: RGB, gap: int = 20) -> RGB:
 # -- a photo held up in front of a camera: recorded sequences ---------------------------------
 
 
-def camera_frame(photo: RGB, *, dx: float = 0.0, dy: float = 0.0, angle: float = 0.0, squash: float = 1.0,
-                 size: tuple[int, int] = (640, 480), noise: int = 2, rng: np.random.Generator | None = None) -> RGB:
+def camera_frame(
+    photo: RGB,
+    *,
+    dx: float = 0.0,
+    dy: float = 0.0,
+    angle: float = 0.0,
+    squash: float = 1.0,
+    size: tuple[int, int] = (640, 480),
+    noise: int = 2,
+    rng: np.random.Generator | None = None,
+) -> RGB:
     """A BGR 640x480 camera frame of ``photo`` held up: moved by (dx, dy) px, turned ``angle``
     degrees in the image plane, squashed horizontally by ``squash`` (a flat photo tilted about its
     vertical axis), on a grey wall, with sensor noise of +-``noise`` grey levels."""
     w, h = size
     img = Image.fromarray(photo)
     fit = 0.8 * min(w / img.width, h / img.height)
-    img = img.resize((max(1, round(img.width * fit * squash)), round(img.height * fit)), Image.Resampling.BILINEAR)
+    img = img.resize(
+        (max(1, round(img.width * fit * squash)), round(img.height * fit)), Image.Resampling.BILINEAR
+    )
     canvas = Image.new("RGB", size, (128, 128, 128))
     canvas.paste(img, (round((w - img.width) / 2 + dx), round((h - img.height) / 2 + dy)))
     if angle:
         centre = (w / 2 + dx, h / 2 + dy)
-        canvas = canvas.rotate(angle, resample=Image.Resampling.BILINEAR, center=centre, fillcolor=(128, 128, 128))
+        canvas = canvas.rotate(
+            angle, resample=Image.Resampling.BILINEAR, center=centre, fillcolor=(128, 128, 128)
+        )
     frame = np.asarray(canvas)[:, :, ::-1]
     if noise:
         rng = rng or np.random.default_rng(0)

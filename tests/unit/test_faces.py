@@ -71,7 +71,11 @@ def test_same_photo_across_crops_scales_light_and_rotation_matches(matcher: Dlib
     templates = variant_templates(name)
     base = templates.pop("original")
     assert len(templates) == 12
-    missed = {v: round(matcher.similarity(base, t), 3) for v, t in templates.items() if not is_match(matcher, base, t)}
+    missed = {
+        v: round(matcher.similarity(base, t), 3)
+        for v, t in templates.items()
+        if not is_match(matcher, base, t)
+    }
     assert missed == {}
 
 
