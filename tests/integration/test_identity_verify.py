@@ -231,3 +231,21 @@ def test_register_cli_add_list_remove(
     assert "not in the register" in capsys.readouterr().err
     assert backend_main(["register", "list", "--store", store_url]) == 0
     assert "the register is empty" in capsys.readouterr().out
+
+
+def test_real_photos_obama_matches_biden_does_not(tmp_path: Path) -> None:
+    """The face_recognition test photos (scripts/face-fixtures): the register holds one Obama
+    photo; another Obama photo verifies, Biden's is a mismatch answering nothing about the holder."""
+    from tests.face_data import fixture_bytes
+
+    store = open_store(f"sqlite:///{tmp_path / 'b.db'}")
+    try:
+        register = Register(store, matcher_factory())
+        register.add(HOLDER_NUMBER, "张三丰", fixture_bytes("obama.jpg"))
+        verifier = IdentityVerifier(store, register)
+        same = verifier.verify(_live(HOLDER_NUMBER, fixture_bytes("obama2.jpg")), "K")[1]
+        assert same["verified"] is True and same["holder"]["name"] == "张三丰"
+        other = verifier.verify(_live(HOLDER_NUMBER, fixture_bytes("biden.jpg")), "K")[1]
+        assert other["reason"] == "photo_mismatch" and "holder" not in other and "similarity" not in other
+    finally:
+        store.close()
