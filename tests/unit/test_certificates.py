@@ -225,3 +225,19 @@ def test_verify_qr_reads_an_image_of_the_qr(
     forged = tmp_path / "forged.png"
     qrcode.make(_forge(text, name="李四")).save(forged)
     assert tech_main(["verify-qr", str(forged), "--key", _pub(ring, tmp_path)]) == 1
+
+
+def test_verify_qr_on_a_demo_kiosk_finds_the_local_backends_public_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = tmp_path / "data"
+    ring = KeyRing(data_dir / "backend" / "cert-keys")  # where the local backend keeps its keys
+    ring.generate()
+    text = str(_issue(ring, now=2_000_000_000)["qr_text"])
+    site = tmp_path / "kiosk.toml"
+    site.write_text(f'[kiosk]\ndata_dir = "{data_dir}"\n[backend]\nurl = ""\n')
+    assert tech_main(["verify-qr", text, "--config", str(site)]) == 0
+    assert "张三丰" in capsys.readouterr().out
+    site.write_text(f'[kiosk]\ndata_dir = "{data_dir}"\n[backend]\nurl = "https://backend.example.org"\n')
+    assert tech_main(["verify-qr", text, "--config", str(site)]) == 2  # a real backend: say which key
+    assert "give --key FILE" in capsys.readouterr().err
