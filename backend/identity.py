@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.certificates import CertificateIssuer, KeyRingError
-from backend.register import Register, RegisterError, id_check_ok, mask_number
+from backend.register import Register, RegisterError, Resident, id_check_ok, mask_number
 from backend.store import Store, utc_now
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ class IdentityVerifier:
 
     # -- parts ------------------------------------------------------------------------------------
 
-    def _similarity(self, photo: bytes, resident: Any) -> float:
+    def _similarity(self, photo: bytes, resident: Resident) -> float:
         from contract.faces import FaceUnusable, decode_image
 
         matcher = self.register.matcher
