@@ -103,6 +103,7 @@ class IdentityVerifier:
             return 400, {"error": "invalid_body", "detail": detail}
         if purpose in CERTIFICATE_SERVICES and self.issuer is None:
             log.error("identity: a %s was asked for but no certificate key is configured", purpose)
+            self._record(audit, "certificate_signing_unavailable")
             return 503, {"error": "certificate_signing_unavailable"}
 
         def refused(reason: str) -> tuple[int, dict[str, Any]]:
@@ -131,6 +132,7 @@ class IdentityVerifier:
             return refused("photo_unusable")
         except (RegisterError, KeyRingError, RuntimeError) as exc:  # MatcherUnavailable is a RuntimeError
             log.error("identity: cannot verify: %s", exc)
+            self._record(audit, "face_matcher_unavailable")
             return 503, {"error": "face_matcher_unavailable", "detail": str(exc)}
         if similarity < self.register.matcher.threshold:
             audit.similarity = similarity

@@ -249,3 +249,21 @@ def test_real_photos_obama_matches_biden_does_not(tmp_path: Path) -> None:
         assert other["reason"] == "photo_mismatch" and "holder" not in other and "similarity" not in other
     finally:
         store.close()
+
+
+def test_unavailable_signing_key_or_matcher_is_503_and_audited(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'b.db'}")
+    try:
+        Register(store, matcher_factory()).add(HOLDER_NUMBER, "张三丰", faces.demo_face_jpeg())
+        no_key = IdentityVerifier(store, Register(store, matcher_factory()))  # no certificate issuer
+        status, answer = no_key.verify(
+            _live(HOLDER_NUMBER, faces.live_face_jpeg(), purpose="temp-id-certificate"), "K"
+        )
+        assert status == 503 and answer["error"] == "certificate_signing_unavailable"
+        broken = IdentityVerifier(store, Register(store, matcher_factory("no_such_module:Matcher")))
+        status, answer = broken.verify(_live(HOLDER_NUMBER, faces.live_face_jpeg()), "K")
+        assert status == 503 and answer["error"] == "face_matcher_unavailable"
+        outcomes = [r["outcome"] for r in audit_rows(store)]
+        assert outcomes == ["face_matcher_unavailable", "certificate_signing_unavailable"]
+    finally:
+        store.close()
