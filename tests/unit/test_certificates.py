@@ -241,3 +241,25 @@ def test_verify_qr_on_a_demo_kiosk_finds_the_local_backends_public_keys(
     site.write_text(f'[kiosk]\ndata_dir = "{data_dir}"\n[backend]\nurl = "https://backend.example.org"\n')
     assert tech_main(["verify-qr", text, "--config", str(site)]) == 2  # a real backend: say which key
     assert "give --key FILE" in capsys.readouterr().err
+
+
+def test_verify_qr_reads_the_rendered_a4_certificate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The whole paper: the A4 certificate as the kiosk renders it; verify-qr finds and checks its
+    QR on the full page with the (sample) backend public key, and refuses it for another name."""
+    import dataclasses
+
+    from contract.certificates import public_key_block
+    from kiosk.documents import samples, templates
+    from kiosk.documents.render import to_png
+
+    data = dataclasses.replace(samples.sample_certificate_data(), valid_to="2099-12-31")
+    page = tmp_path / "certificate.png"
+    to_png(templates.temp_id_certificate(data, samples.sample_certificate_text(data))).save(page)
+    pub = tmp_path / "sample-public.pem"
+    pub.write_text(public_key_block(samples.sample_key().public_key()))
+    assert tech_main(["verify-qr", str(page), "--key", str(pub), "--name", data.name]) == 0
+    assert "有效期至 Valid until: 2099-12-31" in capsys.readouterr().out
+    assert tech_main(["verify-qr", str(page), "--key", str(pub), "--name", "李四"]) == 1
+    assert capsys.readouterr().err.startswith("invalid: wrong_holder")
