@@ -83,6 +83,7 @@ class Backend:
         self.answer_delay_s = answer_delay_s  # a slow backend, for tests: stored, answer not yet sent
         self.keyring = keys if isinstance(keys, KeyRing) else KeyRing.from_mapping(keys)
         self.lookups = lookups or Lookups()
+        self.lookups.bind(store)  # identity verification uses the register in this store
         self.max_skew_s = max_skew_s
         self.simulate = simulate
         self._last_purge = 0.0

@@ -307,10 +307,12 @@ def kiosk_router() -> APIRouter:
 
     async def _lookup(request: Request) -> Response:
         """A look-up adapter route: signed, then ``Lookups.handle`` (backend/lookups.py)."""
-        _, body = await read_signed(request)
+        verified, body = await read_signed(request)
         data = json_object(body)
         lookups = backend_of(request).lookups
-        status, found = await run_in_threadpool(lookups.handle, request.method, signed_path(request), data)
+        status, found = await run_in_threadpool(
+            lookups.handle, request.method, signed_path(request), data, verified.kiosk_id
+        )
         return answer(status, found)
 
     r.add_api_route(

@@ -6,6 +6,8 @@
     kiosk-backend jobs take|complete|reject|list --store URL ...
     kiosk-backend staff add|passwd|disable|list|token|tokens|revoke ... --store URL  (backend/staff_cli.py)
     kiosk-backend audit --store URL [--actor A] [--action X]
+    kiosk-backend register add|list|remove|audit --store URL ...   (backend/register_cli.py)
+    kiosk-backend keys generate|rotate|list|export-public --dir DIR   certificate signing keys
 
 Errors are one line on stderr and a non-zero exit, never a traceback.
 """
@@ -61,13 +63,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         body_timeout_s=args.body_timeout,
         max_connections=args.max_connections,
     )
+    from backend.register_cli import identity_from_args
+
+    store = open_store(args.store)  # the schema, once, and a bad URL or key folder is one line here
+    try:
+        if identity_from_args(args, store).issuer is None:
+            print(
+                "warning: no certificate key (--cert-keys DIR); temp-id-certificate verifications answer 503",
+                file=sys.stderr,
+            )
+    finally:
+        store.close()
 
     def make_backend() -> Backend:
+        store = open_store(args.store)
         return Backend(
-            open_store(args.store),
+            store,
             keys,
             simulate=args.simulate,
-            lookups=Lookups(paid_after_polls=args.paid_after_polls),
+            lookups=Lookups(paid_after_polls=args.paid_after_polls, identity=identity_from_args(args, store)),
             console=ConsoleSettings(idle_s=args.console_idle_min * 60, silent_after_s=args.silent_after),
             answer_delay_s=args.answer_delay_ms / 1000,
         )
@@ -82,7 +96,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     scheme = "https" if args.tls_cert else "http"
     port = sock.getsockname()[1]
     if args.workers > 1:
-        open_store(args.store).close()  # the schema, once, and a bad URL is one line here
         print(f"listening on {scheme}://{args.host}:{port} ({args.workers} workers)", flush=True)
         parent = args.parent_pid
         serve_workers(
@@ -311,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PID",
         help="stop when this process is gone (the kiosk's local backend must not outlive a killed kiosk)",
     )
+    from backend.register_cli import add_identity_commands, add_serve_options
+
+    add_serve_options(serve)
     serve.set_defaults(func=cmd_serve)
     stats = sub.add_parser("stats", help="counts of stored requests and absorbed duplicates")
     stats.add_argument("--store", required=True)
@@ -341,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("--limit", type=int, default=50)
     jobs.set_defaults(func=cmd_jobs)
     add_staff_commands(sub)
+    add_identity_commands(sub)
     return parser
 
 

@@ -100,7 +100,11 @@ class PaymentBody(BaseModel):
 class IdentityBody(BaseModel):
     id_number: str | None = None
     name: str | None = None
-    photo_sha256: str | None = None
+    photo_jpeg_b64: str | None = Field(
+        default=None, description="the live face as a base64 JPEG; a request with only a digest is refused"
+    )
+    request_id: str | None = None
+    purpose: str | None = Field(default=None, description="the service id the verification is for")
 
 
 class StepCount(BaseModel):
