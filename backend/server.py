@@ -118,6 +118,10 @@ class GuardedH11Protocol(H11Protocol):
         self.transport.close()
 
 
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def guarded_protocol(limits: Limits) -> type[GuardedH11Protocol]:
     return type(
         "BoundGuardedH11Protocol",
@@ -172,6 +176,7 @@ class BackendServer:
             backlog=limits.backlog,
             server_header=False,
             date_header=False,
+            timeout_graceful_shutdown=10,
         )
         config.load()
         config.ssl = tls  # our context (client certificates, TLS 1.2+), not one built from file names
@@ -217,6 +222,7 @@ def serve_workers(
     once ``keep_running()`` is false) stop them all. Each worker builds its own backend (its own
     store connection) after the fork."""
     children: dict[int, int] = {}  # pid -> slot
+    started: dict[int, float] = {}  # slot -> when its worker was started
     stopping = False
 
     def spawn(slot: int) -> None:
@@ -224,18 +230,23 @@ def serve_workers(
         if pid == 0:  # the worker
             code = 0
             try:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                # uvicorn handles SIGTERM/SIGINT while it serves (a graceful stop) and raises the
+                # signal again afterwards: then, or before it started, this ends the worker
+                signal.signal(signal.SIGTERM, _exit_quietly)
+                signal.signal(signal.SIGINT, _exit_quietly)
                 backend = make_backend()
                 try:
                     BackendServer(backend, sock, tls, limits).serve_forever()
                 finally:
                     backend.store.close()
+            except SystemExit:
+                pass
             except BaseException:
                 log.exception("worker %d failed", slot)
                 code = 1
             os._exit(code)
         children[pid] = slot
+        started[slot] = time.monotonic()
 
     def stop(signum: int, frame: object) -> None:
         nonlocal stopping
@@ -272,4 +283,6 @@ def serve_workers(
         slot = children.pop(pid)
         if not stopping:
             log.warning("worker %d (pid %d) ended (status %d); starting another", slot, pid, status)
+            if time.monotonic() - started[slot] < 1.0:
+                time.sleep(1.0)  # it failed at start (the store down?): do not spin
             spawn(slot)
