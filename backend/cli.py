@@ -50,6 +50,12 @@ def staff_token(args: argparse.Namespace) -> str:
     return token
 
 
+def mounted_routers() -> list[Any]:
+    """Route modules ``serve`` mounts beside the built-in ones (``create_app(backend, routers=...)``):
+    the one place to add a router, e.g. the staff console's. Built in each worker process."""
+    return []
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from backend.app import Backend
     from backend.keys import KeyConfigError, load_keyring
@@ -109,12 +115,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             args.workers,
             tls,
             limits,
+            routers=mounted_routers,
             keep_running=lambda: not parent or os.getppid() == parent,
         )
         sock.close()
         return 0
     backend = make_backend()
-    server = BackendServer(backend, sock, tls, limits)
+    server = BackendServer(backend, sock, tls, limits, mounted_routers())
 
     def _terminate(signum: int, frame: object) -> None:
         raise SystemExit(0)

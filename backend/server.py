@@ -25,12 +25,13 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import h11
 import uvicorn
+from fastapi import APIRouter
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from backend.app import Backend
@@ -161,12 +162,13 @@ class BackendServer:
         sock: socket.socket,
         tls: ssl.SSLContext | None = None,
         limits: Limits = Limits(),
+        routers: Sequence[APIRouter] = (),
     ) -> None:
         self.backend = backend
         self.socket = sock
         self.server_port: int = sock.getsockname()[1]
         config = uvicorn.Config(
-            create_app(backend),
+            create_app(backend, routers=routers),
             http=guarded_protocol(limits),
             lifespan="off",
             log_config=None,
@@ -203,10 +205,16 @@ class BackendServer:
 
 
 def make_server(
-    backend: Backend, host: str, port: int, tls: ssl.SSLContext | None = None, limits: Limits = Limits()
+    backend: Backend,
+    host: str,
+    port: int,
+    tls: ssl.SSLContext | None = None,
+    limits: Limits = Limits(),
+    routers: Sequence[APIRouter] = (),
 ) -> BackendServer:
-    """A one-process server listening on ``host:port`` (0: a free port, see ``server_port``)."""
-    return BackendServer(backend, listen(host, port, limits.backlog), tls, limits)
+    """A one-process server listening on ``host:port`` (0: a free port, see ``server_port``);
+    ``routers`` are mounted after the built-in routes (``create_app``)."""
+    return BackendServer(backend, listen(host, port, limits.backlog), tls, limits, routers)
 
 
 def serve_workers(
@@ -216,6 +224,7 @@ def serve_workers(
     tls: ssl.SSLContext | None,
     limits: Limits,
     *,
+    routers: Callable[[], Sequence[APIRouter]] = tuple,
     keep_running: Callable[[], bool] = lambda: True,
 ) -> None:
     """Fork ``workers`` processes serving ``sock``; replace any that dies; on SIGTERM/SIGINT (or
@@ -236,7 +245,7 @@ def serve_workers(
                 signal.signal(signal.SIGINT, _exit_quietly)
                 backend = make_backend()
                 try:
-                    BackendServer(backend, sock, tls, limits).serve_forever()
+                    BackendServer(backend, sock, tls, limits, routers()).serve_forever()
                 finally:
                     backend.store.close()
             except SystemExit:
