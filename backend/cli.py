@@ -34,6 +34,12 @@ class CliError(Exception):
     """A usage or set-up problem, printed as one line."""
 
 
+def mounted_routers() -> list[Any]:
+    """Route modules ``serve`` mounts beside the built-in ones (``create_app(backend, routers=...)``):
+    the one place to add a router, e.g. the staff console's. Built in each worker process."""
+    return []
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from backend.app import Backend
     from backend.console.settings import ConsoleSettings
@@ -104,12 +110,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             args.workers,
             tls,
             limits,
+            routers=mounted_routers,
             keep_running=lambda: not parent or os.getppid() == parent,
         )
         sock.close()
         return 0
     backend = make_backend()
-    server = BackendServer(backend, sock, tls, limits)
+    server = BackendServer(backend, sock, tls, limits, mounted_routers())
 
     def _terminate(signum: int, frame: object) -> None:
         raise SystemExit(0)
@@ -291,9 +298,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, default=1, metavar="N", help="worker processes on one socket (PostgreSQL)"
     )
-    serve.add_argument("--header-timeout", type=float, default=10.0, metavar="S")
-    serve.add_argument("--body-timeout", type=float, default=30.0, metavar="S")
-    serve.add_argument("--max-connections", type=int, default=256, metavar="N")
+    serve.add_argument(
+        "--header-timeout", type=float, default=10.0, metavar="S", help="close if a request head takes longer"
+    )
+    serve.add_argument(
+        "--body-timeout", type=float, default=30.0, metavar="S", help="close if a body lags its head more"
+    )
+    serve.add_argument(
+        "--max-connections", type=int, default=256, metavar="N", help="per worker; past it, 503"
+    )
     serve.add_argument("--paid-after-polls", type=int, default=3, help="simulated payments: polls until paid")
     serve.add_argument(
         "--console-idle-min", type=float, default=15, metavar="MIN",
