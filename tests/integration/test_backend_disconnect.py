@@ -64,7 +64,9 @@ def test_a_client_reset_mid_request_is_logged_in_one_line(
 
 
 class BrokenLookups(Lookups):
-    def handle(self, method: str, path: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def handle(
+        self, method: str, path: str, data: dict[str, Any], kiosk_id: str = ""
+    ) -> tuple[int, dict[str, Any]]:
         raise KeyError("a bug in a handler")
 
 
