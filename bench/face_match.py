@@ -202,6 +202,29 @@ def timing(matcher: DlibMatcher, runs: int) -> None:
     )
     # wall time grows when other processes share the core; CPU time is the work itself
     print(f"{'  CPU time of one verification':<44} median {statistics.median(cpu):6.3f} s")
+    liveness_frames(live, max(runs * 5, 10))
+
+
+def liveness_frames(live: np.ndarray, count: int) -> None:
+    """The liveness check's cost per camera frame: landmarks with tracking (a full detection
+    every 5th frame, a local one in between), as ``LivenessEngine.feed_frame`` pays it."""
+    from kiosk.identity.landmarks import FaceLandmarker
+
+    landmarker = FaceLandmarker()
+    bgr = np.ascontiguousarray(live[:, :, ::-1])
+    landmarker.observe(bgr)
+    times = []
+    for i in range(count):
+        frame = np.roll(bgr, (i % 7) - 3, axis=1)  # the head moves a little
+        start = time.perf_counter()
+        landmarker.observe(frame)
+        times.append(time.perf_counter() - start)
+    times.sort()
+    p95 = times[max(0, int(len(times) * 0.95 + 0.5) - 1)]
+    print(
+        f"{'liveness: landmarks of one 640x480 frame':<44} median {1000 * statistics.median(times):6.1f} ms"
+        f"  p95 {1000 * p95:6.1f} ms  ({count} frames)"
+    )
 
 
 def rates(genuine: list[float], impostor: list[float], distance: float) -> tuple[int, int]:
