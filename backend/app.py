@@ -4,8 +4,13 @@ Routes (the OpenAPI document is served at ``/openapi.json``, see :mod:`backend.o
 
     POST /v1/requests                 signed; 201 new, 200 duplicate (same receipt), 422 id reused
     GET  /v1/requests/{id}            signed; the request's status as JSON
+    GET  /v1/requests/by-number/{12 digits}  signed; the status of the request with this acceptance
+                                      number (受理号), 404 unknown (or a failed check digit)
+    POST /v1/requests/by-holder       signed; {"id_number", "source": "card_reader"} -> {"requests":
+                                      [...]}: that card holder's newest requests, masked
     GET  /v1/requests/by-tail/{12hex} signed; {"requests": [...]} ending in the number's last group
-    GET  /status/{id}                 public HTML status page (the receipt's QR points here)
+                                      (kiosks from before the acceptance number)
+    GET  /status/{id | 12 digits}     public HTML status page (the receipt's QR points here)
     POST /v1/lookup/...  /v1/payments signed look-ups, see :mod:`backend.lookups`
     POST /v1/alerts                   signed; a resident asked for staff (no personal data)
     POST /v1/jobs/take, /v1/jobs/{id}/complete|reject   staff API, bearer token (off without one)
@@ -34,16 +39,18 @@ from typing import Any
 from backend.alerts import parse_alert, store_alert
 from backend.lookups import Lookups
 from backend.openapi import openapi_document
-from backend.store import Store
+from backend.store import Store, mask_holder, parse_holder_query
+from contract.ids import NUMBER_DIGITS, group_number
 from contract.schemas import SchemaViolation, validate_envelope
 from contract.signing import MAX_SKEW_S, SignatureError, verify
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 8 * 1024 * 1024
-_STATUS_RE = re.compile(r"^/status/([0-9a-f-]{36})$")
+_STATUS_RE = re.compile(r"^/status/([0-9a-f-]{36}|[0-9]{12})$")
 _REQ_RE = re.compile(r"^/v1/requests/([0-9a-f-]{36})$")
 _TAIL_RE = re.compile(r"^/v1/requests/by-tail/([0-9a-f]{12})$")
+_NUMBER_RE = re.compile(r"^/v1/requests/by-number/([0-9]{12})$")
 _JOB_RE = re.compile(r"^/v1/jobs/([0-9a-f-]{36})/(complete|reject)$")
 
 _STATUS_TEXT = {
@@ -205,6 +212,11 @@ class Handler(BaseHTTPRequestHandler):
                 return
             found = self.backend.store.status(m.group(1))
             self._send(200, json.dumps(found)) if found else self._error(404, "unknown_request")
+        elif m := _NUMBER_RE.match(path):
+            if self._verified(b"") is None:
+                return
+            found = self.backend.store.find_by_number(m.group(1))
+            self._send(200, json.dumps(found)) if found else self._error(404, "unknown_request")
         elif m := _TAIL_RE.match(path):
             if self._verified(b"") is None:
                 return
@@ -225,6 +237,8 @@ class Handler(BaseHTTPRequestHandler):
             self._heartbeat(body)
         elif path == "/v1/alerts":
             self._alert(body)
+        elif path == "/v1/requests/by-holder":
+            self._by_holder(body)
         elif path.startswith("/v1/jobs/"):
             self._jobs(path, body)
         elif path.startswith("/v1/"):
@@ -302,6 +316,26 @@ class Handler(BaseHTTPRequestHandler):
         new = store_alert(self.backend.store, alert)
         self._send(201 if new else 200, json.dumps({"alert_id": alert["alert_id"], "stored": True}))
 
+    def _by_holder(self, body: bytes) -> None:
+        """A card holder's own requests (the card lies on the kiosk's reader; trust: docs/backend.md)."""
+        verified = self._verified(body)
+        data = self._json_object(body) if verified is not None else None
+        if verified is None or data is None:
+            return
+        try:
+            id_number = parse_holder_query(data)
+        except ValueError as exc:
+            self._error(400, "invalid_query", str(exc))
+            return
+        found = self.backend.store.find_by_holder(id_number)
+        log.info(
+            "requests of card holder %s listed for kiosk %s: %d",
+            mask_holder(id_number),
+            verified[0],
+            len(found),
+        )
+        self._send(200, json.dumps({"requests": found}))
+
     def _lookup(self, body: bytes) -> None:
         if self._verified(body) is None:
             return
@@ -331,8 +365,9 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._error(404, "not_found")
 
-    def _status_page(self, request_id: str) -> None:
-        found = self.backend.store.status(request_id)
+    def _status_page(self, key: str) -> None:
+        store = self.backend.store
+        found = store.find_by_number(key) if len(key) == NUMBER_DIGITS else store.status(key)
         if found is None:
             zh, en, reason = "未找到该申请", "No such request", ""
             code = 404
@@ -345,7 +380,12 @@ class Handler(BaseHTTPRequestHandler):
             "<meta name='viewport' content='width=device-width'><title>申请状态 Request status</title>"
             "<body style='font-family:sans-serif;max-width:32em;margin:2em auto'>"
             f"<h1>{html.escape(zh)} · {html.escape(en)}</h1>"
-            f"<p>申请编号 Request number: <code>{html.escape(request_id)}</code></p>"
+            + (
+                f"<p>受理号 Acceptance number: <strong>{group_number(found['acceptance_number'])}"
+                "</strong></p>"
+                if found and found.get("acceptance_number")
+                else ""
+            )
             + (f"<p>原因 Reason: {html.escape(reason)}</p>" if reason else "")
             + "</body></html>"
         )

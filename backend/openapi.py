@@ -71,8 +71,22 @@ _REQUEST_STATUS = _object(
         "reason": {"type": ["string", "null"]},
         "received_at": _STR,
         "updated_at": {"type": ["string", "null"]},
+        "acceptance_number": {
+            "type": ["string", "null"],
+            "description": "12 digits (受理号); null before it existed",
+        },
     },
     ("request_id", "request_type", "status", "received_at"),
+)
+_HOLDER_ITEM = _object(
+    {
+        "acceptance_number": {"type": ["string", "null"]},
+        "request_type": _STR,
+        "status": {"enum": ["received", "in_progress", "done", "rejected"]},
+        "received_at": _STR,
+        "updated_at": {"type": ["string", "null"]},
+    },
+    ("acceptance_number", "request_type", "status", "received_at"),
 )
 _ANSWERS: dict[str, Any] = {
     "Problem": _object({"error": _STR, "detail": _STR}, ("error",)),
@@ -88,6 +102,9 @@ _ANSWERS: dict[str, Any] = {
         ("request_id", "kiosk_id", "sequence", "received_at", "status_path"),
     ),
     "RequestStatus": _REQUEST_STATUS,
+    "RequestsByHolder": _object(
+        {"requests": {"type": "array", "maxItems": 20, "items": _HOLDER_ITEM}}, ("requests",)
+    ),
     "RequestsByTail": _object(
         {"requests": {"type": "array", "maxItems": 2, "items": _ref("RequestStatus")}}, ("requests",)
     ),
@@ -219,6 +236,32 @@ def openapi_document() -> dict[str, Any]:
                     params=[_path_param("request_id", _UUID)],
                 )
             },
+            "/v1/requests/by-number/{number}": {
+                "get": _op(
+                    "Status of the request with this acceptance number (受理号, 12 digits)",
+                    {
+                        "200": ("status", "RequestStatus"),
+                        "404": ("unknown, or a failed check digit", "Problem"),
+                    },
+                    params=[_path_param("number", "^[0-9]{12}$")],
+                )
+            },
+            "/v1/requests/by-holder": {
+                "post": _op(
+                    "A card holder's newest requests (the card lies on the kiosk's reader), masked",
+                    {
+                        "200": ("{requests: [...]}, newest first, empty when none", "RequestsByHolder"),
+                        "400": ("not an ID number, or source is not card_reader", "Problem"),
+                    },
+                    _object(
+                        {
+                            "id_number": {"type": "string", "pattern": "^[0-9]{17}[0-9Xx]$"},
+                            "source": {"const": "card_reader"},
+                        },
+                        ("id_number", "source"),
+                    ),
+                )
+            },
             "/v1/requests/by-tail/{tail}": {
                 "get": _op(
                     "Requests whose number ends in this last group (12 hex digits): at most two",
@@ -231,8 +274,8 @@ def openapi_document() -> dict[str, Any]:
             },
             "/status/{request_id}": {
                 "get": {
-                    "summary": "HTML status page for the receipt QR",
-                    "parameters": [_path_param("request_id", _UUID)],
+                    "summary": "HTML status page for the receipt QR (a request id or an acceptance number)",
+                    "parameters": [_path_param("request_id", f"{_UUID}|^[0-9]{{12}}$")],
                     "responses": {
                         "200": {"description": "page", "content": {"text/html": {"schema": _STR}}},
                         "404": {

@@ -80,6 +80,7 @@ def build_jobs(
 ) -> list[PrintJob]:
     submitted = session.artifacts.get("submitted")
     request_id = getattr(submitted, "request_id", "") or ""
+    number = getattr(submitted, "number", "") or ""  # the acceptance number (受理号)
     status_url = config.kiosk.status_base_url + request_id
     station = config.kiosk.station_zh or config.kiosk.station_en
     holder = _holder(session)
@@ -103,6 +104,7 @@ def build_jobs(
                 zh,
                 en,
                 status_url,
+                number=number,
             )
             jobs.append(PrintJob(name, "printer", request_receipt(data)))
         elif name == "payment_receipt":
@@ -111,12 +113,16 @@ def build_jobs(
                 continue  # nothing was paid (a free service, or fines of 0)
             paid = PaymentData(
                 request_id, service.title.zh, service.title.en, masked, config.kiosk.id, station, now,
-                int(payment["amount_fen"]), "扫码支付 QR payment", str(payment["payment_id"]),
+                int(payment["amount_fen"]), "扫码支付 QR payment", str(payment["payment_id"]), number=number,
             )  # fmt: skip
             jobs.append(PrintJob(name, "printer", payment_receipt(paid)))
         elif name == "temp_id_certificate":
             jobs.append(
-                PrintJob(name, "a4_printer", _certificate(session, config, holder, request_id, station, now))
+                PrintJob(
+                    name,
+                    "a4_printer",
+                    _certificate(session, config, holder, (request_id, number), station, now),
+                )
             )
         else:
             raise ValueError(f"unknown document {name!r}")
@@ -127,7 +133,7 @@ def _certificate(
     session: Session,
     config: KioskConfig,
     holder: dict[str, str],
-    request_id: str,
+    ids: tuple[str, str],
     station: str,
     now: dt.datetime,
 ) -> Document:
@@ -138,9 +144,10 @@ def _certificate(
     key = signed_qr.kiosk_private_key(config)  # the enrolled key (backend.signing_key_file), or a demo key
     photo: Any = Image.open(io.BytesIO(session.photo_jpeg)) if session.photo_jpeg else None
     until = (now + dt.timedelta(days=CERTIFICATE_DAYS)).date().isoformat()
+    request_id, number = ids  # the signed QR carries the id; the paper shows the 受理号
     data = CertificateData(
         request_id, config.kiosk.id, station, now, now.date().isoformat(), until,
         holder["name"], holder["sex"], holder["nation"], holder["birth_date"], holder["address"],
-        holder["id_number"], photo,
+        holder["id_number"], photo, number,
     )  # fmt: skip
     return temp_id_certificate(data, key)
