@@ -102,6 +102,12 @@ def holder_key(id_number: object) -> str | None:
     return hashlib.sha256(b"holder:" + id_number.strip().upper().encode("utf-8")).hexdigest()
 
 
+def _applicant_id_number(payload: object) -> object:
+    """``payload.applicant.id_number`` (every request type's schema has it), or None."""
+    applicant = payload.get("applicant") if isinstance(payload, dict) else None
+    return applicant.get("id_number") if isinstance(applicant, dict) else None
+
+
 def parse_holder_query(doc: dict[str, Any]) -> str:
     """The ID number of a ``POST /v1/requests/by-holder`` body, read from the card on the kiosk's
     reader (``{"id_number": ..., "source": "card_reader"}``); ValueError for anything else."""
@@ -199,8 +205,7 @@ class Store:
             },
             separators=(",", ":"),
         )
-        payload = envelope.get("payload")
-        holder = holder_key(payload.get("id_number") if isinstance(payload, dict) else None)
+        holder = holder_key(_applicant_id_number(envelope.get("payload")))
         with self.transaction() as cur:
             self._exec(
                 cur,
