@@ -126,16 +126,6 @@ def group_number(digits: str, size: int = 4) -> str:
     return " ".join(digits[i : i + size] for i in range(0, len(digits), size))
 
 
-def spoken_number(digits: str, lang: str = "zh") -> str:
-    """The number for the voice: digit by digit in groups (``6 3 3 5，0 4 2 1，…``), so a speech
-    engine reads it as digits, never as "six hundred billion ..."; 1 is 幺 in Chinese as on the
-    phone, so 1 and 7 are not confused."""
-    names = "零幺二三四五六七八九" if lang == "zh" else "0123456789"
-    sep, joiner = ("，", "") if lang == "zh" else (", ", " ")
-    groups = [digits[i : i + 4] for i in range(0, len(digits), 4)]
-    return sep.join(joiner.join(names[int(d)] for d in group) for group in groups)
-
-
 def default_kiosk_number(kiosk_id: str) -> int:
     """A kiosk number for a terminal without ``kiosk.number`` (demo, simulation): the id's last run
     of digits when it is below 1,000 (``KIOSK-DEV-0001`` -> 1), else a CRC of the id. Two kiosks of

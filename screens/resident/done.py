@@ -27,6 +27,11 @@ class DoneScreen(KioskScreen):
         self.thanks = flow.step.title
         self._watch_card()
 
+    @property
+    def spoken_digits(self) -> str:
+        """The 受理号 for the voice (screens/assist: read digit by digit after the prompt)."""
+        return self.request_number.replace(" ", "")
+
     def _watch_card(self) -> None:
         """Follow the reader's card presence (events come on the UI thread) until the screen resets."""
         self._stop_watching()

@@ -16,6 +16,11 @@ class ErrorScreen(KioskScreen):
     def show_number(self, number: str) -> None:
         self.number = group_number(number) if number else ""
 
+    @property
+    def spoken_digits(self) -> str:
+        """The 受理号 for the voice, read digit by digit after the prompt ("" when none)."""
+        return self.number.replace(" ", "")
+
     def reset(self) -> None:
         self.number = ""
 

@@ -324,6 +324,11 @@ def test_card_left_on_the_reader_is_not_read_for_the_next_visitor(kiosk: Any) ->
         number = kiosk.app.screen("done").request_number
         assert len(number) == 14 and number[4] == number[9] == " "  # the 受理号 in groups of four
         assert f"受理号：{number}" in kiosk.visible_texts()
+        from kiosk.visit.voice import number_prompt_keys
+
+        assert kiosk.app.assist._number_keys("done") == number_prompt_keys(
+            number.replace(" ", "")
+        )  # spoken too
         assert not any(
             re.search(r"[0-9a-f]{8}-[0-9a-f]{4}", str(getattr(w, "text", ""))) for w in kiosk.walk()
         )

@@ -15,7 +15,6 @@ from contract.ids import (
     group_number,
     is_acceptance_number,
     parse_acceptance_number,
-    spoken_number,
 )
 
 DAY = dt.date(2026, 12, 1)
@@ -114,10 +113,8 @@ def test_parse_accepts_grouped_and_refuses_others() -> None:
     assert parse_acceptance_number("abcd" + number[4:]) is None
 
 
-def test_grouping_and_speech() -> None:
+def test_grouping() -> None:
     assert group_number("633504200571") == "6335 0420 0571"
-    assert spoken_number("633504200571", "zh") == "六三三五，零四二零，零五七幺"
-    assert spoken_number("6335", "en") == "6 3 3 5"
 
 
 @pytest.mark.parametrize(
