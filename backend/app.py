@@ -367,13 +367,16 @@ class Handler(BaseHTTPRequestHandler):
 
     def _status_page(self, key: str) -> None:
         store = self.backend.store
-        found = store.find_by_number(key) if len(key) == NUMBER_DIGITS else store.status(key)
+        # a 受理号 is short and guessable, the UUIDv7 of the receipt's QR (74 random bits) is not: by
+        # number the page says only the status, never the officer's reason
+        by_number = len(key) == NUMBER_DIGITS
+        found = store.find_by_number(key) if by_number else store.status(key)
         if found is None:
             zh, en, reason = "未找到该申请", "No such request", ""
             code = 404
         else:
             zh, en = _STATUS_TEXT.get(found["status"], (found["status"], found["status"]))
-            reason = found["reason"]
+            reason = "" if by_number else found["reason"]
             code = 200
         page = (
             "<!doctype html><html lang='zh'><meta charset='utf-8'>"

@@ -162,6 +162,17 @@ def _signed(
     return requests.request(method, url + path, data=body, headers=headers, timeout=5)
 
 
+def test_the_status_page_by_number_never_shows_the_reason(server: str, store: Store) -> None:
+    env = _envelope(NUMBER)
+    assert _ingest(store, env) == 201
+    assert store.take("officer") is not None and store.finish(env["request_id"], "rejected", "材料不全")
+    by_id = requests.get(f"{server}/status/{env['request_id']}", timeout=5)
+    by_number = requests.get(f"{server}/status/{NUMBER}", timeout=5)
+    assert "材料不全" in by_id.text and "未通过" in by_id.text
+    assert "材料不全" not in by_number.text and "未通过" in by_number.text
+    assert requests.get(f"{server}/status/000000000000", timeout=5).status_code == 404
+
+
 def test_routes_by_number_by_holder_and_the_status_page(server: str, tmp_path: Path) -> None:
     from kiosk.queue.delivery import HttpSender, deliver_until_empty
 
