@@ -220,7 +220,9 @@ class Store:
                 "INSERT INTO requests (request_id, kiosk_id, sequence, request_type, request_version, test,"
                 " body_sha256, envelope, receipt, received_at, status, updated_at, acceptance_number,"
                 " holder_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
+                # only the id deduplicates: a number taken meanwhile by a concurrent ingest (two kiosks
+                # with one kiosk.number) raises, the kiosk retries, and _free_number then sees it
+                " ON CONFLICT (request_id) DO NOTHING",
                 (
                     request_id,
                     envelope["kiosk_id"],
