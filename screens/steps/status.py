@@ -36,6 +36,7 @@ class RequestStatusStep(StepBase):
     # wants_next (StepBase): the step screen's "next" button checks the typed number
     camera_ok = BooleanProperty(False)
     card_ok = BooleanProperty(False)  # a card reader: "or lay your ID card on the reader"
+    card_demo = BooleanProperty(False)  # the simulated reader: a button lays the demo card on it
     demo = BooleanProperty(False)  # simulated camera: offer to hold up a receipt
     state = StringProperty("")  # the result's state (kiosk.steps.status.STATES)
     headline = StringProperty("")
@@ -53,6 +54,7 @@ class RequestStatusStep(StepBase):
         self._card_worker: Any = None
         self._card_unsubscribe: Any = None
         self._owner = str(flow.session.id)
+        self._demo_pending = False
         if reader is not None and hasattr(reader, "start_worker"):
             self._card_worker = reader.start_worker(self.app.post)
         self.lookup = StatusLookup(
@@ -68,6 +70,7 @@ class RequestStatusStep(StepBase):
         )
         self.camera_ok = self.lookup.camera_ok
         self.card_ok = self._card_worker is not None
+        self.card_demo = self.card_ok and getattr(reader, "simulator", None) is not None
         self.demo = self.lookup.demo
         self.render(self.lookup.state)
         if self._card_worker is not None:
@@ -83,6 +86,9 @@ class RequestStatusStep(StepBase):
             self.lookup.card_read(event.card.id_number)
         elif isinstance(event, CardRemoved) and self._card_worker is not None and not self.lookup.left:
             self._card_worker.request_read(self._owner)
+            if self._demo_pending:
+                self._demo_pending = False
+                self.lay_demo_card()
 
     # what the UI tests and the tour read of the engine
     @property
@@ -192,6 +198,18 @@ class RequestStatusStep(StepBase):
 
     def show_keypad(self) -> None:
         self.lookup.show_keypad()
+
+    def lay_demo_card(self) -> None:
+        """Demo (simulated reader): lay the synthetic resident's card on the reader; a card still
+        lying there is lifted first (it belongs to an earlier visit: the next one laid is read)."""
+        simulator = getattr(self.app.runtime.devices.get("card_reader"), "simulator", None)
+        if simulator is None or self._card_worker is None:
+            return
+        if self._card_worker.card_present:
+            simulator.remove()
+            self._demo_pending = True  # laid once the worker has seen the old card go
+        else:
+            simulator.place("resident")
 
     def press(self, key: str) -> None:
         self.lookup.press(key)

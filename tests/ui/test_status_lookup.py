@@ -224,6 +224,13 @@ def test_laying_the_id_card_lists_the_holders_own_requests_masked(kiosk: Any, tm
     artifacts = kiosk.app.session.artifacts["status_lookup"]
     assert artifacts == {"via": "card", "state": "holder_list"} and CARD_HOLDER not in repr(artifacts)
     kiosk.screenshot(tmp_path / "holder.png")
+    kiosk.tap("查询其他申请")
+    kiosk.wait_until(lambda: step.mode == "scan", what="back to the scanner")
+    kiosk.tap("演示：放上身份证")  # the simulated reader: the demo lays the synthetic card
+    try:
+        assert _grouped(mine.number) in _result(kiosk, step)
+    finally:
+        simulator.remove()
     kiosk.tap("完成")
 
 
