@@ -127,3 +127,35 @@ def test_default_kiosk_number(kiosk_id: str, expected: int | None) -> None:
     if expected is not None:
         assert number == expected
     assert default_kiosk_number(kiosk_id) == number  # stable
+
+
+def _envelope(**extra: object) -> dict[str, object]:
+    applicant = {"id_number": "990000199001010009", "name": "张三", "identified_by": "card"}
+    return {
+        "envelope_version": 1,
+        "request_id": "0192f3a4-9b2c-7d1e-8f00-0a1b2c3d4e5f",
+        "kiosk_id": "KIOSK-T1",
+        "sequence": 57,
+        "created_at": "2026-12-01T08:00:00.000000Z",
+        "request_type": "household.household_certificate",
+        "request_version": 1,
+        "test": False,
+        "payload": {
+            "applicant": applicant,
+            "fields": {"purpose": "school", "copies": 1, "phone": "13800000000"},
+        },
+        "attachments": [],
+        **extra,
+    }
+
+
+def test_the_envelope_carries_the_number_and_still_takes_requests_without_one() -> None:
+    from contract.schemas import SchemaViolation, validate_envelope
+
+    validate_envelope(_envelope())  # frozen before the number existed: still valid
+    number = acceptance_number(42, DAY, 57)
+    validate_envelope(_envelope(acceptance_number=number))
+    wrong = number[:-1] + str((int(number[-1]) + 1) % 10)
+    for bad in (wrong, group_number(number), number[:-1], 633504200571):
+        with pytest.raises(SchemaViolation):
+            validate_envelope(_envelope(acceptance_number=bad))
