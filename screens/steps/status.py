@@ -128,9 +128,10 @@ class RequestStatusStep(StepBase):
 
         box = self.ids.rows
         box.clear_widgets()
+        listed = self.state == "holder_list"
         for label, value in rows:
             row = Factory.StatusRow()
-            row.label, row.value = label, value
+            row.label, row.value, row.number_row = label, value, listed
             box.add_widget(row)
 
     # -- drawing the engine's state -------------------------------------------------------------------
