@@ -6,7 +6,9 @@ Routes (the OpenAPI document, generated from the routes and :mod:`backend.models
     POST /v1/requests                 signed; 201 new, 200 duplicate (same receipt), 422 id reused
     GET  /v1/requests/{id}            signed; the request's status
     GET  /v1/requests/by-tail/{12hex} signed; {"requests": [...]} ending in the number's last group
-    GET  /status/{id}                 public HTML status page (the receipt's QR points here)
+    GET  /v1/requests/by-number/{12}  signed; the status of the request with this 受理号
+    POST /v1/requests/by-holder       signed; {"id_number", "source": "card_reader"}: masked list
+    GET  /status/{id or 受理号}       public HTML status page (the receipt QR points here)
     POST /v1/lookup/violations|vehicle, /v1/identity/verify, /v1/payments,
     GET  /v1/payments/{id}, POST /v1/payments/{id}/cancel   signed look-ups (backend/lookups.py)
     POST /v1/payments/{id}/simulate-paid   only with ``kiosk-backend serve --simulate``
@@ -67,6 +69,8 @@ from backend.app import MAX_BODY, Backend, loads
 from backend.console.app import create_console
 from backend.keys import Verified, check_body
 from backend.staff import Account, transport_ok
+from backend.store import mask_holder, parse_holder_query
+from contract.ids import NUMBER_DIGITS, group_number
 from contract.schemas import SchemaViolation, load_schema, request_types, validate_envelope
 from contract.signing import SignatureError
 
@@ -75,6 +79,8 @@ log = logging.getLogger(__name__)
 _UUID = "^[0-9a-f-]{36}$"
 _UUID_RE = re.compile(_UUID)
 _TAIL = "^[0-9a-f]{12}$"
+_NUMBER = "^[0-9]{12}$"  # an acceptance number (受理号), its check digit verified by the store
+_STATUS_KEY = "^([0-9a-f-]{36}|[0-9]{12})$"
 _PAY = "^[0-9a-f]{32}$"
 _JSON = "application/json"
 _IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": True, "schema": {"type": "string"}}
@@ -307,6 +313,43 @@ def kiosk_router() -> APIRouter:
         found = await run_in_threadpool(backend_of(request).store.find_by_tail, tail)
         return answer(200, {"requests": found})
 
+    @r.get(
+        "/v1/requests/by-number/{number}",
+        **documented(
+            "Status of the request with this acceptance number (受理号, 12 digits)",
+            {200: ("status", P.RequestStatus), 404: ("unknown, or a failed check digit", P.Problem)},
+        ),
+    )
+    async def by_number(request: Request, number: str = _param(_NUMBER)) -> Response:
+        await read_signed(request)
+        if not re.fullmatch(_NUMBER, number):
+            raise Refusal(404, "not_found")
+        found = await run_in_threadpool(backend_of(request).store.find_by_number, number)
+        return answer(200, found) if found else problem(404, "unknown_request")
+
+    @r.post(
+        "/v1/requests/by-holder",
+        **documented(
+            "A card holder's newest requests, masked (the card lies on the kiosk's reader)",
+            {200: ("{requests: [...]}", P.RequestsByHolder), 400: ("not a card-reader query", P.Problem)},
+            body="HolderQuery",
+        ),
+    )
+    async def by_holder(request: Request) -> Response:
+        verified, body = await read_signed(request)
+        try:
+            id_number = parse_holder_query(json_object(body))
+        except ValueError as exc:
+            raise Refusal(400, "invalid_query", str(exc)) from exc
+        found = await run_in_threadpool(backend_of(request).store.find_by_holder, id_number)
+        log.info(
+            "requests of card holder %s listed for kiosk %s: %d",
+            mask_holder(id_number),
+            verified.kiosk_id,
+            len(found),
+        )
+        return answer(200, {"requests": found})
+
     async def _lookup(request: Request) -> Response:
         """A look-up adapter route: signed, then ``Lookups.handle`` (backend/lookups.py)."""
         verified, body = await read_signed(request)
@@ -523,27 +566,33 @@ def public_router() -> APIRouter:
             },
         },
     )
-    async def status_page(request: Request, request_id: str = _param(_UUID)) -> Response:
-        if not _UUID_RE.match(request_id):
+    async def status_page(request: Request, request_id: str = _param(_STATUS_KEY)) -> Response:
+        if not re.fullmatch(_STATUS_KEY, request_id):
             raise Refusal(404, "not_found")
-        found = await run_in_threadpool(backend_of(request).store.status, request_id)
-        return HTMLResponse(*_status_html(request_id, found))
+        store = backend_of(request).store
+        # a 受理号 is short and guessable, the UUIDv7 of the receipt's QR (74 random bits) is not: by
+        # number the page says only the status, never the officer's reason
+        by_number = len(request_id) == NUMBER_DIGITS
+        find = store.find_by_number if by_number else store.status
+        found = await run_in_threadpool(find, request_id)
+        return HTMLResponse(*_status_html(found, by_number=by_number))
 
     return r
 
 
-def _status_html(request_id: str, found: dict[str, Any] | None) -> tuple[str, int]:
+def _status_html(found: dict[str, Any] | None, *, by_number: bool) -> tuple[str, int]:
     if found is None:
         zh, en, reason, code = "未找到该申请", "No such request", "", 404
     else:
         zh, en = _STATUS_TEXT.get(found["status"], (found["status"], found["status"]))
-        reason, code = found["reason"], 200
+        reason, code = ("" if by_number else found["reason"]), 200
+    number = (found or {}).get("acceptance_number")
     page = (
         "<!doctype html><html lang='zh'><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width'><title>申请状态 Request status</title>"
         "<body style='font-family:sans-serif;max-width:32em;margin:2em auto'>"
         f"<h1>{html.escape(zh)} · {html.escape(en)}</h1>"
-        f"<p>申请编号 Request number: <code>{html.escape(request_id)}</code></p>"
+        + (f"<p>受理号 Acceptance number: <strong>{group_number(number)}</strong></p>" if number else "")
         + (f"<p>原因 Reason: {html.escape(reason)}</p>" if reason else "")
         + "</body></html>"
     )

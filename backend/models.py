@@ -39,10 +39,32 @@ class RequestStatus(BaseModel):
     reason: str | None = None
     received_at: str
     updated_at: str | None = None
+    acceptance_number: str | None = Field(
+        default=None, description="受理号: 12 digits, last one a Damm check"
+    )
 
 
 class RequestsByTail(BaseModel):
     requests: list[RequestStatus] = Field(max_length=2)
+
+
+class HolderRequest(BaseModel):
+    """One of a card holder's requests, masked: no id, reason or personal data."""
+
+    acceptance_number: str | None
+    request_type: str
+    status: Literal["received", "in_progress", "done", "rejected"]
+    received_at: str
+    updated_at: str | None = None
+
+
+class RequestsByHolder(BaseModel):
+    requests: list[HolderRequest] = Field(max_length=20)
+
+
+class HolderQuery(BaseModel):
+    id_number: str = Field(description="read from the card on the kiosk's reader")
+    source: Literal["card_reader"]
 
 
 class Violation(BaseModel):
@@ -134,6 +156,7 @@ ANSWER_MODELS: tuple[type[BaseModel], ...] = (
     Receipt,
     RequestStatus,
     RequestsByTail,
+    RequestsByHolder,
     Violations,
     Vehicle,
     Payment,
@@ -144,6 +167,7 @@ BODY_MODELS: tuple[type[BaseModel], ...] = (
     LookupBody,
     PaymentBody,
     IdentityBody,
+    HolderQuery,
     Heartbeat,
     TakeBody,
     FinishBody,

@@ -5,12 +5,22 @@ Both stores run the same SQL (placeholders aside) and so behave identically: ``r
 the primary key, so a request is stored once forever; a nonce is stored with the request in the
 same transaction, so a replayed signature is refused even after a restart; every answer is given
 only after the commit.
+
+A request's acceptance number (受理号, ``contract/ids.py``: the 12 digits a resident is given) is
+kept unique (a unique index; NULL for requests from kiosks before it existed): residents look a
+request up by it (:meth:`Store.find_by_number`). A number already held by another request is
+either years old (its year digit came round again: the old request gives it up) or a
+misconfiguration (two kiosks with one ``kiosk.number``: the new request is stored without a number,
+never refused, and the error is logged for the operators). ``holder_key`` (a SHA-256 of the
+applicant's ID number) lets :meth:`Store.find_by_holder` list one card holder's requests.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -21,6 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from backend.staff_schema import STAFF_TABLES
+from contract.ids import is_acceptance_number
+
+log = logging.getLogger(__name__)
 
 _TABLES = [
     """CREATE TABLE IF NOT EXISTS requests (
@@ -40,7 +53,8 @@ _TABLES = [
         updated_at      TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS requests_status ON requests (status, received_at)",
-    # the request number's last group (12 hex digits): what a resident may type instead of all 32
+    # the request number's last group (12 hex digits): what kiosks before the acceptance number had
+    # residents type instead of all 32
     "CREATE INDEX IF NOT EXISTS requests_tail ON requests (substr(request_id, 25, 12))",
     """CREATE TABLE IF NOT EXISTS nonces (
         key_id TEXT NOT NULL, nonce TEXT NOT NULL, ts BIGINT NOT NULL, PRIMARY KEY (key_id, nonce))""",
@@ -79,12 +93,65 @@ _IDENTITY_TABLES = [
 ]
 _TABLES.extend(_IDENTITY_TABLES)
 # -- end of identity tables ------------------------------------------------------------------------
+# columns added after stores were made (added at open when missing; old rows hold NULL)
+_ADDED_COLUMNS = (("acceptance_number", "TEXT"), ("holder_key", "TEXT"))
+_AFTER_COLUMNS = [
+    "CREATE UNIQUE INDEX IF NOT EXISTS requests_number ON requests (acceptance_number)",
+    "CREATE INDEX IF NOT EXISTS requests_holder ON requests (holder_key, received_at)",
+]
 
 STATUSES = ("received", "in_progress", "done", "rejected")
+NUMBER_RELEASE_DAYS = 365  # a number held longer than this is given up when its digits come round
+HOLDER_LIST_LIMIT = 20  # a card holder's newest requests listed at most
+_ID_NUMBER_RE = re.compile(r"^[0-9]{17}[0-9X]$")
+_STATUS_KEYS = (
+    "request_id",
+    "request_type",
+    "status",
+    "reason",
+    "received_at",
+    "updated_at",
+    "acceptance_number",
+)
+
+
+def holder_key(id_number: object) -> str | None:
+    """The index key of an applicant's ID number (upper case), or None without one. A digest, so
+    the index and logs never hold the number; it is no secret (the envelope beside it holds the
+    number itself)."""
+    if not isinstance(id_number, str) or not id_number.strip():
+        return None
+    return hashlib.sha256(b"holder:" + id_number.strip().upper().encode("utf-8")).hexdigest()
+
+
+def _applicant_id_number(payload: object) -> object:
+    """``payload.applicant.id_number`` (every request type's schema has it), or None."""
+    applicant = payload.get("applicant") if isinstance(payload, dict) else None
+    return applicant.get("id_number") if isinstance(applicant, dict) else None
+
+
+def parse_holder_query(doc: dict[str, Any]) -> str:
+    """The ID number of a ``POST /v1/requests/by-holder`` body, read from the card on the kiosk's
+    reader (``{"id_number": ..., "source": "card_reader"}``); ValueError for anything else."""
+    id_number = doc.get("id_number")
+    if doc.get("source") != "card_reader":
+        raise ValueError("source must be 'card_reader': a list is answered only for a card read at the kiosk")
+    if not isinstance(id_number, str) or not _ID_NUMBER_RE.match(id_number.upper()):
+        raise ValueError("id_number must be 18 characters: 17 digits and a digit or X")
+    return id_number.upper()
+
+
+def mask_holder(id_number: str) -> str:
+    """``1101**********0015`` for the audit line."""
+    return id_number[:4] + "*" * (len(id_number) - 8) + id_number[-4:]
 
 
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_utc(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 @dataclass(frozen=True)
@@ -120,10 +187,25 @@ class Store:
         cur.execute(self._sql(sql), tuple(params))
         return cur
 
+    def _columns(self, cur: Any) -> set[str]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def migrate(self, cur: Any) -> None:
+        """Add the columns of :data:`_ADDED_COLUMNS` a store made before them lacks, then their
+        indexes (inside the caller's schema transaction)."""
+        have = self._columns(cur)
+        for name, declaration in _ADDED_COLUMNS:
+            if name not in have:
+                cur.execute(f"ALTER TABLE requests ADD COLUMN {name} {declaration}")
+                log.info("store: added the requests.%s column", name)
+        for ddl in _AFTER_COLUMNS:
+            cur.execute(ddl)
+
     def init_schema(self) -> None:
         with self.transaction() as cur:
             for ddl in _TABLES:
                 cur.execute(ddl)
+            self.migrate(cur)
             self._exec(
                 cur, "INSERT INTO counters (name, value) VALUES ('duplicates', 0) ON CONFLICT DO NOTHING"
             )
@@ -145,6 +227,7 @@ class Store:
             },
             separators=(",", ":"),
         )
+        holder = holder_key(_applicant_id_number(envelope.get("payload")))
         with self.transaction() as cur:
             self._exec(
                 cur,
@@ -153,11 +236,15 @@ class Store:
             )
             if cur.rowcount == 0:
                 return IngestResult(401, json.dumps({"error": "replayed_nonce"}))
+            number = self._free_number(cur, envelope.get("acceptance_number"), request_id, now)
             self._exec(
                 cur,
                 "INSERT INTO requests (request_id, kiosk_id, sequence, request_type, request_version, test,"
-                " body_sha256, envelope, receipt, received_at, status, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?) ON CONFLICT DO NOTHING",
+                " body_sha256, envelope, receipt, received_at, status, updated_at, acceptance_number,"
+                " holder_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)"
+                # only the id deduplicates: a number taken meanwhile by a concurrent ingest (two kiosks
+                # with one kiosk.number) raises, the kiosk retries, and _free_number then sees it
+                " ON CONFLICT (request_id) DO NOTHING",
                 (
                     request_id,
                     envelope["kiosk_id"],
@@ -170,6 +257,8 @@ class Store:
                     receipt,
                     now,
                     now,
+                    number,
+                    holder,
                 ),
             )
             if cur.rowcount == 1:
@@ -192,6 +281,29 @@ class Store:
                 (key_id, nonce, ts),
             )
             return bool(cur.rowcount == 1)
+    def _free_number(self, cur: Any, number: object, request_id: str, now: str) -> str | None:
+        """The acceptance number to store with ``request_id``: its own, unless another request holds
+        it (see the module's docstring); None when the envelope has none."""
+        if not isinstance(number, str) or not is_acceptance_number(number):
+            return None
+        held = self._exec(
+            cur, "SELECT request_id, received_at FROM requests WHERE acceptance_number = ?", (number,)
+        ).fetchone()
+        if held is None or held[0] == request_id:
+            return number
+        age_days = (_parse_utc(now) - _parse_utc(held[1])).total_seconds() / 86400
+        if age_days > NUMBER_RELEASE_DAYS:
+            self._exec(cur, "UPDATE requests SET acceptance_number = NULL WHERE request_id = ?", (held[0],))
+            log.info("acceptance number %s given up by a request %d days old", number, age_days)
+            return number
+        log.error(
+            "acceptance number %s of request %s is already held by request %s (two kiosks with one"
+            " kiosk.number?): stored without a number",
+            number,
+            request_id,
+            held[0],
+        )
+        return None
 
     def purge_nonces(self, older_than_ts: int) -> None:
         with self.transaction() as cur:
@@ -200,17 +312,37 @@ class Store:
     # -- look-ups and workers --------------------------------------------------------------------
 
     def status(self, request_id: str) -> dict[str, Any] | None:
+        """A request's status (no personal data), or None."""
+        return self._status_where("request_id = ?", request_id)
+
+    def find_by_number(self, number: str) -> dict[str, Any] | None:
+        """The request with this acceptance number (12 digits, any grouping), or None (also for a
+        number whose check digit fails: it cannot be any request's)."""
+        digits = number.replace(" ", "")
+        if not is_acceptance_number(digits):
+            return None
+        return self._status_where("acceptance_number = ?", digits)
+
+    def find_by_holder(self, id_number: str, limit: int = HOLDER_LIST_LIMIT) -> list[dict[str, Any]]:
+        """One card holder's newest requests, masked to what the kiosk shows: the acceptance number,
+        the service, the dates and the status; no reason, no id, nothing else of the request."""
+        key = holder_key(id_number)
+        with self.transaction() as cur:
+            rows = self._exec(
+                cur,
+                "SELECT acceptance_number, request_type, status, received_at, updated_at FROM requests"
+                f" WHERE holder_key = ? AND NOT test ORDER BY received_at DESC LIMIT {int(limit)}",
+                (key,),
+            ).fetchall()
+        keys = ("acceptance_number", "request_type", "status", "received_at", "updated_at")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def _status_where(self, where: str, value: str) -> dict[str, Any] | None:
         with self.transaction() as cur:
             row = self._exec(
-                cur,
-                "SELECT request_id, request_type, status, reason, received_at, updated_at FROM requests"
-                " WHERE request_id = ?",
-                (request_id,),
+                cur, f"SELECT {', '.join(_STATUS_KEYS)} FROM requests WHERE {where}", (value,)
             ).fetchone()
-        if row is None:
-            return None
-        keys = ("request_id", "request_type", "status", "reason", "received_at", "updated_at")
-        return dict(zip(keys, row, strict=True))
+        return None if row is None else dict(zip(_STATUS_KEYS, row, strict=True))
 
     def find_by_tail(self, tail: str) -> list[dict[str, Any]]:
         """Requests whose id ends in the 12 hex digits ``tail`` (random bits: almost always one;
@@ -344,6 +476,9 @@ class SqliteStore(Store):
         self._lock = threading.Lock()
         self.init_schema()
 
+    def _columns(self, cur: Any) -> set[str]:
+        return {str(col[1]) for col in cur.execute("PRAGMA table_info(requests)").fetchall()}
+
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         with self._lock:
@@ -385,8 +520,16 @@ class PostgresStore(Store):
             cur.execute("SELECT pg_advisory_xact_lock(60606)")  # several processes may init at once
             for ddl in _TABLES:
                 cur.execute(ddl)
+            self.migrate(cur)
             cur.execute("INSERT INTO counters (name, value) VALUES ('duplicates', 0) ON CONFLICT DO NOTHING")
             self._db.commit()
+
+    def _columns(self, cur: Any) -> set[str]:
+        cur.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'requests'"
+            " AND table_schema = current_schema()"
+        )
+        return {str(row[0]) for row in cur.fetchall()}
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:

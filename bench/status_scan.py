@@ -106,7 +106,7 @@ def lookups(count: int) -> None:
     from kiosk.queue.client import BackendClient
     from kiosk.queue.delivery import HttpSender, deliver_until_empty
     from kiosk.queue.outbox import Outbox
-    from kiosk.steps.status import look_up, look_up_tail
+    from kiosk.steps.status import look_up, look_up_number
 
     key = SigningKey("KIOSK-BENCH", b"b" * 32)
     with tempfile.TemporaryDirectory() as folder:
@@ -118,28 +118,28 @@ def lookups(count: int) -> None:
         try:
             with Outbox(Path(folder) / "outbox.db", key.key_id) as outbox:
                 made = [
-                    outbox.submit("system.test", 1, {"fields": {"note": "bench"}}, test=True).request_id
+                    outbox.submit("system.test", 1, {"fields": {"note": "bench"}}, test=True)
                     for _ in range(count)
                 ]
                 sender = HttpSender(url, key)
                 deliver_until_empty(outbox, sender, timeout_s=120)
                 sender.close()
             client = BackendClient(url, key)
-            by_id, by_tail = [], []
-            for request_id in made:
+            by_id, by_number = [], []
+            for submitted in made:
                 begun = time.perf_counter()
-                assert look_up(client, request_id).state == "received"
+                assert look_up(client, submitted.request_id).state == "received"
                 by_id.append((time.perf_counter() - begun) * 1000)
                 begun = time.perf_counter()
-                assert look_up_tail(client, request_id[-12:]).request_id == request_id
-                by_tail.append((time.perf_counter() - begun) * 1000)
+                assert look_up_number(client, submitted.number).request_id == submitted.request_id
+                by_number.append((time.perf_counter() - begun) * 1000)
             client.close()
         finally:
             httpd.shutdown()
             httpd.server_close()
             store.close()
-    print(f"look-up by number ({count} requests stored)     {_ms(by_id)}")
-    print(f"look-up by status code (last group)          {_ms(by_tail)}")
+    print(f"look-up by receipt QR ({count} requests stored) {_ms(by_id)}")
+    print(f"look-up by acceptance number (受理号)          {_ms(by_number)}")
 
 
 def main() -> int:

@@ -199,6 +199,8 @@ class KioskApp(ThemedApp):
                 self.screen("services").category = view.category
             if view.route is not None:
                 self.screen(view.screen).load(self.visit.flow)
+            if view.screen == "error":
+                self.screen("error").show_number(view.number)
             self.show(view.screen)
             if view.screen == "attract":
                 Clock.schedule_once(self._release_visit_memory, VISIT_RELEASE_DELAY_S)

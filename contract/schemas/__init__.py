@@ -17,6 +17,8 @@ from typing import Any
 
 import fastjsonschema
 
+from contract.ids import is_acceptance_number
+
 SCHEMA_DIR = Path(__file__).resolve().parent
 ENVELOPE_VERSION = 1
 _NAME_RE = re.compile(r"^[a-z_]+\.[a-z_]+$|^envelope$")
@@ -72,4 +74,7 @@ def validate_payload(request_type: str, version: int, payload: Any) -> None:
 def validate_envelope(envelope: Any) -> None:
     """Check the envelope and then its payload against the named request type."""
     _check("envelope", ENVELOPE_VERSION, envelope)
+    number = envelope.get("acceptance_number")
+    if number is not None and not is_acceptance_number(number):
+        raise SchemaViolation(["data.acceptance_number: check digit does not match"])
     validate_payload(envelope["request_type"], envelope["request_version"], envelope["payload"])

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from contract.ids import default_kiosk_number
 from kiosk.config.production import production_problems, simulated_problems
 from kiosk.errors import ConfigError, ConfigProblem
 from kiosk.paths import config_dir
@@ -45,6 +46,14 @@ class KioskSection(_Section):
     data_dir: str = ""
     log_dir: str = ""
     region_code: str = Field(default="", pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6})?$")  # address step start
+    # the kiosk number in every acceptance number (受理号, contract/ids.py): 0-999, unique among the
+    # kiosks of one backend; unset: derived from ``id`` (demo only: production must set it)
+    number: int | None = Field(default=None, ge=0, le=999)
+
+    @property
+    def acceptance_kiosk_number(self) -> int:
+        """The configured kiosk number, or the one derived from the id (simulation, demo)."""
+        return self.number if self.number is not None else default_kiosk_number(self.id)
 
 
 class DisplaySection(_Section):

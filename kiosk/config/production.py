@@ -47,6 +47,7 @@ def production_problems(config: KioskConfig, file: str | None = None) -> list[Co
         *_backend_problems(config, where),
         *_key_problems(config, where),
         *_status_url_problems(config, where),
+        *_kiosk_number_problems(config, where),
         *simulated_problems(config, where),
     ]
 
@@ -71,6 +72,21 @@ def simulated_problems(config: KioskConfig, file: str) -> list[ConfigProblem]:
             "(configure the real driver, or set kiosk.allow_simulated = true)",
         )
         for role in config.simulated_roles
+    ]
+
+
+def _kiosk_number_problems(config: KioskConfig, file: str) -> list[ConfigProblem]:
+    """The kiosk number makes every acceptance number (受理号) unique among one backend's kiosks: a
+    number derived from the id could repeat another kiosk's, so production sets it."""
+    if config.kiosk.number is not None:
+        return []
+    return [
+        ConfigProblem(
+            file,
+            "kiosk.number",
+            "unset: production mode needs this kiosk's number (0-999, unique among the kiosks of one "
+            "backend; it is part of every acceptance number printed on a receipt)",
+        )
     ]
 
 

@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image, ImageDraw
 
 from contract.certificates import CertificateClaims, key_id_of, sign_certificate
+from contract.ids import acceptance_number
 from kiosk.config.model import KioskConfig
 from kiosk.documents import templates
 from kiosk.documents.model import Document
@@ -15,6 +16,7 @@ from kiosk.visit.privacy import mask_name
 
 SAMPLE_REQUEST_ID = "0190f2c4-7a1e-7b3c-9d2e-5f6a7b8c9d0e"
 SAMPLE_TIME = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+SAMPLE_NUMBER = acceptance_number(1, SAMPLE_TIME.date(), 57)  # kiosk 1, the 57th request
 SAMPLE_NAME = "张三丰"
 SAMPLE_ID_NUMBER = "990000199001010017"  # region 990000 does not exist; check digit valid
 
@@ -62,6 +64,7 @@ def sample_certificate_data(
         address="示例省示例市示例区测试路1号",
         id_number=SAMPLE_ID_NUMBER,
         photo=sample_photo(),
+        number=SAMPLE_NUMBER,
     )
 
 
@@ -81,6 +84,7 @@ def sample_document(name: str, config: KioskConfig) -> Document:
                 next_steps_zh="三个工作日内短信通知领取。",
                 next_steps_en="You will get a text message within 3 working days.",
                 status_url=kiosk.status_base_url + SAMPLE_REQUEST_ID,
+                number=SAMPLE_NUMBER,
             )
         )
     if name == "payment-receipt":
@@ -96,6 +100,7 @@ def sample_document(name: str, config: KioskConfig) -> Document:
                 fee_cents=1000,
                 method="微信支付 WeChat Pay",
                 transaction_id="TEST-0000000001",
+                number=SAMPLE_NUMBER,
             )
         )
     if name == "certificate":

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from PIL import Image as PILImage
 
+from contract.ids import group_number
 from kiosk.documents.model import Document, Image, QrCode, Rule, Space, Text
 
 
@@ -24,6 +25,7 @@ class ReceiptData:
     next_steps_zh: str
     next_steps_en: str
     status_url: str  # opens this request's status page (https)
+    number: str = ""  # the acceptance number (受理号), 12 digits: the one number the resident keeps
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class PaymentData:
     fee_cents: int
     method: str  # e.g. 微信支付 / WeChat Pay
     transaction_id: str
+    number: str = ""  # the acceptance number (受理号)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class CertificateData:
     address: str
     id_number: str
     photo: PILImage.Image | None = None
+    number: str = ""  # the acceptance number (受理号)
 
     def holder(self) -> dict[str, str]:
         """The holder's fields as printed."""
@@ -74,6 +78,14 @@ def _when(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
+def _number(number: str, size: int = 2) -> list[Text]:
+    """The acceptance number as the resident keeps it: named 受理号, large, grouped in fours. The
+    request id (a UUID) is never printed: it is only inside the status QR code."""
+    if not number:
+        return []
+    return [Text("受理号 Acceptance number:"), Text(group_number(number), size=size, bold=True)]
+
+
 def _yuan(cents: int) -> str:
     return f"￥{cents // 100}.{cents % 100:02d}"  # full-width yuan sign: the printers' GB18030 has it
 
@@ -86,10 +98,8 @@ def request_receipt(data: ReceiptData) -> Document:
         Text(f"业务 {data.service_zh}"),
         Text(f"     {data.service_en}"),
         Text(f"姓名 Name: {data.masked_name}"),
-        Text("受理编号 Request number:"),
-        Text(data.request_id, bold=True),
-        # the number's last group: what the kiosk's status look-up asks for (kiosk/steps/status.py)
-        Text(f"查询码 Status code: {data.request_id[-12:].upper()}"),
+        # what the kiosk's status look-up takes on its digit pad (kiosk/steps/status.py)
+        *_number(data.number),
         Text(f"时间 Time: {_when(data.created_at)}"),
         Text(f"终端 Kiosk: {data.kiosk_id}  {data.station}"),
         Rule(),
@@ -108,8 +118,7 @@ def payment_receipt(data: PaymentData) -> Document:
         Rule(),
         Text(f"业务 {data.service_zh} / {data.service_en}"),
         Text(f"姓名 Name: {data.masked_name}"),
-        Text("受理编号 Request number:"),
-        Text(data.request_id, bold=True),
+        *_number(data.number),
         Text(f"金额 Amount: {_yuan(data.fee_cents)}", size=2, bold=True),
         Text(f"方式 Method: {data.method}"),
         Text(f"交易号 Transaction: {data.transaction_id}"),
@@ -138,7 +147,7 @@ def temp_id_certificate(data: CertificateData, qr_text: str) -> Document:
         Rule(),
         Text(f"有效期 Valid: {data.valid_from} 至 {data.valid_to}", size=2),
         Text(f"签发单位 Issued by: {data.station}", size=2),
-        Text(f"编号 Number: {data.request_id}"),
+        *_number(data.number, size=1),
         Space(),
         QrCode(qr_text, module=5, ec="M"),
         Text("扫码核验 kiosk-tech verify-qr", align="right"),

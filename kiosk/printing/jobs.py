@@ -85,6 +85,7 @@ def build_jobs(
 ) -> list[PrintJob]:
     submitted = session.artifacts.get("submitted")
     request_id = getattr(submitted, "request_id", "") or ""
+    number = getattr(submitted, "number", "") or ""  # the acceptance number (受理号)
     status_url = config.kiosk.status_base_url + request_id
     station = config.kiosk.station_zh or config.kiosk.station_en
     holder = _holder(session)
@@ -108,6 +109,7 @@ def build_jobs(
                 zh,
                 en,
                 status_url,
+                number=number,
             )
             jobs.append(PrintJob(name, "printer", request_receipt(data)))
         elif name == "payment_receipt":
@@ -116,11 +118,11 @@ def build_jobs(
                 continue  # nothing was paid (a free service, or fines of 0)
             paid = PaymentData(
                 request_id, service.title.zh, service.title.en, masked, config.kiosk.id, station, now,
-                int(payment["amount_fen"]), "扫码支付 QR payment", str(payment["payment_id"]),
+                int(payment["amount_fen"]), "扫码支付 QR payment", str(payment["payment_id"]), number=number,
             )  # fmt: skip
             jobs.append(PrintJob(name, "printer", payment_receipt(paid)))
         elif name == "temp_id_certificate":
-            document = _certificate(session, holder, request_id, station)
+            document = _certificate(session, holder, (request_id, number), station)
             if document is not None:
                 jobs.append(PrintJob(name, "a4_printer", document))
         else:
@@ -141,7 +143,11 @@ def backend_certificate(session: Session) -> tuple[str, CertificateClaims] | Non
         return None
 
 
-def _certificate(session: Session, holder: dict[str, str], request_id: str, station: str) -> Document | None:
+def _certificate(
+    session: Session, holder: dict[str, str], ids: tuple[str, str], station: str
+) -> Document | None:
+    """``ids``: the visit's request id and its acceptance number (受理号, printed on the paper)."""
+    request_id, acceptance = ids
     from PIL import Image
 
     signed = backend_certificate(session)
@@ -165,5 +171,6 @@ def _certificate(session: Session, holder: dict[str, str], request_id: str, stat
     data = CertificateData(
         claims.request_id, claims.kiosk_id, station, issued, issued.astimezone().date().isoformat(),
         claims.valid_until, claims.name, sex, holder["nation"], birth, holder["address"], number, photo,
+        acceptance,
     )  # fmt: skip
     return temp_id_certificate(data, text)

@@ -23,7 +23,8 @@ Post = Callable[[Callable[[], None]], None]
 @dataclass(frozen=True)
 class PrintStepState:
     """What the screen shows. ``phase``: printing | printed | failed. On failure ``message_key``
-    explains, and ``request_id`` + ``status_url`` are shown as text and QR on screen."""
+        explains; the screen shows the acceptance number and ``status_url`` as a QR code (``request_id``
+    is for the logs: no UUID reaches the resident)."""
 
     phase: str
     message_key: str

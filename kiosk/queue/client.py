@@ -106,6 +106,20 @@ class BackendClient:
         answer = self._call("GET", f"/v1/requests/{request_id}", not_found_ok=True)
         return None if answer is None else dict(answer)
 
+    def request_by_number(self, number: str) -> dict[str, Any] | None:
+        """The status of the request with this acceptance number (12 digits, 受理号), or None when
+        the backend knows none (not arrived yet, or never made)."""
+        answer = self._call("GET", f"/v1/requests/by-number/{number}", not_found_ok=True)
+        return None if answer is None else dict(answer)
+
+    def requests_by_holder(self, id_number: str) -> list[dict[str, Any]]:
+        """The newest requests of the holder of the card just read on this kiosk's reader, masked by
+        the backend (acceptance number, request type, status, dates). The ID number travels only in
+        the signed body, never in a path or a log line."""
+        doc = {"id_number": id_number, "source": "card_reader"}
+        found: list[dict[str, Any]] = self._call("POST", "/v1/requests/by-holder", doc)["requests"]
+        return found
+
     def requests_by_tail(self, tail: str) -> list[dict[str, Any]]:
         """Requests whose number ends in the 12 hex digits ``tail`` (the last group a resident may
         type instead of the whole number): none, one, or two when the digits are ambiguous."""

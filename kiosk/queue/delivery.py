@@ -346,7 +346,12 @@ class DeliveryWorker:
 def open_outbox(config: KioskConfig) -> Outbox:
     """The kiosk's outbox as configured (StorageError when damaged or unusable)."""
     path = config.resolve(config.outbox.path) if config.outbox.path else config.data_dir / "outbox.db"
-    return Outbox(path, config.kiosk.id, min_free_bytes=config.outbox.min_free_mb * 1_000_000)
+    return Outbox(
+        path,
+        config.kiosk.id,
+        min_free_bytes=config.outbox.min_free_mb * 1_000_000,
+        kiosk_number=config.kiosk.acceptance_kiosk_number,
+    )
 
 
 def signing_key(config: KioskConfig) -> SigningKey:

@@ -37,6 +37,7 @@ a damaged file is detected at open and left in place for the technician.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import logging
 import shutil
@@ -48,7 +49,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from contract.ids import uuid7
+from contract.ids import KIOSK_NUMBERS, acceptance_number, default_kiosk_number, uuid7
 from contract.schemas import ENVELOPE_VERSION, validate_payload
 from kiosk.errors import StorageError
 from kiosk.queue.outbox_file import open_database
@@ -67,7 +68,8 @@ log = logging.getLogger(__name__)
 
 _INSERT = (
     "INSERT INTO requests (seq, request_id, request_type, request_version, created_at, created_ts, test,"
-    " status, body, kind) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (request_id) DO NOTHING"
+    " status, body, kind, number) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
+    " ON CONFLICT (request_id) DO NOTHING"
 )
 
 
@@ -77,9 +79,21 @@ _NEXT_ALERT_SEQ = "SELECT min(coalesce(min(seq), 0), 0) - 1 FROM requests"  # al
 class Outbox:
     """The kiosk's queue of submitted requests. Thread-safe; one instance per process."""
 
-    def __init__(self, path: Path, kiosk_id: str, *, min_free_bytes: int = 0, check: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        kiosk_id: str,
+        *,
+        min_free_bytes: int = 0,
+        check: bool = True,
+        kiosk_number: int | None = None,
+    ) -> None:
         self.path = Path(path)
         self.kiosk_id = kiosk_id
+        # the kiosk number of every acceptance number (受理号) made here (``kiosk.number``)
+        self.kiosk_number = default_kiosk_number(kiosk_id) if kiosk_number is None else kiosk_number
+        if not 0 <= self.kiosk_number < KIOSK_NUMBERS:
+            raise ValueError(f"kiosk number {self.kiosk_number} outside 0..{KIOSK_NUMBERS - 1}")
         self.min_free_bytes = min_free_bytes
         self._lock = threading.Lock()
         self._db = open_database(self.path, check=check)  # created owner-only (kiosk/queue/outbox_file.py)
@@ -139,10 +153,16 @@ class Outbox:
             }
             for a in attachments
         ]
+        day = dt.date.fromtimestamp(now)  # the kiosk's local date: the resident's day
+
+        def number_for(seq: int) -> str:
+            return acceptance_number(self.kiosk_number, day, seq)
+
         envelope: dict[str, Any] = {
             "envelope_version": ENVELOPE_VERSION,
             "request_id": request_id,
             "kiosk_id": self.kiosk_id,
+            "acceptance_number": "",
             "sequence": 0,
             "created_at": created_at,
             "request_type": request_type,
@@ -154,10 +174,11 @@ class Outbox:
 
         def frozen(seq: int) -> bytes:
             envelope["sequence"] = seq
+            envelope["acceptance_number"] = number_for(seq)
             return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
         row = (request_id, request_type, version, created_at, now, int(test))
-        return self._insert(REQUEST, row, frozen)
+        return self._insert(REQUEST, row, frozen, number_for)
 
     def submit_alert(self, alert_id: str, document: Mapping[str, Any], created_ts: float) -> SubmittedRequest:
         """Durably commit one help alert (its ``POST /v1/alerts`` body, frozen); blocking. Returns
@@ -170,10 +191,15 @@ class Outbox:
         return self._insert(ALERT, (alert_id, request_type, 1, created_at, created_ts, 0), lambda _seq: body)
 
     def _insert(
-        self, kind: str, row: tuple[str, str, int, str, float, int], body_for: Callable[[int], bytes]
+        self,
+        kind: str,
+        row: tuple[str, str, int, str, float, int],
+        body_for: Callable[[int], bytes],
+        number_for: Callable[[int], str] | None = None,
     ) -> SubmittedRequest:
-        """One committed row with the next sequence number (``body_for(seq)`` freezes its body).
-        ``row``: request_id, request_type, version, created_at, created_ts, test."""
+        """One committed row with the next sequence number (``body_for(seq)`` freezes its body,
+        ``number_for(seq)`` makes its acceptance number). ``row``: request_id, request_type, version,
+        created_at, created_ts, test."""
         request_id, created_at = row[0], row[3]
         alert = kind == ALERT
         next_free = _NEXT_ALERT_SEQ if alert else "SELECT coalesce(max(seq), 0) + 1 FROM requests"
@@ -182,18 +208,19 @@ class Outbox:
                 seq = db.execute(next_free).fetchone()[0] if alert else self._next_seq
                 while True:
                     try:
-                        done = db.execute(_INSERT, (seq, *row, body_for(seq), kind))
+                        number = number_for(seq) if number_for is not None else None
+                        done = db.execute(_INSERT, (seq, *row, body_for(seq), kind, number))
                         break
                     except sqlite3.IntegrityError:
                         # another process (kiosk-tech) took this number: read the real next one
                         seq = db.execute(next_free).fetchone()[0]
                 if not done.rowcount:  # this id was stored before: keep the first row
-                    seq = db.execute(
-                        "SELECT seq FROM requests WHERE request_id = ?", (request_id,)
-                    ).fetchone()[0]
+                    seq, number = db.execute(
+                        "SELECT seq, number FROM requests WHERE request_id = ?", (request_id,)
+                    ).fetchone()
             if not alert:  # only once committed: a failed commit must not skip a number
                 self._next_seq = max(self._next_seq, seq + 1)
-        return SubmittedRequest(request_id, seq, created_at)
+        return SubmittedRequest(request_id, seq, created_at, number or "")
 
     # -- delivering ---------------------------------------------------------------------------
 
@@ -339,7 +366,7 @@ class Outbox:
         with self._lock:
             cur = self._db.execute(
                 "SELECT request_id, seq, kind, request_type, status, attempts, last_error, answer_status,"
-                " answer, body IS NOT NULL FROM requests WHERE request_id = ?",
+                " answer, number, body IS NOT NULL FROM requests WHERE request_id = ?",
                 (request_id,),
             )
             row = cur.fetchone()
@@ -349,6 +376,14 @@ class Outbox:
         out = dict(zip(names, row, strict=True))
         out["has_body"] = bool(out.pop("body IS NOT NULL"))
         return out
+
+    def record_by_number(self, number: str) -> dict[str, Any] | None:
+        """:meth:`record` of the request with this acceptance number (the newest, should a number
+        have come round again), or None."""
+        row = self._query_one(
+            "SELECT request_id FROM requests WHERE number = ? ORDER BY seq DESC LIMIT 1", (number,)
+        )
+        return self.record(str(row[0])) if row else None
 
     def latest_id(self) -> str | None:
         """The id of the request submitted last (the demo's "hold up a receipt" uses it)."""

@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS requests (
     answer_status   INTEGER,
     answer          TEXT,                                -- receipt (acknowledged) or refusal (dead)
     settled_ts      REAL,
-    kind            TEXT NOT NULL DEFAULT 'request'      -- 'request' | 'alert' (a help alert)
+    kind            TEXT NOT NULL DEFAULT 'request',     -- 'request' | 'alert' (a help alert)
+    number          TEXT                                 -- the acceptance number (受理号); NULL: alert
 );
 -- the queue's head without scanning acknowledged history (a partial index stays small)
 CREATE INDEX IF NOT EXISTS requests_pending ON requests (seq) WHERE status = 'pending';
@@ -79,16 +80,29 @@ def create_private(path: Path) -> None:
             pass
 
 
-def add_kind_column(db: sqlite3.Connection) -> None:
-    """Migrate a file made before help alerts were outbox rows: add ``kind`` (old rows are
-    requests). Inside a write transaction, so two processes opening it at once add it once."""
-    if any(col[1] == "kind" for col in db.execute("PRAGMA table_info(requests)")):
+# columns added after files were made: (name, declaration, why); old rows get the default
+_ADDED_COLUMNS = (
+    ("kind", "TEXT NOT NULL DEFAULT 'request'", "help alerts are outbox rows now"),
+    ("number", "TEXT", "the acceptance number (受理号) of each request; none for older rows"),
+)
+
+
+def add_columns(db: sqlite3.Connection) -> None:
+    """Migrate a file made before a column of :data:`_ADDED_COLUMNS` existed (``kind``: old rows are
+    requests; ``number``: old rows have none). Inside a write transaction, so two processes opening
+    it at once add each column once."""
+
+    def missing() -> list[tuple[str, str, str]]:
+        have = {col[1] for col in db.execute("PRAGMA table_info(requests)")}
+        return [column for column in _ADDED_COLUMNS if column[0] not in have]
+
+    if not missing():
         return
     db.execute("BEGIN IMMEDIATE")
     try:
-        if not any(col[1] == "kind" for col in db.execute("PRAGMA table_info(requests)")):
-            db.execute("ALTER TABLE requests ADD COLUMN kind TEXT NOT NULL DEFAULT 'request'")
-            log.info("outbox: added the kind column (help alerts are outbox rows now)")
+        for name, declaration, why in missing():
+            db.execute(f"ALTER TABLE requests ADD COLUMN {name} {declaration}")
+            log.info("outbox: added the %s column (%s)", name, why)
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
@@ -114,7 +128,8 @@ def open_database(path: Path, *, check: bool = True) -> sqlite3.Connection:
             if result != "ok":
                 raise sqlite3.DatabaseError(f"malformed: quick_check says {result}")
         db.executescript(SCHEMA)
-        add_kind_column(db)
+        add_columns(db)
+        db.execute("CREATE INDEX IF NOT EXISTS requests_number ON requests (number) WHERE number IS NOT NULL")
     except sqlite3.Error as exc:
         db.close()
         raise storage_error(path, exc) from exc

@@ -29,11 +29,14 @@ class Attachment:
 
 @dataclass(frozen=True)
 class SubmittedRequest:
-    """What the screen needs once a submission is durable: the receipt number is ``request_id``."""
+    """What the screen needs once a submission is durable: ``request_id`` (the UUIDv7, the wire's
+    and the stores' identity, in the receipt's QR link) and ``number``, the acceptance number
+    (受理号, contract/ids.py): the one number a resident sees, hears and types."""
 
     request_id: str
     sequence: int
     created_at: str
+    number: str = ""  # 12 digits; "" for a help alert
 
 
 @dataclass(frozen=True)

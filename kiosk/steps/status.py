@@ -1,16 +1,15 @@
 """Request status look-up (办理进度查询): what a receipt carries, and what the backend says about it.
 
-A receipt prints the request's own id (a UUIDv7, ``contract/ids.py``) in full and a QR code holding
-``kiosk.status_base_url + request_id`` (the backend's public ``/status/{id}`` page). A resident
-either holds that QR up to the camera or types on a hexadecimal keypad. Typing all 32 digits is
-slow, so the keypad first asks only for the number's last group (12 hex digits, random bits of
-the UUIDv7, printed on every receipt ever made): the backend resolves it (``GET
-/v1/requests/by-tail/{tail}``) and says when two requests share it, then the whole number is
-asked for. For the whole number the UUIDv7 layout doubles as a typing check: the 13th digit is
-always ``7`` and the 17th one of ``8 9 a b``, so most slips are caught before the backend is asked.
+A receipt prints the request's acceptance number (受理号, ``contract/ids.py``: 12 digits grouped in
+fours) and a QR code holding ``kiosk.status_base_url + request_id`` (the backend's public
+``/status/{id}`` page; the UUIDv7 stays inside the code, never on paper or screen). A resident holds
+that QR up to the camera, types the 受理号 on a digit pad (its Damm check digit catches a mistyped
+digit or two swapped neighbours before the backend is asked: ``GET /v1/requests/by-number/{n}``),
+or lays the ID card on the reader: the backend lists that holder's own requests, masked
+(``POST /v1/requests/by-holder``).
 
-The answer (``GET /v1/requests/{id}``: status, reason, request type, times; no personal data) is
-turned into a :class:`StatusView` the screen shows in plain words. An unreachable backend is a value
+The answer (status, reason, request type, times, acceptance number; no personal data) is turned
+into a :class:`StatusView` the screen shows in plain words. An unreachable backend is a value
 (``offline``), never an exception on the screen. A request the backend has not seen yet but this
 kiosk still holds in its outbox is ``queued_here``: submitted, on its way.
 """
@@ -20,25 +19,26 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from contract.ids import NUMBER_DIGITS, group_number, is_acceptance_number
 from kiosk.errors import BackendRejected, BackendUnavailable
 
 log = logging.getLogger(__name__)
 
 ID_DIGITS = 32
-TAIL_DIGITS = 12  # the last group of the printed number
-GROUPS = (8, 4, 4, 4, 12)  # how a UUID is printed: 8-4-4-4-12
-HEX = "0123456789abcdef"
+GROUPS = (8, 4, 4, 4, 12)  # a UUID's groups: 8-4-4-4-12
+DIGITS = "0123456789"
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$")
 _STATUS_PATH_RE = re.compile(r"/status/([0-9A-Fa-f-]{32,36})/?$")
 
 # what the backend's status values mean for a resident (message keys under ``status.state``)
 BACKEND_STATES = ("received", "in_progress", "done", "rejected")
-STATES = (*BACKEND_STATES, "queued_here", "unknown", "ambiguous", "offline")
+# holder_list: the card holder's requests; holder_none: the backend knows none for this card
+STATES = (*BACKEND_STATES, "queued_here", "unknown", "offline", "holder_list", "holder_none")
 
 
 def is_request_id(text: str) -> bool:
@@ -82,36 +82,18 @@ def parse_qr(text: str) -> str | None:
     return request_id if is_request_id(request_id) else None
 
 
-def mask_request_id(request_id: str) -> str:
-    """Enough of the number to recognise the receipt, not enough to look it up again from a
-    glance at the screen: ``0192F3A4-…-4A5B``."""
-    digits = request_id.replace("-", "").upper()
-    if len(digits) == ID_DIGITS:
-        return f"{digits[:8]}-…-{digits[-4:]}"
-    return f"…-{digits[-4:]}" if len(digits) == TAIL_DIGITS else "…"
-
-
 class ManualEntry:
-    """What a resident types on the hex keypad: the number's last group (12 digits) or, with
-    ``full``, the whole number, shown grouped as the receipt prints it."""
+    """What a resident types on the digit pad: the 12-digit acceptance number, shown grouped in
+    fours as it is typed (as the receipt prints it)."""
 
-    def __init__(self, *, full: bool = False) -> None:
+    size = NUMBER_DIGITS
+
+    def __init__(self) -> None:
         self.digits = ""
-        self.full = full
-
-    @property
-    def size(self) -> int:
-        return ID_DIGITS if self.full else TAIL_DIGITS
-
-    def set_full(self, full: bool) -> None:
-        """Switch between the last group and the whole number (what was typed is kept if it fits)."""
-        self.full = full
-        self.digits = self.digits[: self.size]
 
     def press(self, key: str) -> bool:
-        """Add one hex digit; False when full or not a hex digit."""
-        key = key.lower()
-        if len(key) != 1 or key not in HEX or len(self.digits) >= self.size:
+        """Add one digit; False when full or not a digit 0-9."""
+        if len(key) != 1 or key not in DIGITS or len(self.digits) >= self.size:
             return False
         self.digits += key
         return True
@@ -127,30 +109,35 @@ class ManualEntry:
         return len(self.digits) == self.size
 
     def display(self, placeholder: str = "_") -> str:
-        """``0192F3A4-9B2C-7___-____-____________`` (whole number) or ``0A1B 2C3D 4E__`` (last
-        group): typed digits upper case, the rest placeholders."""
-        padded = self.digits.upper() + placeholder * (self.size - len(self.digits))
-        if not self.full:
-            return " ".join(padded[i : i + 4] for i in range(0, TAIL_DIGITS, 4))
-        return canonical(padded.replace(placeholder, "\0")).replace("\0", placeholder).upper()
+        """``6335 04__ ____``: typed digits, the rest placeholders, in groups of four."""
+        return group_number(self.digits + placeholder * (self.size - len(self.digits)))
 
     def problem(self) -> str:
-        """A message key when the typed digits cannot be looked up, else ``""``."""
+        """A message key when the typed digits cannot be a 受理号 (too few, wrong check digit), or ``""``."""
         if not self.complete:
-            return "status.entry.incomplete" if self.full else "status.entry.tail_incomplete"
-        if self.full and not version_ok(self.digits):
-            return "status.entry.not_a_number"
+            return "status.entry.incomplete"
+        if not is_acceptance_number(self.digits):
+            return "status.entry.check_failed"
         return ""
 
     @property
-    def request_id(self) -> str | None:
-        """The whole number typed (full mode), once complete and plausible."""
-        return canonical(self.digits) if self.full and self.complete and not self.problem() else None
+    def number(self) -> str | None:
+        """The acceptance number typed, once complete and its check digit right."""
+        return self.digits if not self.problem() else None
+
+
+@dataclass(frozen=True)
+class HolderItem:
+    """One of a card holder's requests as the kiosk lists it: nothing but what the backend masked."""
+
+    number: str  # the acceptance number ("" for a request from before it existed)
+    request_type: str
+    state: str  # one of BACKEND_STATES
+    received_at: str  # YYYY-MM-DD HH:MM, local time
 
     @property
-    def tail(self) -> str | None:
-        """The last group typed (short mode), once complete."""
-        return self.digits if not self.full and self.complete else None
+    def shown_number(self) -> str:
+        return group_number(self.number) if self.number else ""
 
 
 @dataclass(frozen=True)
@@ -158,22 +145,27 @@ class StatusView:
     """What the result screen shows; ``state`` is one of :data:`STATES`."""
 
     state: str
-    request_id: str
+    request_id: str  # the UUIDv7 asked about (the QR), or ""; never shown
     request_type: str = ""
     received_at: str = ""  # YYYY-MM-DD HH:MM, local time
     updated_at: str = ""
     reason: str = ""  # the officer's reason for a rejection (no personal data by policy)
     detail: str = ""  # for technicians' logs only
+    number: str = ""  # the acceptance number (受理号), 12 digits, when known
+    items: tuple[HolderItem, ...] = ()  # holder_list: the card holder's requests, newest first
 
     @property
-    def masked_number(self) -> str:
-        return mask_request_id(self.request_id)
+    def shown_number(self) -> str:
+        """The 受理号 grouped in fours, or ``""`` (a request from before it existed shows none)."""
+        return group_number(self.number) if self.number else ""
 
 
 class StatusClient(Protocol):
     def request_status(self, request_id: str) -> dict[str, Any] | None: ...
 
-    def requests_by_tail(self, tail: str) -> list[dict[str, Any]]: ...
+    def request_by_number(self, number: str) -> dict[str, Any] | None: ...
+
+    def requests_by_holder(self, id_number: str) -> list[dict[str, Any]]: ...
 
 
 def _local_time(stamp: object) -> str:
@@ -193,9 +185,11 @@ def view_from_answer(request_id: str, answer: Mapping[str, Any]) -> StatusView:
     the raw value for technicians (the request exists, that much is certain)."""
     status = str(answer.get("status", ""))
     state = status if status in BACKEND_STATES else "received"
+    number = answer.get("acceptance_number")
     return StatusView(
         state,
         request_id,
+        number=number if isinstance(number, str) and is_acceptance_number(number) else "",
         request_type=str(answer.get("request_type", "")),
         received_at=_local_time(answer.get("received_at")),
         updated_at=_local_time(answer.get("updated_at")),
@@ -204,44 +198,71 @@ def view_from_answer(request_id: str, answer: Mapping[str, Any]) -> StatusView:
     )
 
 
-def look_up(
-    client: StatusClient,
-    request_id: str,
-    *,
-    held_here: Callable[[str], Mapping[str, Any] | None] | None = None,
-) -> StatusView:
-    """Ask the backend (blocking: call from a worker thread). Never raises for expected failures.
+HeldHere = Callable[[str], Mapping[str, Any] | None]
+
+
+def _ask(ask: Callable[[], Any], what: str) -> tuple[Any, StatusView | None]:
+    """``ask()``'s answer, or the ``offline`` view an expected failure reads as."""
+    try:
+        return ask(), None
+    except BackendUnavailable as exc:
+        return None, StatusView("offline", "", detail=str(exc))
+    except BackendRejected as exc:  # a refused signature or similar: the resident can only retry later
+        log.error("status look-up %s refused by the backend: %s", what, exc)
+        return None, StatusView("offline", "", detail=str(exc))
+
+
+def _not_at_backend(request_id: str, number: str, record: Mapping[str, Any] | None) -> StatusView:
+    if record is not None and record.get("status") == "pending":
+        held_number = record.get("number")
+        return StatusView(
+            "queued_here",
+            request_id or str(record.get("request_id", "")),
+            number=held_number if isinstance(held_number, str) else number,
+            request_type=str(record.get("request_type", "")),
+        )
+    return StatusView("unknown", request_id, number=number)
+
+
+def look_up(client: StatusClient, request_id: str, *, held_here: HeldHere | None = None) -> StatusView:
+    """Ask the backend about a request id (the receipt's QR; blocking: call from a worker thread).
+    Never raises for expected failures.
 
     ``held_here`` is the kiosk outbox's ``record``: a request the backend does not know yet but
     this kiosk still holds (pending delivery) is reported as ``queued_here`` rather than unknown."""
-    try:
-        answer = client.request_status(request_id)
-    except BackendUnavailable as exc:
-        return StatusView("offline", request_id, detail=str(exc))
-    except BackendRejected as exc:  # a refused signature or similar: the resident can only retry later
-        log.error("status look-up refused by the backend: %s", exc)
-        return StatusView("offline", request_id, detail=str(exc))
+    answer, failed = _ask(lambda: client.request_status(request_id), "by id")
+    if failed is not None:
+        return replace(failed, request_id=request_id)
     if answer is not None:
         return view_from_answer(request_id, answer)
-    record = held_here(request_id) if held_here is not None else None
-    if record is not None and record.get("status") == "pending":
-        return StatusView("queued_here", request_id, request_type=str(record.get("request_type", "")))
-    return StatusView("unknown", request_id)
+    return _not_at_backend(request_id, "", held_here(request_id) if held_here is not None else None)
 
 
-def look_up_tail(client: StatusClient, tail: str) -> StatusView:
-    """Like :func:`look_up` for the number's last group: unknown, the one request ending in it, or
-    ``ambiguous`` (two share it: the resident is asked for the whole number)."""
-    shown = tail  # only the last group is known until the backend answers
-    try:
-        found = client.requests_by_tail(tail)
-    except BackendUnavailable as exc:
-        return StatusView("offline", shown, detail=str(exc))
-    except BackendRejected as exc:
-        log.error("status look-up by last group refused by the backend: %s", exc)
-        return StatusView("offline", shown, detail=str(exc))
-    if not found:
-        return StatusView("unknown", shown)
-    if len(found) > 1:
-        return StatusView("ambiguous", shown, detail=f"{len(found)} requests end in {tail}")
-    return view_from_answer(str(found[0].get("request_id", shown)), found[0])
+def look_up_number(client: StatusClient, number: str, *, held_here: HeldHere | None = None) -> StatusView:
+    """Like :func:`look_up` for a typed acceptance number (already checked: :class:`ManualEntry`);
+    ``held_here`` is the outbox's ``record_by_number``."""
+    answer, failed = _ask(lambda: client.request_by_number(number), "by number")
+    if failed is not None:
+        return replace(failed, number=number)
+    if answer is not None:
+        return replace(view_from_answer(str(answer.get("request_id", "")), answer), number=number)
+    return _not_at_backend("", number, held_here(number) if held_here is not None else None)
+
+
+def look_up_holder(client: StatusClient, id_number: str) -> StatusView:
+    """The requests of the card holder whose card was just read: ``holder_list`` (newest first) or
+    ``holder_none``. The ID number goes to the backend only; nothing of it is kept in the view."""
+    found, failed = _ask(lambda: client.requests_by_holder(id_number), "by card")
+    if failed is not None:
+        return failed
+    items = tuple(
+        HolderItem(
+            number=str(item.get("acceptance_number") or ""),
+            request_type=str(item.get("request_type", "")),
+            state=str(item.get("status")) if item.get("status") in BACKEND_STATES else "received",
+            received_at=_local_time(item.get("received_at")),
+        )
+        for item in found
+        if isinstance(item, Mapping)
+    )
+    return StatusView("holder_list", "", items=items) if items else StatusView("holder_none", "")

@@ -1,15 +1,18 @@
 """The request status look-up's mode machine (办理进度查询), Kivy-free.
 
 Modes: ``scan`` (a :class:`~kiosk.steps.status_scan.QrScanner` reads the receipt's QR code), ``type``
-(the hexadecimal keypad, :class:`~kiosk.steps.status.ManualEntry`), ``busy`` (the signed look-up
-runs off the UI thread) and ``result`` (a :class:`~kiosk.steps.status.StatusView`). Without a usable
-camera the step opens on the keypad. Events in: the touches (:meth:`StatusLookup.press`,
-:meth:`~StatusLookup.check`, :meth:`~StatusLookup.back` ...), the scanner's hints and its find,
-the look-up's answer; state out: :class:`StatusLookupState`. Only the latest question's answer is
-shown: asking again, or leaving, drops an earlier one still on its way.
+(the 0-9 digit pad for the 受理号, :class:`~kiosk.steps.status.ManualEntry`), ``busy`` (the signed
+look-up runs off the UI thread) and ``result`` (a :class:`~kiosk.steps.status.StatusView`). Without
+a usable camera the step opens on the keypad. In ``scan`` and ``type`` an ID card laid on the reader
+(:meth:`StatusLookup.card_read`) lists that holder's own requests. Events in: the touches
+(:meth:`StatusLookup.press`, :meth:`~StatusLookup.check`, :meth:`~StatusLookup.back` ...), the
+scanner's hints and its find, the card read, the look-up's answer; state out:
+:class:`StatusLookupState`. A typed number whose check digit is wrong is refused on the spot, before
+any network call. Only the latest question's answer is shown: asking again, or leaving, drops an
+earlier one still on its way.
 
-What was looked up (how, and the state it had) goes into ``artifacts["status_lookup"]``, so it
-leaves with the session's wipe.
+What was looked up (how, and the state it had; never the ID number) goes into
+``artifacts["status_lookup"]``, so it leaves with the session's wipe.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from kiosk.steps.backend_step import Runner
-from kiosk.steps.status import ManualEntry, StatusView, look_up, look_up_tail
+from kiosk.steps.status import ManualEntry, StatusView, look_up, look_up_holder, look_up_number
 
 log = logging.getLogger(__name__)
 
 SCAN, TYPE, BUSY, RESULT = "scan", "type", "busy", "result"
 MODES = (SCAN, TYPE, BUSY, RESULT)
+BY_ID, BY_NUMBER, BY_HOLDER = "id", "number", "holder"  # what a look-up asks by
 HINT_SHOW = "status.scan.show"
 BACKSPACE = "⌫"
 
@@ -63,10 +67,10 @@ class StatusLookupState:
 
     mode: str = SCAN
     hint_key: str = ""
-    typed: str = ""  # the keypad's display, grouped as the receipt prints it
+    typed: str = ""  # the keypad's display, grouped in fours as the receipt prints it
     entry_problem_key: str = ""
-    full_entry: bool = False  # typing the whole number rather than its last group
     view: StatusView | None = None  # the result shown (mode ``result``)
+    card_ok: bool = False  # an ID card reader is there: "or lay your ID card on the reader"
 
     @property
     def wants_next(self) -> bool:
@@ -79,15 +83,24 @@ class StatusLookupState:
 
     @property
     def can_try_again(self) -> bool:
-        """The result offers a way forward: ask again (offline) or type the whole number."""
-        return self.result_state in ("offline", "ambiguous")
+        """The result offers a way forward: ask again (the backend was away)."""
+        return self.result_state == "offline"
 
 
 def result_rows(
     view: StatusView, tr: Callable[[str], str], service_title: Callable[[str], str]
 ) -> list[tuple[str, str]]:
-    """The result's (label, value) rows: the masked number, then what the backend said."""
-    rows = [(tr("status.label.number"), view.masked_number)]
+    """The result's (label, value) rows: the 受理号 grouped in fours, then what the backend said;
+    for a card holder's list one row per request (受理号: service, date, status)."""
+    if view.items:
+        return [
+            (
+                item.shown_number or tr("status.label.no_number"),
+                f"{service_title(item.request_type)}，{item.received_at}，{tr(f'status.state.{item.state}')}",
+            )
+            for item in view.items
+        ]
+    rows = [(tr("status.label.number"), view.shown_number)] if view.shown_number else []
     if view.request_type:
         rows.append((tr("status.label.service"), service_title(view.request_type)))
     if view.received_at:
@@ -109,6 +122,7 @@ class StatusLookup:
         queue: Callable[[], StatusQueue | None],
         tasks: Runner,
         camera_ok: bool,
+        card_ok: bool = False,
         scanners: ScannerFactory | None = None,
         demo_camera: DemoCamera | None = None,
         receipt_frame: Callable[[str], Any] | None = None,
@@ -127,8 +141,8 @@ class StatusLookup:
         self.held_up = False
         self.left = False
         self._asking = 0  # which look-up the screen waits for (a later one, or none, wins)
-        self._last: tuple[str, bool] | None = None  # (what was asked, by its last group)
-        self.state = StatusLookupState(typed=self.entry.display())
+        self._last: tuple[str, str] | None = None  # (what was asked, by what) for "retry"
+        self.state = StatusLookupState(typed=self.entry.display(), card_ok=card_ok)
 
     @property
     def demo(self) -> bool:
@@ -173,6 +187,14 @@ class StatusLookup:
         self.stop_scan()
         self.ask(request_id, via="scan")
 
+    def card_read(self, id_number: str) -> None:
+        """An ID card was read on the reader while the look-up waits for a receipt or a number:
+        list that holder's own requests. Ignored while asking or showing a result."""
+        if self.left or self.state.mode not in (SCAN, TYPE) or not id_number:
+            return
+        self.stop_scan()
+        self.ask(id_number, via="card", by=BY_HOLDER)
+
     def hold_up_receipt(self) -> None:
         """Demo (simulated camera): hold the newest request's receipt (or a made-up one) up to the lens."""
         camera, frame_of = self.demo_camera, self._receipt_frame
@@ -201,7 +223,7 @@ class StatusLookup:
         self._set(mode=TYPE)
 
     def press(self, key: str) -> None:
-        """A keypad key: a hex digit, or ``⌫``."""
+        """A keypad key: a digit 0-9, or ``⌫``."""
         if key == BACKSPACE:
             self.entry.backspace()
         else:
@@ -212,50 +234,49 @@ class StatusLookup:
         self.entry.clear()
         self._typed_changed()
 
-    def whole_number(self, full: bool = True) -> None:
-        """Type the whole number (32 digits) instead of its last group, or back."""
-        self.entry.set_full(full)
-        self._typed_changed(full_entry=full)
-
     def _typed_changed(self, **changes: Any) -> None:
         self._set(typed=self.entry.display(), entry_problem_key="", **changes)
 
     def check(self) -> None:
-        """The "next" button while typing: ask for the typed number, or say what is wrong with it."""
+        """The "next" button while typing: ask for the typed 受理号, or say what is wrong with it
+        (too few digits, a wrong check digit) without asking anyone."""
         problem = self.entry.problem()
         if problem:
             self._set(entry_problem_key=problem)
-        elif self.entry.full and self.entry.request_id is not None:
-            self.ask(self.entry.request_id, via="typed")
-        elif self.entry.tail is not None:
-            self.ask(self.entry.tail, via="typed_last_group", by_tail=True)
+        elif self.entry.number is not None:
+            self.ask(self.entry.number, via="typed", by=BY_NUMBER)
 
     # -- asking the backend --------------------------------------------------------------------------
-    def ask(self, request_id: str, *, via: str, by_tail: bool = False) -> None:
-        """Look ``request_id`` (or, ``by_tail``, the number's last group) up off the UI thread."""
+    def ask(self, key: str, *, via: str, by: str = BY_ID) -> None:
+        """Look a request up off the UI thread: ``key`` is a request id (the QR, ``by`` id), an
+        acceptance number (``by`` number) or a card's ID number (``by`` holder)."""
         if self.left:
             return
-        self._last = (request_id, by_tail)
+        self._last = (key, by)
         self._asking += 1
         asking = self._asking
         self.artifacts["status_lookup"] = {"via": via}
         self._set(mode=BUSY)
         queue = self._queue()
 
+        request_id = key if by == BY_ID else ""
+
         def run() -> StatusView:
             if queue is None:
                 return StatusView("offline", request_id, detail="request queue not started")
             client = queue.new_client()
             try:
-                if by_tail:
-                    return look_up_tail(client, request_id)
-                return look_up(client, request_id, held_here=queue.outbox.record)
+                if by == BY_HOLDER:
+                    return look_up_holder(client, key)
+                if by == BY_NUMBER:
+                    return look_up_number(client, key, held_here=queue.outbox.record_by_number)
+                return look_up(client, key, held_here=queue.outbox.record)
             finally:
                 client.close()
 
         def failed(exc: Exception) -> None:  # look_up turns expected failures into values already
-            log.error("status look-up failed unexpectedly: %s", exc)
-            self._answered(StatusView("offline", request_id, detail=str(exc)), asking)
+            log.error("status look-up failed unexpectedly: %s", type(exc).__name__)
+            self._answered(StatusView("offline", request_id, detail=type(exc).__name__), asking)
 
         self._tasks.run(run, lambda view: self._answered(view, asking), failed, name="status-lookup")
 
@@ -268,28 +289,24 @@ class StatusLookup:
         if view.state == "offline":
             log.warning("status look-up: backend unavailable: %s", view.detail)
         else:
-            log.info("status look-up: %s (%s)", view.state, view.masked_number)
+            log.info("status look-up: %s (%s)", view.state, view.shown_number or f"{len(view.items)} listed")
         self.artifacts.setdefault("status_lookup", {})["state"] = view.state
         self._set(mode=RESULT, view=view)
 
     def retry(self) -> None:
         if self._last is not None:
-            request_id, by_tail = self._last
-            self.ask(request_id, via="retry", by_tail=by_tail)
+            key, by = self._last
+            self.ask(key, via="retry", by=by)
 
     def next_try(self) -> None:
-        """The result's way forward: ask again (backend was away) or type the whole number (the last
-        group was ambiguous)."""
-        if self.state.result_state == "ambiguous":
-            self.again()
-            self.show_keypad()
-            self.whole_number(True)
-        elif self.state.result_state == "offline":
+        """The result's way forward: ask again (the backend was away)."""
+        if self.state.result_state == "offline":
             self.retry()
 
     def again(self) -> None:
         """Check another number: back to scanning (or typing), nothing of this one kept on screen."""
         self._asking += 1
+        self._last = None  # an ID number is kept no longer than its answer is shown
         self.entry.clear()
         self._set(view=None, typed=self.entry.display(), entry_problem_key="")
         self.start_scan() if self.camera_ok else self.show_keypad()
@@ -309,5 +326,6 @@ class StatusLookup:
         """The step is going: stop scanning, drop any answer still on its way."""
         self.left = True
         self._asking += 1
+        self._last = None
         self._tasks.cancel()
         self.stop_scan()

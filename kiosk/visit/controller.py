@@ -63,6 +63,7 @@ class View:
     route: Route | None = None
     idle_warning: bool = False
     seconds_left: int | None = None
+    number: str = ""  # the error screen: the acceptance number of a request filed before the failure
 
 
 class VisitController:
@@ -95,6 +96,9 @@ class VisitController:
         self.category = "household"
         self.idle_warning = False
         self.return_at: float | None = None  # when the done/error screen gives way to the attract one
+        # the acceptance number (受理号, not personal data) of a request already filed when the visit
+        # failed: the error screen says it was submitted, so the resident does not file it again
+        self.failed_number = ""
         self._on_end: list[Callable[[str], None]] = []
 
     @classmethod
@@ -125,7 +129,8 @@ class VisitController:
             seconds = max(0, math.ceil(self.return_at - now))
         elif self.session is not None and self.screen not in QUIET_SCREENS + MAINTENANCE_SCREENS:
             seconds = math.ceil(self.idle.status(now).remaining_s)
-        return View(self.screen, self.category, route, self.idle_warning, seconds)
+        number = self.failed_number if self.screen == "error" else ""
+        return View(self.screen, self.category, route, self.idle_warning, seconds, number)
 
     def tick(self, now: float | None = None) -> View:
         """Time passed: warn of, or end, an idle visit; leave the done screen; log out an idle
@@ -175,12 +180,14 @@ class VisitController:
     def show_attract(self) -> View:
         """Back to the attract screen (the visit, if any, was ended before)."""
         self.return_at = None
+        self.failed_number = ""
         self.screen = "attract"
         return self.view()
 
     def begin(self) -> View:
         """A resident touched the attract screen (or laid a card on it): a new visit, at home."""
         self._new_session()
+        self.failed_number = ""
         self.screen = "home"
         return self.view()
 
@@ -276,7 +283,10 @@ class VisitController:
         """An unexpected error: logged for technicians (through the masked log), the session wiped,
         a calm screen that returns to the attract screen by itself."""
         log.error("unexpected error; session wiped", exc_info=exc)
+        submitted = self.session.artifacts.get("submitted") if self.session is not None else None
+        number = str(getattr(submitted, "number", "") or "")
         self.end("error")
+        self.failed_number = number
         self.screen = "error"
         self.return_at = self.clock() + self.settings.attract_return_s
         return self.view()

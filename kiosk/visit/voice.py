@@ -59,6 +59,16 @@ def resolve_key(
     return next((key for key in candidates if key in messages), None)
 
 
+NUMBER_INTRO = "voice.number.intro"  # "您的受理号是"
+
+
+def number_prompt_keys(digits: str) -> list[str]:
+    """The prompts that read an acceptance number (受理号) aloud: the intro, then each digit
+    (``voice.digit.0`` ... ``voice.digit.9``, built like any prompt), so the voice says the same
+    digits the screen and the receipt show and never reads the number as one large quantity."""
+    return [NUMBER_INTRO, *(f"voice.digit.{d}" for d in digits if d.isascii() and d.isdigit())]
+
+
 def prompt_keys(messages: Messages) -> list[str]:
     everything: list[str] = messages.keys()
     return [key for key in everything if key.startswith(PREFIX)]

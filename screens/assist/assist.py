@@ -25,6 +25,7 @@ from kiosk.visit.voice import (
     VoiceLibrary,
     build_voice,
     espeak_synthesiser,
+    number_prompt_keys,
     resolve_key,
 )
 from kiosk.work import Tasks
@@ -118,7 +119,14 @@ class Assist:
                 self.player.play(None, self.app.lang)
                 return
             self._last_attract = now
-        self.player.play(self.prompt_key(), self.app.lang)
+        self.player.play(self.prompt_key(), self.app.lang, then=self._number_keys(screen))
+
+    def _number_keys(self, screen: str) -> list[str]:
+        """The done and error screens read the acceptance number (受理号) aloud after their words."""
+        if screen not in ("done", "error"):
+            return []
+        digits = str(getattr(self.app.screen(screen), "spoken_digits", "") or "")
+        return number_prompt_keys(digits) if digits else []
 
     def prompt_key(self) -> str | None:
         flow = self.app.flow

@@ -4,7 +4,8 @@ Files are found by :class:`kiosk.visit.voice.VoiceLibrary` and loaded on a worke
 decodes the whole file) through :class:`kiosk.work.Tasks`; playing is asynchronous in SDL_mixer, so
 the UI thread only starts and stops sounds. A new prompt or screen cancels the loads still on their
 way (a prompt that finishes loading after the resident has moved on is dropped) and stops the old
-prompt at once. A kiosk without a
+prompt at once. A prompt may be followed by others (``then``: the acceptance number read digit by
+digit after the done screen's words); each starts when the one before it ends. A kiosk without a
 working audio output (no sound card, SDL cannot open the mixer) stays silent and says so once in
 the log.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,19 +56,25 @@ class VoicePlayer:
         self.played: deque[tuple[str, str]] = deque(maxlen=PLAYED_KEPT)
         self._tasks = Tasks(post, on_unexpected)  # the loads; cancelled when the resident moves on
         self._sound: Any = None
+        self._then: list[str] = []  # prompts still to play after the current one
+        self._turn = 0  # bumped by every play and stop: an ending of an older prompt chains nothing
         self._cache: dict[Path, Any] = {}
         self._lock = threading.Lock()
 
     # -- UI thread -------------------------------------------------------------------------------
 
-    def play(self, key: str | None, lang: str) -> None:
-        """Stop what is playing and speak ``key`` (None: just fall silent)."""
+    def play(self, key: str | None, lang: str, then: Sequence[str] = ()) -> None:
+        """Stop what is playing and speak ``key`` (None: just fall silent), then each of ``then``
+        in turn (a prompt without audio is skipped)."""
         self.stop()
         self.current_key = key
         if key is None or self.output_ok is False:
             return
+        self._then = list(then)
         path = self.library.audio_for(key, lang)
         if path is None:
+            if self._then:
+                self.play(self._then[0], lang, self._then[1:])
             return
         with self._lock:
             cached = self._cache.get(path)
@@ -82,6 +89,8 @@ class VoicePlayer:
         )
 
     def stop(self) -> None:
+        self._then = []
+        self._turn += 1
         self._tasks.cancel()  # a prompt still loading is not played
         if self._sound is not None:
             self._sound.stop()
@@ -105,11 +114,25 @@ class VoicePlayer:
         if self.muted:
             return  # muted while the file was loading
         sound.volume = self.volume
+        if self._then:
+            self._chain(sound, lang)
         sound.seek(0)
         sound.play()
         self._sound = sound
         self.played.append((key, lang))
         log.debug("voice prompt %s (%s) playing", key, lang)
+
+    def _chain(self, sound: Any, lang: str) -> None:
+        """When ``sound`` ends (Kivy's ``on_stop``: played out, or stopped), the next prompt of
+        this turn starts; a stop or a new prompt in between ends the chain."""
+        turn, rest = self._turn, list(self._then)
+
+        def ended(*_args: Any) -> None:
+            sound.unbind(on_stop=ended)
+            if turn == self._turn and rest:
+                self.post(lambda: self.play(rest[0], lang, rest[1:]) if turn == self._turn else None)
+
+        sound.bind(on_stop=ended)
 
     # -- worker thread ---------------------------------------------------------------------------
 

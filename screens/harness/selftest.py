@@ -169,7 +169,7 @@ def _request_status(pilot: Any, _step: Any) -> None:
 
     if widget.mode == "scan":
         pilot.tap(app.tr("status.mode.type"))
-    for key in request_id.replace("-", "")[-12:].upper():  # the number's last group is enough
+    for key in submitted.number:  # the acceptance number, as the receipt prints it
         pilot.tap(key, exact=True)
     pilot.tap(app.tr("app.next"))
     answered()

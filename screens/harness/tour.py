@@ -69,6 +69,7 @@ def _open_flow(app: object, service_id: str) -> Flow:
 def _picture_status_lookup(app: Any, pilot: Any, shot: Callable[[str], None]) -> None:
     """The request status look-up: scanning, typing the number, a result (made up: no backend)."""
     from kiosk.steps.status import StatusView
+    from screens.harness.tour_steps import TOUR_NUMBER
 
     _open_flow(app, "request-status")
     lookup = app.screen("step").widget
@@ -77,13 +78,14 @@ def _picture_status_lookup(app: Any, pilot: Any, shot: Callable[[str], None]) ->
         pilot.wait_until(lambda: lookup.texture is not None, timeout_s=10, what="the scan preview")
         shot("step-status-scan")
         lookup.show_keypad()
-    for key in "4E5F0A1B2C":  # the status code: the number's last group
+    for key in "6337001005":  # the acceptance number, typed as far as its last group
         pilot.tap(key, exact=True)
     shot("step-status-entry")
     lookup.show(
         StatusView(
             "rejected", "0192f3a4-9b2c-7d1e-8f00-0a1b2c3d4e5f", "household.household_certificate",
             "2026-11-28 09:30", "2026-11-28 15:10", "照片不符合要求 photo not accepted",
+            number=TOUR_NUMBER,
         )
     )  # fmt: skip
     shot("step-status-result")

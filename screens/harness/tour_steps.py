@@ -29,6 +29,7 @@ from kiosk.visit.session import Session
 
 Shot = Callable[[str], None]
 TOUR_REQUEST_ID = "0192f3a4-9b2c-7d1e-8f00-0a1b2c3d4e5f"  # made up: the tour files nothing
+TOUR_NUMBER = "633700100570"  # its acceptance number: kiosk 1, 3 Dec 2026, the 57th request
 TOUR_PLATE = "京A10000"  # the simulated backend knows this vehicle, with two violations
 HOLD_LIMIT_S = 30.0  # a held call gives up after this (the tour never leaves one held that long)
 
@@ -36,6 +37,7 @@ HOLD_LIMIT_S = 30.0  # a held call gives up after this (the tour never leaves on
 @dataclass(frozen=True)
 class TourSubmitted:
     request_id: str
+    number: str = TOUR_NUMBER
 
 
 class Hold:

@@ -1,5 +1,5 @@
-"""Done: thanks, the request number, a reminder to take the ID card while the reader still holds
-one, and a countdown back to the attract screen."""
+"""Done: thanks, the acceptance number (受理号, grouped in fours), a reminder to take the ID card
+while the reader still holds one, and a countdown back to the attract screen."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
+from contract.ids import group_number
 from screens.base import KioskScreen
 
 
@@ -21,9 +22,15 @@ class DoneScreen(KioskScreen):
 
     def load(self, flow: Any) -> None:
         submitted = flow.session.artifacts.get("submitted")
-        self.request_number = str(getattr(submitted, "request_id", "") or "")
+        number = str(getattr(submitted, "number", "") or "")  # the 受理号; the UUID stays internal
+        self.request_number = group_number(number) if number else ""
         self.thanks = flow.step.title
         self._watch_card()
+
+    @property
+    def spoken_digits(self) -> str:
+        """The 受理号 for the voice (screens/assist: read digit by digit after the prompt)."""
+        return self.request_number.replace(" ", "")
 
     def _watch_card(self) -> None:
         """Follow the reader's card presence (events come on the UI thread) until the screen resets."""

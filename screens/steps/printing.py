@@ -1,5 +1,5 @@
 """Print step: every document of the step, one after another, with progress; success only when
-the printer confirmed. On failure the resident sees the request number and a QR of its status page
+the printer confirmed. On failure the resident sees the acceptance number (受理号) and a QR of its status page
 to photograph, and can reprint or finish: the request is already safe in the outbox. The print
 engine reports through ``self.tasks.post``: an answer arriving after the resident left is dropped."""
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
+from contract.ids import group_number
 from kiosk.printing.jobs import PrintJob, build_jobs
 from screens.steps.base import StepBase
 
@@ -28,8 +29,10 @@ class PrintingStep(StepBase):
         super().__init__(flow=flow, step=step, **kwargs)
         app = self.app
         submitted = flow.session.artifacts.get("submitted")
-        self.request_number = getattr(submitted, "request_id", "") or ""
-        self.status_url = app.runtime.config.kiosk.status_base_url + self.request_number
+        self.request_id = getattr(submitted, "request_id", "") or ""  # inside the QR code only
+        number = getattr(submitted, "number", "") or ""
+        self.request_number = group_number(number) if number else ""  # the 受理号 on screen
+        self.status_url = app.runtime.config.kiosk.status_base_url + self.request_id
         self._jobs: list[PrintJob] = build_jobs(
             step, flow.service, flow.session, app.runtime.config, dt.datetime.now()
         )
@@ -51,7 +54,7 @@ class PrintingStep(StepBase):
         from kiosk.printing.print_step import PrintStep
 
         engine = PrintStep(
-            printer, job.document, request_id=self.request_number, status_url=self.status_url,
+            printer, job.document, request_id=self.request_id, status_url=self.status_url,
             post=self.tasks.post, on_change=self._receipt_state,
         )  # fmt: skip
         engine.start()
@@ -64,7 +67,7 @@ class PrintingStep(StepBase):
 
     def _printed(self) -> None:
         if self._jobs:
-            log.info("printed %s for request %s", self._jobs[0].name, self.request_number)
+            log.info("printed %s for request %s", self._jobs[0].name, self.request_id)
             self._jobs.pop(0)
             self._next()
 
@@ -72,7 +75,7 @@ class PrintingStep(StepBase):
         log.warning("printing %s failed: %s %s", self._jobs[0].name if self._jobs else "?", key, detail)
         self.phase, self._key, self.can_reprint = "failed", key, True
         self.refresh_texts()
-        if self.qr_texture is None and self.request_number:
+        if self.qr_texture is None and self.request_id:
             from screens.steps.lookups import qr_texture
 
             self.qr_texture = qr_texture(self.status_url)

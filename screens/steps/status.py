@@ -1,9 +1,12 @@
-"""Request status look-up step (办理进度查询): scan the receipt's QR code or type its number, then
-show what the backend says in plain words.
+"""Request status look-up step (办理进度查询): scan the receipt's QR code, type its acceptance
+number (受理号) on a 0-9 pad, or lay the ID card on the reader, then show what the backend says in
+plain words.
 
 The mode machine (scan, type, busy, result) is :class:`kiosk.steps.status_lookup.StatusLookup`; this
 widget draws its state (one pane per mode, the live preview, the result's rows) and forwards
-touches. The camera is optional: without a usable one the step opens on the keypad.
+touches and card reads. The camera is optional: without a usable one the step opens on the keypad.
+The card reader's worker reports on the UI thread; only a card read for this visit (its session id
+as the owner) is looked up, so a card left by the previous resident lists nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from screens.steps.base import StepBase
 
 log = logging.getLogger(__name__)
 
-KEYS = ("1", "2", "3", "A", "4", "5", "6", "B", "7", "8", "9", "C", "D", "0", "E", "F")
+KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "0")  # the 受理号 is digits only
 
 
 class RequestStatusStep(StepBase):
@@ -31,8 +34,9 @@ class RequestStatusStep(StepBase):
     typed = StringProperty("")
     entry_problem = StringProperty("")
     # wants_next (StepBase): the step screen's "next" button checks the typed number
-    full_entry = BooleanProperty(False)  # typing the whole number rather than its last group
     camera_ok = BooleanProperty(False)
+    card_ok = BooleanProperty(False)  # a card reader: "or lay your ID card on the reader"
+    card_demo = BooleanProperty(False)  # the simulated reader: a button lays the demo card on it
     demo = BooleanProperty(False)  # simulated camera: offer to hold up a receipt
     state = StringProperty("")  # the result's state (kiosk.steps.status.STATES)
     headline = StringProperty("")
@@ -46,20 +50,45 @@ class RequestStatusStep(StepBase):
         health = runtime.device_health("camera") if self.camera is not None else None
         camera_ok = bool(health is not None and health.usable)
         simulated = camera_ok and bool(getattr(self.camera, "simulated", False))
+        reader = runtime.devices.get("card_reader")
+        self._card_worker: Any = None
+        self._card_unsubscribe: Any = None
+        self._owner = str(flow.session.id)
+        self._demo_pending = False
+        if reader is not None and hasattr(reader, "start_worker"):
+            self._card_worker = reader.start_worker(self.app.post)
         self.lookup = StatusLookup(
             flow.session.artifacts,
             queue=lambda: self.app.runtime.queue,
             tasks=self.tasks,
             camera_ok=camera_ok,
+            card_ok=self._card_worker is not None,
             scanners=self._scanner if camera_ok else None,
             demo_camera=self.camera if simulated else None,
             receipt_frame=self._receipt_frame if simulated else None,
             on_change=self.render,
         )
         self.camera_ok = self.lookup.camera_ok
+        self.card_ok = self._card_worker is not None
+        self.card_demo = self.card_ok and getattr(reader, "simulator", None) is not None
         self.demo = self.lookup.demo
         self.render(self.lookup.state)
+        if self._card_worker is not None:
+            self._card_unsubscribe = self._card_worker.subscribe(self._card_event)
+            self._card_worker.request_read(self._owner)
         Clock.schedule_once(lambda _dt: self.lookup.open(), 0)
+
+    def _card_event(self, event: Any) -> None:
+        """A card read for this visit lists its holder's requests; lifting it arms the next read."""
+        from kiosk.steps.card_worker import CardRead, CardRemoved
+
+        if isinstance(event, CardRead):
+            self.lookup.card_read(event.card.id_number)
+        elif isinstance(event, CardRemoved) and self._card_worker is not None and not self.lookup.left:
+            self._card_worker.request_read(self._owner)
+            if self._demo_pending:
+                self._demo_pending = False
+                self.lay_demo_card()
 
     # what the UI tests and the tour read of the engine
     @property
@@ -78,7 +107,7 @@ class RequestStatusStep(StepBase):
         from kivy.factory import Factory
 
         for key in KEYS:
-            button = Factory.HexKey()
+            button = Factory.DigitKey()
             button.key, button.form = key, self
             self.ids.keypad.add_widget(button)
         # one pane per mode; only the current one is on screen (hidden panes take no touches).
@@ -99,9 +128,10 @@ class RequestStatusStep(StepBase):
 
         box = self.ids.rows
         box.clear_widgets()
+        listed = self.state == "holder_list"
         for label, value in rows:
             row = Factory.StatusRow()
-            row.label, row.value = label, value
+            row.label, row.value, row.number_row = label, value, listed
             box.add_widget(row)
 
     # -- drawing the engine's state -------------------------------------------------------------------
@@ -112,7 +142,6 @@ class RequestStatusStep(StepBase):
         self.hint = app.tr(state.hint_key) if state.hint_key else ""
         self.typed = state.typed
         self.entry_problem = app.tr(state.entry_problem_key) if state.entry_problem_key else ""
-        self.full_entry = state.full_entry
         view = state.view
         self.state = state.result_state
         if view is None:
@@ -171,15 +200,23 @@ class RequestStatusStep(StepBase):
     def show_keypad(self) -> None:
         self.lookup.show_keypad()
 
+    def lay_demo_card(self) -> None:
+        """Demo (simulated reader): lay the synthetic resident's card on the reader; a card still
+        lying there is lifted first (it belongs to an earlier visit: the next one laid is read)."""
+        simulator = getattr(self.app.runtime.devices.get("card_reader"), "simulator", None)
+        if simulator is None or self._card_worker is None:
+            return
+        if self._card_worker.card_present:
+            simulator.remove()
+            self._demo_pending = True  # laid once the worker has seen the old card go
+        else:
+            simulator.place("resident")
+
     def press(self, key: str) -> None:
         self.lookup.press(key)
 
     def clear(self) -> None:
         self.lookup.clear()
-
-    def whole_number(self, full: bool = True) -> None:
-        """Type the whole number (32 digits) instead of its last group, or back."""
-        self.lookup.whole_number(full)
 
     def next(self) -> None:
         """The step screen's "next" button, shown while typing."""
@@ -188,8 +225,8 @@ class RequestStatusStep(StepBase):
     def check(self) -> None:
         self.lookup.check()
 
-    def ask(self, request_id: str, *, via: str, by_tail: bool = False) -> None:
-        self.lookup.ask(request_id, via=via, by_tail=by_tail)
+    def ask(self, key: str, *, via: str, by: str = "id") -> None:
+        self.lookup.ask(key, via=via, by=by)
 
     def show(self, view: StatusView) -> None:
         """Show a look-up's result (also what the screenshot tour calls)."""
@@ -218,6 +255,11 @@ class RequestStatusStep(StepBase):
 
     def teardown(self) -> None:
         self.lookup.leave()
+        if self._card_unsubscribe is not None:
+            self._card_unsubscribe()
+            self._card_unsubscribe = None
+        if self._card_worker is not None:
+            self._card_worker.cancel_read()
         self._release_bindings()
         super().teardown()
 

@@ -30,7 +30,7 @@ HEADLESS = {
     "printing.py": (["--n", "2", "--previews", "1", "--documents", "1"], "certificate A4 PDF"),
     "status_scan.py": (
         ["--frames", "2", "--scans", "1", "--receipts", "2", "--lookups", "2"],
-        "look-up by number",
+        "look-up by acceptance number",
     ),
 }
 WINDOWED = {  # start the real Kivy app: need the session's X display (xvfb-run)

@@ -102,6 +102,7 @@ def production_site(
         "kiosk": {
             "id": f'"{KIOSK_ID}"',
             "mode": '"production"',
+            "number": "7",
             "data_dir": '"data"',
             "status_base_url": '"https://kiosk.police.test-site.cn/status/"',
         },

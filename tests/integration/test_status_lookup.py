@@ -21,7 +21,7 @@ from contract.signing import SigningKey
 from kiosk.queue.client import BackendClient
 from kiosk.queue.delivery import HttpSender, deliver_until_empty
 from kiosk.queue.outbox import Outbox
-from kiosk.steps.status import look_up, look_up_tail
+from kiosk.steps.status import look_up, look_up_holder, look_up_number
 
 pytestmark = pytest.mark.integration
 
@@ -72,40 +72,36 @@ def test_a_delivered_request_is_found_and_follows_the_staffs_decision(
             client.close()
 
 
-def test_the_last_group_of_the_number_finds_the_request(backend: tuple[str, Store], tmp_path: Path) -> None:
+def test_the_acceptance_number_and_the_id_card_find_the_request(
+    backend: tuple[str, Store], tmp_path: Path
+) -> None:
     url, store = backend
-    with Outbox(tmp_path / "outbox.db", KEY.key_id) as outbox:
-        made = [outbox.submit("system.test", 1, {"fields": {"note": f"t{i}"}}, test=True) for i in range(3)]
+    holder = "110101199003070015"
+    applicant = {"id_number": holder, "name": "张三", "identified_by": "card"}
+    cert = {"applicant": applicant, "fields": {"purpose": "school", "copies": 1, "phone": "13800000000"}}
+    with Outbox(tmp_path / "outbox.db", KEY.key_id, kiosk_number=31) as outbox:
+        made = [outbox.submit("household.household_certificate", 1, cert) for _ in range(3)]
         sender = HttpSender(url, KEY)
         try:
             assert deliver_until_empty(outbox, sender, timeout_s=10) == 3
         finally:
             sender.close()
-    client = BackendClient(url, KEY)
-    try:
-        for submitted in made:
-            tail = submitted.request_id[-12:]
-            view = look_up_tail(client, tail.upper())
-            assert (view.state, view.request_id) == ("received", submitted.request_id)
-        assert look_up_tail(client, "0123456789ab").state == "unknown"
-    finally:
-        client.close()
-    # two requests sharing a last group (never by chance in practice): the kiosk asks for the whole number
-    twin = made[0].request_id[:24] + made[1].request_id[-12:]
-    with store.transaction() as cur:
-        store._exec(
-            cur,
-            "INSERT INTO requests (request_id, kiosk_id, sequence, request_type, request_version, test,"
-            " body_sha256, envelope, receipt, received_at, status, updated_at)"
-            " SELECT ?, kiosk_id, sequence + 100, request_type, request_version, test, body_sha256,"
-            " envelope, receipt, received_at, status, updated_at FROM requests WHERE request_id = ?",
-            (twin, made[0].request_id),
-        )
-    client = BackendClient(url, KEY)
-    try:
-        assert look_up_tail(client, made[1].request_id[-12:]).state == "ambiguous"
-    finally:
-        client.close()
+        queued = outbox.submit("household.household_certificate", 1, cert)
+        client = BackendClient(url, KEY)
+        try:
+            for submitted in made:
+                view = look_up_number(client, submitted.number, held_here=outbox.record_by_number)
+                assert (view.state, view.number) == ("received", submitted.number)
+                assert store.find_by_number(submitted.number)["request_id"] == submitted.request_id  # type: ignore[index]
+            # the fourth is still in this kiosk's outbox: on its way
+            waiting = look_up_number(client, queued.number, held_here=outbox.record_by_number)
+            assert (waiting.state, waiting.number) == ("queued_here", queued.number)
+            listed = look_up_holder(client, holder)
+            assert listed.state == "holder_list"
+            assert [item.number for item in listed.items] == [m.number for m in reversed(made)]
+            assert look_up_holder(client, "990000199001010009").state == "holder_none"
+        finally:
+            client.close()
 
 
 def test_sqlite_resolves_the_last_group_through_its_index(tmp_path: Path) -> None:

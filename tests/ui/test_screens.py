@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -392,10 +393,51 @@ def test_household_certificate_end_to_end_prints_a_receipt(kiosk: Any) -> None:
     printer = _household_certificate_to_print(kiosk)
     kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=20, what="the done screen")
     assert len(printer.jobs) == jobs_before + 1
-    request_id = kiosk.app.session.artifacts["submitted"].request_id
-    assert request_id.encode() in printer.jobs[-1]  # the receipt carries the request's own number
+    submitted = kiosk.app.session.artifacts["submitted"]
+    grouped = _grouped(submitted.number)
+    assert grouped.encode() in printer.jobs[-1]  # the receipt carries the 受理号, grouped in fours
+    assert printer.jobs[-1].count(submitted.request_id.encode()) == 1  # the UUID only in the QR link
     assert (printer.folder / f"job-{len(printer.jobs):04d}.png").exists()  # a preview people can see
+    texts = " ".join(kiosk.visible_texts())
+    assert f"受理号：{grouped}" in texts
+    _assert_no_uuid(kiosk)
     kiosk.app.runtime.devices["card_reader"].simulator.remove()
+
+
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+
+
+def _grouped(number: str) -> str:
+    assert len(number) == 12 and number.isdigit()
+    return f"{number[:4]} {number[4:8]} {number[8:]}"
+
+
+def _assert_no_uuid(kiosk: Any) -> None:
+    """No widget on the window holds a UUID in its text, shown or hidden."""
+    texts = [str(getattr(w, "text", "")) for w in kiosk.walk()]
+    leaks = [t for t in texts if UUID_RE.search(t)]
+    assert not leaks, leaks
+
+
+def test_a_failure_after_submitting_shows_the_number_on_the_error_screen(kiosk: Any) -> None:
+    kiosk.wait_until(lambda: "printer" in kiosk.app.runtime.devices, timeout_s=30, what="the printer")
+    printer = kiosk.app.runtime.devices["printer"]
+    try:
+        _household_certificate_to_print(kiosk, before_submit=lambda: printer.inject("paper_out"))
+        step = kiosk.app.screen("step").widget
+        kiosk.wait_until(lambda: step.phase == "failed", timeout_s=20, what="the paper-out message")
+        number = kiosk.app.session.artifacts["submitted"].number
+        kiosk.app.fail(RuntimeError("test: something broke after the submission"))
+        assert kiosk.screen == "error" and kiosk.app.session is None  # the visit was wiped
+        texts = " ".join(kiosk.visible_texts())
+        assert f"您的业务已提交，受理号：{_grouped(number)}" in texts
+        _assert_no_uuid(kiosk)
+        kiosk.clock.advance(kiosk.app.runtime.config.session.attract_return_s + 1)
+        kiosk.wait_until(lambda: kiosk.screen == "attract", what="the return to the attract screen")
+        assert kiosk.app.screen("error").number == ""
+    finally:
+        printer.clear()
+        kiosk.app.runtime.devices["card_reader"].simulator.remove()
 
 
 def test_paper_out_shows_the_number_and_a_qr_then_reprints(kiosk: Any) -> None:
@@ -405,9 +447,12 @@ def test_paper_out_shows_the_number_and_a_qr_then_reprints(kiosk: Any) -> None:
         _household_certificate_to_print(kiosk, before_submit=lambda: printer.inject("paper_out"))
         step = kiosk.app.screen("step").widget
         kiosk.wait_until(lambda: step.phase == "failed", timeout_s=20, what="the paper-out message")
-        request_id = kiosk.app.session.artifacts["submitted"].request_id
+        submitted = kiosk.app.session.artifacts["submitted"]
+        request_id = submitted.request_id
         texts = " ".join(kiosk.visible_texts())
-        assert request_id in texts and step.qr_texture is not None
+        assert f"受理号：{_grouped(submitted.number)}" in texts and step.qr_texture is not None
+        assert "记下或拍下屏幕上的受理号" in texts  # one name for the number, in the message too
+        _assert_no_uuid(kiosk)
         assert kiosk.app.runtime.queue.outbox.record(request_id) is not None  # nothing lost
         printer.clear("paper_out")
         kiosk.tap(kiosk.app.tr("printing.reprint"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,8 @@ def _status_visit(kiosk: Any) -> None:
     kiosk.tap("办理进度查询")
     step = kiosk.app.screen("step").widget
     kiosk.wait_until(lambda: step.mode == "scan" and step.camera_ok, what="the scanner (the camera is up)")
-    kiosk.tap("输入受理编号")
-    kiosk.tap("输入完整编号")
-    type_keys(kiosk, submitted.request_id.replace("-", "").upper())
+    kiosk.tap("输入受理号")
+    type_keys(kiosk, submitted.number)
     kiosk.tap("下一步")
     kiosk.wait_until(lambda: step.mode == "result", timeout_s=20, what="the status")
     kiosk.tap("完成")
@@ -321,6 +321,17 @@ def test_card_left_on_the_reader_is_not_read_for_the_next_visitor(kiosk: Any) ->
         kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=20, what="submit, print and done")
         # the resident walks away from the done screen; the card still lies on the reader
         assert "请取走您的身份证" in kiosk.visible_texts()
+        number = kiosk.app.screen("done").request_number
+        assert len(number) == 14 and number[4] == number[9] == " "  # the 受理号 in groups of four
+        assert f"受理号：{number}" in kiosk.visible_texts()
+        from kiosk.visit.voice import number_prompt_keys
+
+        assert kiosk.app.assist._number_keys("done") == number_prompt_keys(
+            number.replace(" ", "")
+        )  # spoken too
+        assert not any(
+            re.search(r"[0-9a-f]{8}-[0-9a-f]{4}", str(getattr(w, "text", ""))) for w in kiosk.walk()
+        )
         _shot(kiosk, "take-your-card")
         kiosk.tap("English", exact=True)
         assert "Please take your ID card" in kiosk.visible_texts()

@@ -1,16 +1,19 @@
-"""Request status look-up 办理进度查询 in the real app under Xvfb: from the home tile, by typed number
-and by the simulated camera holding up a receipt, against the local backend; unknown numbers, a
+"""Request status look-up 办理进度查询 in the real app under Xvfb: from the home tile, by the typed
+acceptance number (受理号), by the simulated camera holding up a receipt and by laying the ID card
+on the simulated reader, against the local backend; unknown numbers, a mistyped check digit, a
 foreign QR code, the backend down, the camera down; the session wiped at the end."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
-from contract.ids import uuid7
+from contract.ids import acceptance_number, uuid7
 from drivers.base import DeviceHealth, Health
 from kiosk.steps.status_scan import receipt_frame
 
@@ -22,17 +25,29 @@ def _queue(kiosk: Any) -> Any:
     return kiosk.app.runtime.queue
 
 
-def _delivered_request(kiosk: Any) -> str:
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+CARD_HOLDER = "99010119800315031X"  # the simulator's "resident" card (drivers/idcard/sim_cards.toml)
+
+
+def _submitted(kiosk: Any, request_type: str = "system.test", payload: Any = None, test: bool = True) -> Any:
     """A request filed and acknowledged by the local backend (what a receipt would be for)."""
     queue = _queue(kiosk)
-    submitted = queue.outbox.submit("system.test", 1, {"fields": {"note": "status ui"}}, test=True)
+    submitted = queue.outbox.submit(request_type, 1, payload or {"fields": {"note": "status ui"}}, test=test)
     queue.worker.wake()
     kiosk.wait_until(
         lambda: (queue.outbox.record(submitted.request_id) or {}).get("status") == "acknowledged",
         timeout_s=20,
         what="delivery to the local backend",
     )
-    return str(submitted.request_id)
+    return submitted
+
+
+def _delivered_request(kiosk: Any) -> str:
+    return str(_submitted(kiosk).request_id)
+
+
+def _grouped(number: str) -> str:
+    return f"{number[:4]} {number[4:8]} {number[8:]}"
 
 
 @contextmanager
@@ -58,15 +73,13 @@ def _open_lookup(kiosk: Any) -> Any:
     return step
 
 
-def _type_number(kiosk: Any, step: Any, request_id: str, *, whole: bool = True) -> None:
+def _type_number(kiosk: Any, step: Any, number: str) -> None:
     if step.mode == "scan":
-        kiosk.tap("输入受理编号")
+        kiosk.tap("输入受理号")
     assert step.mode == "type"
-    if whole:
-        kiosk.tap("输入完整编号")
-    digits = request_id.replace("-", "").upper()
-    for key in digits if whole else digits[-12:]:
+    for key in number:
         kiosk.tap(key, exact=True)
+    assert step.typed == _grouped(number)  # grouped in fours as it is typed
     kiosk.tap("下一步")
 
 
@@ -84,15 +97,14 @@ def _result(kiosk: Any, step: Any) -> str:
 
 
 def test_typed_number_shows_the_status_and_the_session_is_wiped_after(kiosk: Any, tmp_path: Any) -> None:
-    request_id = _delivered_request(kiosk)
+    submitted = _submitted(kiosk)
     step = _open_lookup(kiosk)
     assert step.mode == "scan" and step.camera_ok
-    _type_number(kiosk, step, request_id)
+    _type_number(kiosk, step, submitted.number)
     texts = _result(kiosk, step)
     assert "已受理，等待审核" in texts and "受理时间" in texts and "测试" not in texts
-    digits = request_id.replace("-", "").upper()
-    assert f"{digits[:8]}-…-{digits[-4:]}" in texts
-    assert request_id not in texts and digits not in texts  # only the masked number stays on screen
+    assert "受理号" in texts and _grouped(submitted.number) in texts
+    assert not UUID_RE.search(texts)  # the request id never reaches the screen
     kiosk.screenshot(tmp_path / "result.png")
     session = kiosk.app.session
     assert session.artifacts["status_lookup"] == {"via": "typed", "state": "received"}
@@ -122,6 +134,7 @@ def test_scanning_a_receipt_shows_the_officers_decision(kiosk: Any) -> None:
     texts = _result(kiosk, step)
     assert "未通过" in texts and "照片不符合要求 photo not accepted" in texts
     assert kiosk.app.session.artifacts["status_lookup"]["via"] == "scan"
+    assert not UUID_RE.search(texts)  # the QR held the id; the screen shows the 受理号 only
     assert step.scanner is None and not step._held_up  # scanning stopped, the receipt put down
     kiosk.app.lang = "en"
     assert "Not approved" in " ".join(kiosk.visible_texts())
@@ -142,33 +155,30 @@ def test_foreign_qr_code_gets_a_hint_and_an_unknown_number_says_so(kiosk: Any) -
         texts = _result(kiosk, step)
     finally:
         camera.hold_up(None)
-    assert "未找到这个编号" in texts and "请核对回执上的编号" in texts
+    assert "未找到这个受理号" in texts and "请核对回执上的受理号" in texts
 
 
-def test_last_group_of_the_number_is_enough(kiosk: Any) -> None:
-    request_id = _delivered_request(kiosk)
+def test_an_unknown_number_says_so(kiosk: Any) -> None:
     step = _open_lookup(kiosk)
-    _type_number(kiosk, step, request_id, whole=False)
-    texts = _result(kiosk, step)
-    assert "已受理，等待审核" in texts
-    digits = request_id.replace("-", "").upper()
-    assert f"{digits[:8]}-…-{digits[-4:]}" in texts  # the backend said which request it is
-    assert kiosk.app.session.artifacts["status_lookup"]["via"] == "typed_last_group"
-    kiosk.tap("查询其他编号")
-    _type_number(kiosk, step, str(uuid7()), whole=False)
-    assert "未找到这个编号" in _result(kiosk, step)
+    _type_number(kiosk, step, acceptance_number(999, dt.date(2020, 1, 2), 1))
+    assert "未找到这个受理号" in _result(kiosk, step)
 
 
 def test_a_mistyped_number_is_caught_before_asking(kiosk: Any) -> None:
+    submitted = _submitted(kiosk)
     step = _open_lookup(kiosk)
-    kiosk.tap("输入受理编号")
-    kiosk.tap("输入完整编号")
-    for key in "0192F3A49B2C4D1E8F000A1B2C3D4E5F":  # version digit 4: not a receipt number
+    kiosk.tap("输入受理号")
+    assert {"A", "F"}.isdisjoint(kiosk.visible_texts())  # a 0-9 pad: no letters to press
+    number = submitted.number
+    swapped = next(i for i in range(11) if number[i] != number[i + 1])
+    typo = number[:swapped] + number[swapped + 1] + number[swapped] + number[swapped + 2 :]
+    for key in typo:
         kiosk.tap(key, exact=True)
     kiosk.tap("下一步")
-    assert step.mode == "type" and "这不是一个有效的受理编号" in " ".join(kiosk.visible_texts())
+    assert step.mode == "type" and "受理号有一位输错了" in " ".join(kiosk.visible_texts())
+    assert "status_lookup" not in kiosk.app.session.artifacts  # nothing was asked of the backend
     kiosk.tap("删除")
-    assert step.typed.endswith("4E5_") and step.entry_problem == ""
+    assert step.typed.endswith("_") and step.entry_problem == ""
     kiosk.tap("上一步")  # back inside the step: keypad -> camera
     assert step.mode == "scan"
     kiosk.tap("上一步")  # and from the start of the look-up, home
@@ -178,7 +188,7 @@ def test_a_mistyped_number_is_caught_before_asking(kiosk: Any) -> None:
 def test_backend_down_shows_the_offline_message_then_retry_finds_it(kiosk: Any) -> None:
     import socket
 
-    request_id = _delivered_request(kiosk)
+    submitted = _submitted(kiosk)
     queue = _queue(kiosk)
     url = queue.url
     with socket.socket() as probe:
@@ -187,13 +197,41 @@ def test_backend_down_shows_the_offline_message_then_retry_finds_it(kiosk: Any) 
     step = _open_lookup(kiosk)
     try:
         queue.url = dead  # look-ups now go nowhere (delivery keeps its own connection)
-        _type_number(kiosk, step, request_id)
+        _type_number(kiosk, step, submitted.number)
         texts = _result(kiosk, step)
         assert "暂时无法查询" in texts and "稍后再试" in texts and "重试" in texts
     finally:
         queue.url = url
     kiosk.tap("重试")
     assert "已受理，等待审核" in _result(kiosk, step)
+
+
+def test_laying_the_id_card_lists_the_holders_own_requests_masked(kiosk: Any, tmp_path: Any) -> None:
+    applicant = {"id_number": CARD_HOLDER, "name": "张三丰", "identified_by": "card"}
+    cert = {"applicant": applicant, "fields": {"purpose": "school", "copies": 1, "phone": "13800000000"}}
+    mine = _submitted(kiosk, "household.household_certificate", cert, test=False)
+    step = _open_lookup(kiosk)
+    assert step.card_ok and "也可以将身份证放在读卡区" in " ".join(kiosk.visible_texts())
+    simulator = kiosk.app.runtime.devices["card_reader"].simulator
+    simulator.place("resident")
+    try:
+        texts = _result(kiosk, step)
+    finally:
+        simulator.remove()
+    assert "您的申请" in texts and _grouped(mine.number) in texts and "户籍证明" in texts
+    assert CARD_HOLDER not in texts and "张三丰" not in texts and "张**" not in texts  # nothing personal
+    assert not UUID_RE.search(texts)
+    artifacts = kiosk.app.session.artifacts["status_lookup"]
+    assert artifacts == {"via": "card", "state": "holder_list"} and CARD_HOLDER not in repr(artifacts)
+    kiosk.screenshot(tmp_path / "holder.png")
+    kiosk.tap("查询其他申请")
+    kiosk.wait_until(lambda: step.mode == "scan", what="back to the scanner")
+    kiosk.tap("演示：放上身份证")  # the simulated reader: the demo lays the synthetic card
+    try:
+        assert _grouped(mine.number) in _result(kiosk, step)
+    finally:
+        simulator.remove()
+    kiosk.tap("完成")
 
 
 def test_camera_down_opens_on_the_keypad(kiosk: Any) -> None:

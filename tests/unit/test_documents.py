@@ -31,9 +31,12 @@ def ink_rows(img: Image.Image) -> np.ndarray:
     return np.flatnonzero((np.array(img.convert("L")) < 128).any(axis=1))
 
 
-def test_request_receipt_bytes_hold_request_id_masked_name_and_cut(config: KioskConfig) -> None:
+def test_request_receipt_bytes_hold_the_acceptance_number_masked_name_and_cut(config: KioskConfig) -> None:
     job = to_escpos(samples.sample_document("receipt", config))
-    assert samples.SAMPLE_REQUEST_ID.encode() in job
+    grouped = " ".join(samples.SAMPLE_NUMBER[i : i + 4] for i in (0, 4, 8))
+    assert "受理号".encode("gb18030") in job and grouped.encode() in job
+    assert job.count(samples.SAMPLE_REQUEST_ID.encode()) == 1  # only inside the status QR code
+    assert samples.SAMPLE_REQUEST_ID[-12:].upper().encode() not in job  # no "status code" either
     assert "张**".encode("gb18030") in job
     assert "张三丰".encode("gb18030") not in job
     assert job.endswith(b"\x1d\x56\x01")

@@ -9,7 +9,7 @@ from drivers.printer.simulator import SimulatedEscPosPrinter
 from kiosk.documents.model import Document, Text
 from kiosk.printing.print_step import PrintStep, PrintStepState
 
-DOC = Document("receipt", "r").add(Text("受理编号 R-1"))
+DOC = Document("receipt", "r").add(Text("受理号 6337 0010 0570"))
 
 
 class Harness:

@@ -35,7 +35,10 @@ def test_printed_job_is_saved_as_bytes_and_png(printer: SimulatedEscPosPrinter, 
     assert (printer.folder / "job-0001.bin").read_bytes() == printer.jobs[0]
     assert (printer.folder / "job-0001.png").stat().st_size > 1000
     seen = interpret(printer.jobs[0])
-    assert seen.cut and any(getattr(item, "text", "") == samples.SAMPLE_REQUEST_ID for item in seen.items)
+    grouped = " ".join(samples.SAMPLE_NUMBER[i : i + 4] for i in (0, 4, 8))
+    texts = [str(getattr(item, "text", "")) for item in seen.items]
+    assert seen.cut and grouped in texts  # the receipt (and its PNG preview) shows the 受理号
+    assert not any(samples.SAMPLE_REQUEST_ID in text for text in texts)  # the UUID is only in the QR
 
 
 @pytest.mark.parametrize("fault", ["paper_out", "cover_open", "offline"])

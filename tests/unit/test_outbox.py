@@ -213,3 +213,48 @@ def test_pruned_rows_leave_no_bytes_behind(tmp_path: Path) -> None:
     assert ids[2].encode() in raw
     wal = tmp_path / "o.db-wal"
     assert not wal.exists() or ids[0].encode() not in wal.read_bytes()
+
+
+def test_each_request_gets_its_acceptance_number_in_the_envelope_and_the_row(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from contract.ids import acceptance_number, is_acceptance_number
+    from contract.schemas import validate_envelope
+
+    with Outbox(tmp_path / "o.db", "KIOSK-T1", kiosk_number=42) as box:
+        first = box.submit("household.household_certificate", 1, CERT)
+        second = box.submit("household.household_certificate", 1, CERT)
+        today = dt.date.today()
+        assert first.number == acceptance_number(42, today, 1)
+        assert second.number == acceptance_number(42, today, 2)
+        assert is_acceptance_number(first.number) and first.number != second.number
+        head = box.head()
+        assert head is not None
+        envelope = json.loads(head.body)
+        assert envelope["acceptance_number"] == first.number
+        validate_envelope(envelope)
+        record = box.record(first.request_id)
+        assert record is not None and record["number"] == first.number
+        found = box.record_by_number(second.number)
+        assert found is not None and found["request_id"] == second.request_id
+        assert box.record_by_number("000000000000") is None
+
+
+def test_a_file_from_before_acceptance_numbers_gains_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with Outbox(path, "K") as box:
+        old = box.submit("household.household_certificate", 1, CERT)
+    db = sqlite3.connect(path)
+    db.execute("DROP INDEX requests_number")
+    db.execute("ALTER TABLE requests DROP COLUMN number")
+    db.commit()
+    db.close()
+    with Outbox(path, "K") as box:
+        record = box.record(old.request_id)
+        assert record is not None and record["number"] is None  # an old row keeps no number
+        assert box.submit("household.household_certificate", 1, CERT).number
+
+
+def test_a_kiosk_number_out_of_range_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        Outbox(tmp_path / "o.db", "K", kiosk_number=1000)

@@ -40,7 +40,7 @@ def production_site(folder: Path, *, kiosk: str = "", backend: dict[str, str] | 
     kiosk = kiosk or f"status_base_url = {GOOD_STATUS}\n"
     path = folder / "kiosk.toml"
     path.write_text(
-        f'[kiosk]\nmode = "production"\ndata_dir = "data"\n{kiosk}[backend]\n{lines}{NO_DEVICES}',
+        f'[kiosk]\nmode = "production"\ndata_dir = "data"\nnumber = 7\n{kiosk}[backend]\n{lines}{NO_DEVICES}',
         encoding="utf-8",
     )
     return path
@@ -49,6 +49,13 @@ def production_site(folder: Path, *, kiosk: str = "", backend: dict[str, str] | 
 def problems_of(site: Path) -> list[str]:
     config = load_config(site, environ={})  # the structural checks only: the rules are asked below
     return [f"{p.key}: {p.message}" for p in production_problems(config)]
+
+
+def test_production_needs_a_kiosk_number(tmp_path: Path) -> None:
+    site = production_site(tmp_path)
+    site.write_text(site.read_text(encoding="utf-8").replace("number = 7\n", ""), encoding="utf-8")
+    found = problems_of(site)
+    assert len(found) == 1 and found[0].startswith("kiosk.number: unset")
 
 
 def test_a_complete_production_site_has_no_problems(tmp_path: Path) -> None:
@@ -119,6 +126,7 @@ def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
         "backend.secret_file",
         "backend.signing_key_file",
         "kiosk.status_base_url",
+        "kiosk.number",
         "devices.card_reader.driver",
         "devices.camera.driver",
         "devices.printer.driver",

@@ -3,6 +3,7 @@ answer reads, and the scanner's thread decoding real QR images from a camera."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from contract.ids import uuid7
+from contract.ids import acceptance_number, uuid7
 from drivers.camera.base import CameraStatus, Frame, FrameSlot
 from kiosk.errors import BackendRejected, BackendUnavailable
 from kiosk.steps.status import (
@@ -20,13 +21,13 @@ from kiosk.steps.status import (
     canonical,
     is_request_id,
     look_up,
-    mask_request_id,
     parse_qr,
     view_from_answer,
 )
 from kiosk.steps.status_scan import HINT_NOT_FOUND, HINT_NOT_RECEIPT, HINT_SHOW, QrScanner, receipt_frame
 
 RID = "0192f3a4-9b2c-7d1e-8f00-0a1b2c3d4e5f"
+NUMBER = acceptance_number(42, dt.date(2026, 11, 28), 57)
 BASE = "https://kiosk.example.invalid/status/"
 
 
@@ -66,46 +67,30 @@ def test_ids_the_kiosk_makes_are_request_ids() -> None:
     assert canonical("0192F3A49B2C7D1E8F000A1B2C3D4E5F") == RID
 
 
-def test_manual_entry_asks_for_the_last_group_first() -> None:
+def test_manual_entry_takes_twelve_digits_grouped_in_fours_and_checks_the_check_digit() -> None:
     entry = ManualEntry()
-    assert entry.display() == "____ ____ ____" and not entry.full
-    for key in "0A1B2C3D4E":
-        entry.press(key)
-    assert entry.display() == "0A1B 2C3D 4E__" and entry.problem() == "status.entry.tail_incomplete"
-    for key in "5F0":
-        entry.press(key)
-    assert entry.complete and entry.tail == "0a1b2c3d4e5f" and entry.request_id is None
-    assert entry.problem() == ""
-    entry.set_full(True)  # switching keeps what was typed
-    assert entry.display().startswith("0A1B2C3D-4E5F-") and entry.tail is None and not entry.complete
-    assert RID.endswith("0a1b2c3d4e5f")
-
-
-def test_manual_entry_groups_like_the_receipt_and_checks_the_uuid7_markers() -> None:
-    entry = ManualEntry(full=True)
-    assert entry.display() == "________-____-____-____-____________"
-    for key in "0192F3A49B2C7":
+    assert entry.display() == "____ ____ ____"
+    for key in NUMBER[:6]:
         assert entry.press(key)
-    assert not entry.press("G") and not entry.press("京") and not entry.press("12")
-    assert entry.display() == "0192F3A4-9B2C-7___-____-____________"
-    assert entry.problem() == "status.entry.incomplete" and entry.request_id is None
-    for key in "d1e8f000a1b2c3d4e5f":
+    assert not entry.press("A") and not entry.press("京") and not entry.press("12")
+    assert entry.display() == f"{NUMBER[:4]} {NUMBER[4:6]}__ ____"
+    assert entry.problem() == "status.entry.incomplete" and entry.number is None
+    for key in NUMBER[6:]:
         entry.press(key)
-    assert entry.complete and not entry.press("0")  # 32 digits: full
-    assert entry.problem() == "" and entry.request_id == RID
+    assert entry.complete and not entry.press("0")  # 12 digits: full
+    assert entry.problem() == "" and entry.number == NUMBER
     entry.backspace()
-    assert entry.display().endswith("4E5_") and not entry.complete
+    assert entry.display().endswith("_") and not entry.complete
+    entry.press(str((int(NUMBER[-1]) + 1) % 10))  # a slip on the last digit
+    assert entry.problem() == "status.entry.check_failed" and entry.number is None
     entry.clear()
-    for key in RID.replace("-", "").replace("7d1e", "4d1e"):  # a slip on the version digit
-        entry.press(key)
-    assert entry.problem() == "status.entry.not_a_number" and entry.request_id is None
+    assert entry.digits == ""
 
 
-def test_the_screen_shows_only_a_masked_number() -> None:
-    assert mask_request_id(RID) == "0192F3A4-…-4E5F"
-    assert RID.replace("-", "")[8:-4].upper() not in mask_request_id(RID)
-    assert mask_request_id("0a1b2c3d4e5f") == "…-4E5F"  # only the last group is known
-    assert mask_request_id("nonsense") == "…"
+def test_the_screen_shows_the_grouped_number_never_the_request_id() -> None:
+    view = StatusView("received", RID, number=NUMBER)
+    assert view.shown_number == f"{NUMBER[:4]} {NUMBER[4:8]} {NUMBER[8:]}"
+    assert StatusView("received", RID).shown_number == ""  # an old request: no number, and no UUID
 
 
 # -- what the backend says -------------------------------------------------------------------------
@@ -117,6 +102,7 @@ ANSWER = {
     "reason": "",
     "received_at": "2026-11-28T08:00:00Z",
     "updated_at": "2026-11-28T08:00:00Z",
+    "acceptance_number": NUMBER,
 }
 
 
@@ -148,23 +134,34 @@ class FakeClient:
             raise self.error
         return self.answer  # type: ignore[no-any-return]
 
-    def requests_by_tail(self, tail: str) -> list[dict[str, Any]]:
-        self.asked.append(tail)
+    def request_by_number(self, number: str) -> dict[str, Any] | None:
+        return self.request_status(number)
+
+    def requests_by_holder(self, id_number: str) -> list[dict[str, Any]]:
+        self.asked.append(id_number)
         if self.error is not None:
             raise self.error
         return self.answer  # type: ignore[no-any-return]
 
 
-def test_look_up_by_the_last_group() -> None:
-    from kiosk.steps.status import look_up_tail
+def test_look_up_by_number_and_by_holder() -> None:
+    from kiosk.steps.status import look_up_holder, look_up_number
 
-    one = look_up_tail(FakeClient([ANSWER]), "0a1b2c3d4e5f")
-    assert (one.state, one.request_id, one.masked_number) == ("received", RID, "0192F3A4-…-4E5F")
-    other = ANSWER | {"request_id": "0193aaaa-9b2c-7d1e-8f00-0a1b2c3d4e5f"}
-    two = look_up_tail(FakeClient([ANSWER, other]), "0a1b2c3d4e5f")
-    assert two.state == "ambiguous" and two.masked_number == "…-4E5F"
-    assert look_up_tail(FakeClient([]), "0a1b2c3d4e5f").state == "unknown"
-    assert look_up_tail(FakeClient(error=BackendUnavailable("down")), "0a1b2c3d4e5f").state == "offline"
+    client = FakeClient(ANSWER)
+    one = look_up_number(client, NUMBER)
+    assert (one.state, one.number, one.request_type) == ("received", NUMBER, ANSWER["request_type"])
+    assert client.asked == [NUMBER]
+    assert look_up_number(FakeClient(None), NUMBER).state == "unknown"
+    down = look_up_number(FakeClient(error=BackendUnavailable("down")), NUMBER)
+    assert (down.state, down.number) == ("offline", NUMBER)
+    listed = look_up_holder(
+        FakeClient([ANSWER | {"status": "done"}, {"status": "odd"}]), "110101199003070015"
+    )
+    assert listed.state == "holder_list" and [i.state for i in listed.items] == ["done", "received"]
+    assert listed.items[0].shown_number.replace(" ", "") == NUMBER and listed.items[1].number == ""
+    assert "110101199003070015" not in repr(listed)
+    assert look_up_holder(FakeClient([]), "110101199003070015").state == "holder_none"
+    assert look_up_holder(FakeClient(error=BackendRejected("401")), "110101199003070015").state == "offline"
 
 
 def test_look_up_turns_failures_into_values() -> None:
@@ -173,7 +170,9 @@ def test_look_up_turns_failures_into_values() -> None:
     refused = look_up(FakeClient(error=BackendRejected("backend refused: HTTP 401 bad_signature")), RID)
     assert refused.state == "offline" and "401" in refused.detail
     found = look_up(FakeClient(ANSWER), RID)
-    assert found == StatusView("received", RID, ANSWER["request_type"], found.received_at, found.updated_at)
+    assert found == StatusView(
+        "received", RID, ANSWER["request_type"], found.received_at, found.updated_at, number=NUMBER
+    )
 
 
 def test_unknown_to_the_backend_but_waiting_in_this_kiosks_outbox() -> None:
@@ -325,19 +324,20 @@ def test_simulated_camera_holds_up_a_receipt_and_puts_it_down() -> None:
         camera.close()
 
 
-def test_the_receipt_prints_the_status_code_the_keypad_asks_for() -> None:
+def test_the_receipt_prints_the_acceptance_number_the_keypad_takes() -> None:
     from kiosk.config.model import load_config
     from kiosk.documents import samples
     from kiosk.documents.render import to_escpos
 
     config = load_config(None, environ={}, validate_devices=False)
     job = to_escpos(samples.sample_document("receipt", config))
-    code = samples.SAMPLE_REQUEST_ID[-12:].upper()
-    assert f"查询码 Status code: {code}".encode("gb18030") in job
+    grouped = " ".join(samples.SAMPLE_NUMBER[i : i + 4] for i in (0, 4, 8))
+    assert grouped.encode("gb18030") in job and "受理号".encode("gb18030") in job
+    assert samples.SAMPLE_REQUEST_ID.encode() not in job.split(b"\x1d(k")[0]  # only inside the QR code
     entry = ManualEntry()
-    for key in code:
+    for key in grouped.replace(" ", ""):
         entry.press(key)
-    assert entry.tail == samples.SAMPLE_REQUEST_ID[-12:]
+    assert entry.number == samples.SAMPLE_NUMBER
 
 
 def _synthetic_ids(count: int, seed: int) -> list[str]:

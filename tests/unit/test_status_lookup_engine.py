@@ -3,20 +3,31 @@ result; a fake scanner, camera and request queue; the background calls run on th
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from contract.ids import acceptance_number
 from kiosk.errors import BackendUnavailable
-from kiosk.steps.status import StatusView
+from kiosk.steps.status import HolderItem, StatusView
 from kiosk.steps.status_lookup import BUSY, RESULT, SCAN, TYPE, StatusLookup, result_rows
 from tests.unit.engine_fakes import InlineRunner
 
 RID = "0192f3a4-9b2c-7d1e-8f00-0a1b2c3d4e5f"
-OTHER = "0193aaaa-9b2c-7d1e-8f00-0a1b2c3d4e5f"  # the same last group as RID
+OTHER = "0193aaaa-9b2c-7d1e-8f00-0a1b2c3d4e5f"
+NUMBER = acceptance_number(42, dt.date(2026, 11, 28), 57)
+HOLDER = "110101199003070015"
 ANSWER = {"request_id": RID, "request_type": "household.household_certificate", "status": "received",
-          "received_at": "2026-11-28T08:00:00Z", "updated_at": "2026-11-28T08:00:00Z"}  # fmt: skip
+          "received_at": "2026-11-28T08:00:00Z", "updated_at": "2026-11-28T08:00:00Z",
+          "acceptance_number": NUMBER}  # fmt: skip
+HOLDER_LIST = [
+    {"acceptance_number": NUMBER, "request_type": "household.household_certificate", "status": "done",
+     "received_at": "2026-11-28T08:00:00Z", "updated_at": "2026-11-29T08:00:00Z"},
+    {"acceptance_number": None, "request_type": "photo.id_photo", "status": "received",
+     "received_at": "2025-01-02T08:00:00Z", "updated_at": None},
+]  # fmt: skip
 
 
 class FakeScanner:
@@ -44,8 +55,13 @@ class FakeOutbox:
         self.records: dict[str, dict[str, Any]] = {}
         self.latest: str | None = RID
 
+        self.by_number: dict[str, dict[str, Any]] = {}
+
     def record(self, request_id: str) -> dict[str, Any] | None:
         return self.records.get(request_id)
+
+    def record_by_number(self, number: str) -> dict[str, Any] | None:
+        return self.by_number.get(number)
 
     def latest_id(self) -> str | None:
         return self.latest
@@ -73,11 +89,17 @@ class FakeQueue:
             raise BackendUnavailable("backend unreachable: ConnectionError")
         return self.known.get(request_id)
 
-    def requests_by_tail(self, tail: str) -> list[dict[str, Any]]:
-        self.asked.append(tail)
+    def request_by_number(self, number: str) -> dict[str, Any] | None:
+        self.asked.append(f"number:{number}")
         if self.down:
             raise BackendUnavailable("backend unreachable: ConnectionError")
-        return [a for rid, a in self.known.items() if rid.endswith(tail)]
+        return next((a for a in self.known.values() if a.get("acceptance_number") == number), None)
+
+    def requests_by_holder(self, id_number: str) -> list[dict[str, Any]]:
+        self.asked.append(f"holder:{id_number}")
+        if self.down:
+            raise BackendUnavailable("backend unreachable: ConnectionError")
+        return HOLDER_LIST if id_number == HOLDER else []
 
 
 class Harness:
@@ -92,6 +114,7 @@ class Harness:
             queue=lambda: self.queue,
             tasks=self.runner,
             camera_ok=camera_ok,
+            card_ok=True,
             scanners=self._scanner,
             demo_camera=self.camera if demo else None,
             receipt_frame=(lambda rid: f"frame of {rid}") if demo else None,
@@ -146,57 +169,91 @@ def test_a_find_after_leaving_the_scan_is_ignored(step: Harness) -> None:
     assert step.mode == TYPE and "status_lookup" not in step.artifacts
 
 
-def test_typing_the_last_group_asks_by_it(step: Harness) -> None:
+def test_typing_the_acceptance_number_asks_by_it(step: Harness) -> None:
     step.lookup.show_keypad()
     assert step.lookup.state.wants_next and step.lookup.state.typed == "____ ____ ____"
-    step.type("0A1B2C3D4E")
+    step.type(NUMBER[:10])
+    assert step.lookup.state.typed == f"{NUMBER[:4]} {NUMBER[4:8]} {NUMBER[8:10]}__"
     step.lookup.check()
-    assert step.mode == TYPE and step.lookup.state.entry_problem_key == "status.entry.tail_incomplete"
-    step.type("5F")
+    assert step.mode == TYPE and step.lookup.state.entry_problem_key == "status.entry.incomplete"
+    step.type("AF京")  # not digits: nothing typed
+    assert step.lookup.state.typed.endswith("__")
+    step.type(NUMBER[10:])
     assert step.lookup.state.entry_problem_key == ""  # typing clears the problem
     step.lookup.press("⌫")
-    assert step.lookup.state.typed == "0A1B 2C3D 4E5_"
-    step.type("F")
+    assert step.lookup.state.typed == f"{NUMBER[:4]} {NUMBER[4:8]} {NUMBER[8:11]}_"
+    step.type(NUMBER[11])
     step.lookup.check()
-    assert step.lookup.state.result_state == "received" and step.lookup.state.view.request_id == RID  # type: ignore[union-attr]
-    assert step.artifacts["status_lookup"]["via"] == "typed_last_group"
-    assert step.queue is not None and step.queue.asked == ["0a1b2c3d4e5f"]
+    view = step.lookup.state.view
+    assert step.lookup.state.result_state == "received" and view is not None and view.number == NUMBER
+    assert view.shown_number == f"{NUMBER[:4]} {NUMBER[4:8]} {NUMBER[8:]}"
+    assert step.artifacts["status_lookup"]["via"] == "typed"
+    assert step.queue is not None and step.queue.asked == [f"number:{NUMBER}"]
 
 
-def test_typing_the_whole_number_checks_it_before_asking(step: Harness) -> None:
+@pytest.mark.parametrize("typo", ["one digit", "swapped neighbours"])
+def test_a_wrong_check_digit_is_refused_before_any_network_call(step: Harness, typo: str) -> None:
+    if typo == "one digit":
+        wrong = NUMBER[:5] + str((int(NUMBER[5]) + 3) % 10) + NUMBER[6:]
+    else:
+        i = next(i for i in range(11) if NUMBER[i] != NUMBER[i + 1])
+        wrong = NUMBER[:i] + NUMBER[i + 1] + NUMBER[i] + NUMBER[i + 2 :]
     step.lookup.show_keypad()
-    step.lookup.whole_number(True)
-    assert step.lookup.state.full_entry and step.lookup.state.typed.startswith("________-")
-    step.type(RID.replace("-", "").replace("7d1e", "4d1e"))  # a slip on the version digit
+    step.type(wrong)
     step.lookup.check()
-    assert step.lookup.state.entry_problem_key == "status.entry.not_a_number" and step.mode == TYPE
+    assert step.mode == TYPE and step.lookup.state.entry_problem_key == "status.entry.check_failed"
+    assert step.queue is not None and step.queue.asked == [] and step.runner.pending == []
+    assert "status_lookup" not in step.artifacts
     step.lookup.clear()
-    assert step.lookup.state.typed == "________-____-____-____-____________"
-    step.type(RID.replace("-", ""))
-    step.lookup.check()
-    assert step.mode == RESULT and step.artifacts["status_lookup"]["via"] == "typed"
-    step.lookup.whole_number(False)
-    assert not step.lookup.state.full_entry
+    assert step.lookup.state.typed == "____ ____ ____" and step.lookup.state.entry_problem_key == ""
 
 
-def test_two_requests_share_the_last_group_then_the_whole_number_is_asked(step: Harness) -> None:
+def test_a_number_not_at_the_backend_yet_but_in_the_outbox_is_queued_here(step: Harness) -> None:
     assert step.queue is not None
-    step.queue.known[OTHER] = ANSWER | {"request_id": OTHER}
+    other = acceptance_number(7, dt.date(2026, 12, 1), 8)
+    step.queue.outbox.by_number[other] = {"status": "pending", "request_type": "vehicle.traffic_fine",
+                                          "request_id": OTHER, "number": other}  # fmt: skip
     step.lookup.show_keypad()
-    step.type(RID[-12:])
+    step.type(other)
     step.lookup.check()
-    assert step.lookup.state.result_state == "ambiguous" and step.lookup.state.can_try_again
-    step.lookup.next_try()
+    view = step.lookup.state.view
+    assert view is not None and (view.state, view.number) == ("queued_here", other)
+
+
+def test_laying_the_id_card_lists_the_holders_own_requests(step: Harness) -> None:
+    assert step.queue is not None and step.lookup.state.card_ok
+    step.lookup.card_read(HOLDER)
     state = step.lookup.state
-    assert state.mode == TYPE and state.full_entry and state.view is None and state.typed.startswith("____")
+    assert state.mode == RESULT and state.result_state == "holder_list" and state.view is not None
+    assert [item.number for item in state.view.items] == [NUMBER, ""]
+    assert step.scanners[0].stopped
+    assert step.queue.asked == [f"holder:{HOLDER}"]
+    assert HOLDER not in repr(step.artifacts) and step.artifacts["status_lookup"]["via"] == "card"
+    step.lookup.card_read(HOLDER)  # a second read while the list shows: nothing asked
+    assert step.queue.asked == [f"holder:{HOLDER}"]
+    step.lookup.again()
+    step.lookup.show_keypad()
+    step.lookup.card_read("990000199001010009")  # another card, nothing filed for it
+    assert step.lookup.state.result_state == "holder_none"
+
+
+def test_a_card_while_offline_then_retry(step: Harness) -> None:
+    assert step.queue is not None
+    step.queue.down = True
+    step.lookup.card_read(HOLDER)
+    assert step.lookup.state.result_state == "offline" and step.lookup.state.can_try_again
+    step.queue.down = False
+    step.lookup.next_try()
+    assert step.lookup.state.result_state == "holder_list"
+    step.lookup.leave()
+    assert step.lookup._last is None  # the ID number is not kept after the step
 
 
 def test_backend_down_then_retry_finds_it(step: Harness) -> None:
     assert step.queue is not None
     step.queue.down = True
     step.lookup.show_keypad()
-    step.lookup.whole_number(True)
-    step.type(RID.replace("-", ""))
+    step.type(NUMBER)
     step.lookup.check()
     assert step.lookup.state.result_state == "offline" and step.lookup.state.can_try_again
     step.queue.down = False
@@ -271,21 +328,30 @@ def test_leaving_stops_the_scan_and_drops_the_answer() -> None:
     assert held.runner.pending == [] and len(held.scanners) == 1  # nothing starts after leaving
 
 
-def test_result_rows_show_the_masked_number_and_what_the_backend_said() -> None:
+def test_result_rows_show_the_grouped_number_and_what_the_backend_said() -> None:
     def tr(key: str) -> str:
         return key.rsplit(".", 1)[-1]
 
     def title(_request_type: str) -> str:
         return "户籍证明"
 
+    grouped = f"{NUMBER[:4]} {NUMBER[4:8]} {NUMBER[8:]}"
     same = StatusView(
-        "received", RID, "household.household_certificate", "2026-11-28 09:30", "2026-11-28 09:30"
+        "received",
+        RID,
+        "household.household_certificate",
+        "2026-11-28 09:30",
+        "2026-11-28 09:30",
+        number=NUMBER,
     )
     assert result_rows(same, tr, title) == [
-        ("number", "0192F3A4-…-4E5F"), ("service", "户籍证明"), ("received_at", "2026-11-28 09:30"),
+        ("number", grouped), ("service", "户籍证明"), ("received_at", "2026-11-28 09:30"),
     ]  # fmt: skip
     rejected = StatusView("rejected", RID, "", "2026-11-28 09:30", "2026-11-28 15:10", "照片不符合要求")
-    assert result_rows(rejected, tr, title) == [
-        ("number", "0192F3A4-…-4E5F"), ("received_at", "2026-11-28 09:30"),
-        ("updated_at", "2026-11-28 15:10"), ("reason", "照片不符合要求"),
+    assert result_rows(rejected, tr, title) == [  # a request from before the 受理号: no number, no UUID
+        ("received_at", "2026-11-28 09:30"), ("updated_at", "2026-11-28 15:10"), ("reason", "照片不符合要求"),
     ]  # fmt: skip
+    listed = StatusView("holder_list", "", items=(HolderItem(NUMBER, "x.y", "done", "2026-11-28 09:30"),))
+    assert result_rows(listed, tr, title) == [(grouped, "户籍证明，2026-11-28 09:30，done")]
+    for rows in (result_rows(same, tr, title), result_rows(rejected, tr, title)):
+        assert all(RID not in value and RID[-12:] not in value for _label, value in rows)

@@ -178,6 +178,24 @@ def test_fail_wipes_shows_the_error_screen_and_returns(
     assert visit.tick().screen == "attract"
 
 
+def test_a_failure_after_submitting_keeps_the_acceptance_number_for_the_error_screen(
+    visit: VisitController, clock: FakeClock
+) -> None:
+    from kiosk.queue.rows import SubmittedRequest
+
+    visit.start_service("id-photo")
+    assert visit.session is not None
+    visit.session.artifacts["submitted"] = SubmittedRequest(
+        "0192f3a4-9b2c-7d1e-8f00-0a1b2c3d4e5f", 57, "", "633700100570"
+    )
+    view = visit.fail(RuntimeError("printer driver bug"))
+    assert view.screen == "error" and view.number == "633700100570" and visit.session is None
+    clock.advance(15)
+    assert visit.tick().screen == "attract" and visit.view().number == ""
+    visit.start_service("id-photo")
+    assert visit.fail(RuntimeError("before submitting")).number == ""  # nothing was filed: no number
+
+
 def test_a_card_starts_a_visit_only_on_the_attract_screen(visit: VisitController) -> None:
     view = visit.card_placed()
     assert view is not None and view.screen == "home"
