@@ -21,7 +21,8 @@ the nonce is claimed in the store (per key, durably): a replay is refused on eve
 Refusals that leave a body unread close the connection, so it is never parsed as a next request.
 
 Adding a route is one function on a router, handed to ``create_app(backend, routers=[...])``
-(or added to :func:`kiosk_router` here)::
+(``kiosk-backend serve`` mounts what ``backend.cli.mounted_routers()`` returns; or add the
+function to :func:`kiosk_router` here)::
 
     router = APIRouter()
 
@@ -33,8 +34,10 @@ Adding a route is one function on a router, handed to ``create_app(backend, rout
         found = await run_in_threadpool(store.status_by_number, number)  # blocking store: a thread
         return answer(200, found) if found else problem(404, "unknown_request")
 
-``documented`` takes ``signed=False`` for a public route and ``body="ModelName"`` for a request
-body schema (a model listed in ``backend.models.BODY_MODELS``); staff routes use
+Import ``Request`` and ``Response`` at module level: FastAPI resolves the (postponed) annotations
+from the module's globals. ``documented`` takes ``signed=False`` for a public route and
+``body="ModelName"`` for a request body schema (a model listed in ``backend.models.BODY_MODELS``);
+staff routes use
 :func:`require_staff`. Blocking work (the store, the adapters) runs in the thread pool.
 """
 

@@ -32,6 +32,13 @@ class CliError(Exception):
     """A usage or set-up problem, printed as one line."""
 
 
+def mounted_routers() -> list[Any]:
+    """Route modules ``serve`` mounts beside the built-in ones (``create_app(backend, routers=...)``):
+    the one place to add a router. Built in each worker process. (The staff console needs none:
+    ``create_app`` mounts it at ``/console`` itself, so tests and every worker have it.)"""
+    return []
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from backend.app import Backend
     from backend.console.settings import ConsoleSettings
@@ -91,12 +98,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             args.workers,
             tls,
             limits,
+            routers=mounted_routers,
             keep_running=lambda: not parent or os.getppid() == parent,
         )
         sock.close()
         return 0
     backend = make_backend()
-    server = BackendServer(backend, sock, tls, limits)
+    server = BackendServer(backend, sock, tls, limits, mounted_routers())
 
     def _terminate(signum: int, frame: object) -> None:
         raise SystemExit(0)

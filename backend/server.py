@@ -25,12 +25,13 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import h11
 import uvicorn
+from fastapi import APIRouter
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from backend.app import Backend
@@ -118,6 +119,10 @@ class GuardedH11Protocol(H11Protocol):
         self.transport.close()
 
 
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def guarded_protocol(limits: Limits) -> type[GuardedH11Protocol]:
     return type(
         "BoundGuardedH11Protocol",
@@ -157,12 +162,13 @@ class BackendServer:
         sock: socket.socket,
         tls: ssl.SSLContext | None = None,
         limits: Limits = Limits(),
+        routers: Sequence[APIRouter] = (),
     ) -> None:
         self.backend = backend
         self.socket = sock
         self.server_port: int = sock.getsockname()[1]
         config = uvicorn.Config(
-            create_app(backend),
+            create_app(backend, routers=routers),
             http=guarded_protocol(limits),
             lifespan="off",
             log_config=None,
@@ -172,6 +178,7 @@ class BackendServer:
             backlog=limits.backlog,
             server_header=False,
             date_header=False,
+            timeout_graceful_shutdown=10,
         )
         config.load()
         config.ssl = tls  # our context (client certificates, TLS 1.2+), not one built from file names
@@ -198,10 +205,16 @@ class BackendServer:
 
 
 def make_server(
-    backend: Backend, host: str, port: int, tls: ssl.SSLContext | None = None, limits: Limits = Limits()
+    backend: Backend,
+    host: str,
+    port: int,
+    tls: ssl.SSLContext | None = None,
+    limits: Limits = Limits(),
+    routers: Sequence[APIRouter] = (),
 ) -> BackendServer:
-    """A one-process server listening on ``host:port`` (0: a free port, see ``server_port``)."""
-    return BackendServer(backend, listen(host, port, limits.backlog), tls, limits)
+    """A one-process server listening on ``host:port`` (0: a free port, see ``server_port``);
+    ``routers`` are mounted after the built-in routes (``create_app``)."""
+    return BackendServer(backend, listen(host, port, limits.backlog), tls, limits, routers)
 
 
 def serve_workers(
@@ -211,12 +224,14 @@ def serve_workers(
     tls: ssl.SSLContext | None,
     limits: Limits,
     *,
+    routers: Callable[[], Sequence[APIRouter]] = tuple,
     keep_running: Callable[[], bool] = lambda: True,
 ) -> None:
     """Fork ``workers`` processes serving ``sock``; replace any that dies; on SIGTERM/SIGINT (or
     once ``keep_running()`` is false) stop them all. Each worker builds its own backend (its own
     store connection) after the fork."""
     children: dict[int, int] = {}  # pid -> slot
+    started: dict[int, float] = {}  # slot -> when its worker was started
     stopping = False
 
     def spawn(slot: int) -> None:
@@ -224,18 +239,23 @@ def serve_workers(
         if pid == 0:  # the worker
             code = 0
             try:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                # uvicorn handles SIGTERM/SIGINT while it serves (a graceful stop) and raises the
+                # signal again afterwards: then, or before it started, this ends the worker
+                signal.signal(signal.SIGTERM, _exit_quietly)
+                signal.signal(signal.SIGINT, _exit_quietly)
                 backend = make_backend()
                 try:
-                    BackendServer(backend, sock, tls, limits).serve_forever()
+                    BackendServer(backend, sock, tls, limits, routers()).serve_forever()
                 finally:
                     backend.store.close()
+            except SystemExit:
+                pass
             except BaseException:
                 log.exception("worker %d failed", slot)
                 code = 1
             os._exit(code)
         children[pid] = slot
+        started[slot] = time.monotonic()
 
     def stop(signum: int, frame: object) -> None:
         nonlocal stopping
@@ -272,4 +292,6 @@ def serve_workers(
         slot = children.pop(pid)
         if not stopping:
             log.warning("worker %d (pid %d) ended (status %d); starting another", slot, pid, status)
+            if time.monotonic() - started[slot] < 1.0:
+                time.sleep(1.0)  # it failed at start (the store down?): do not spin
             spawn(slot)

@@ -9,16 +9,22 @@ key; ingest required ``kiosk_id == key_id`` although the kiosk config lets them 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from backend.app import Backend
+from backend.asgi import answer, documented, read_signed
 from backend.keys import KeyRing
 from backend.lookups import Lookups
+from backend.models import Ok, Problem
+from backend.server import make_server
 from backend.store import Store, open_store
 from contract.signing import SigningKey
 from kiosk.queue.alerts import help_alert
@@ -205,4 +211,31 @@ def test_nonces_are_purged_after_twice_the_skew_window(store_url: str) -> None:
         store.purge_nonces(1001)
         assert store.claim_nonce("K", "a" * 32, 1000)  # purged: stale by then, refused as such
     finally:
+        store.close()
+
+
+def test_a_route_added_as_one_function_is_documented_signed_and_replay_safe(store_url: str) -> None:
+    """The recipe of backend/asgi.py's docstring: one function on a router, mounted by create_app."""
+    router = APIRouter()
+
+    @router.get("/v1/example/{thing}", **documented("An example", {200: ("ok", Ok), 404: ("no", Problem)}))
+    async def example(request: Request, thing: str) -> Response:
+        await read_signed(request)
+        return answer(200, {"ok": True})
+
+    store = open_store(store_url)
+    httpd = make_server(Backend(store, _ring()), "127.0.0.1", 0, routers=[router])
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        running = Running(f"http://127.0.0.1:{httpd.server_port}", store)
+        assert _twice(running, "GET", "/v1/example/x", None) == (200, 401)
+        assert _send(running.url, "GET", "/v1/example/x", b"", {}).status_code == 401  # unsigned
+        doc = requests.get(running.url + "/openapi.json", timeout=5).json()
+        op = doc["paths"]["/v1/example/{thing}"]["get"]
+        assert set(op["responses"]) == {"200", "401", "404"} and op["security"] == [{"kioskHmac": []}]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
         store.close()
