@@ -286,9 +286,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, default=1, metavar="N", help="worker processes on one socket (PostgreSQL)"
     )
-    serve.add_argument("--header-timeout", type=float, default=10.0, metavar="S")
-    serve.add_argument("--body-timeout", type=float, default=30.0, metavar="S")
-    serve.add_argument("--max-connections", type=int, default=256, metavar="N")
+    serve.add_argument(
+        "--header-timeout", type=float, default=10.0, metavar="S", help="close if a request head takes longer"
+    )
+    serve.add_argument(
+        "--body-timeout", type=float, default=30.0, metavar="S", help="close if a body lags its head more"
+    )
+    serve.add_argument(
+        "--max-connections", type=int, default=256, metavar="N", help="per worker; past it, 503"
+    )
     serve.add_argument("--paid-after-polls", type=int, default=3, help="simulated payments: polls until paid")
     serve.add_argument(
         "--console-idle-min", type=float, default=15, metavar="MIN",
