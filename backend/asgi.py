@@ -39,7 +39,8 @@ function to :func:`kiosk_router` here)::
 Import ``Request`` and ``Response`` at module level: FastAPI resolves the (postponed) annotations
 from the module's globals. ``documented`` takes ``signed=False`` for a public route and
 ``body="ModelName"`` for a request body schema (a model listed in ``backend.models.BODY_MODELS``);
-staff routes use :func:`require_staff`. Blocking work (the store, the adapters) runs in the thread pool.
+staff routes use :func:`require_staff` (a person's token, backend/staff.py). Blocking work (the
+store, the adapters) runs in the thread pool.
 """
 
 from __future__ import annotations

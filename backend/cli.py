@@ -36,7 +36,8 @@ class CliError(Exception):
 
 def mounted_routers() -> list[Any]:
     """Route modules ``serve`` mounts beside the built-in ones (``create_app(backend, routers=...)``):
-    the one place to add a router, e.g. the staff console's. Built in each worker process."""
+    the one place to add a router. Built in each worker process. (The staff console needs none:
+    ``create_app`` mounts it at ``/console`` itself, so tests and every worker have it.)"""
     return []
 
 

@@ -2,7 +2,7 @@
 
 Each person on staff has an account: a username, a role, a disabled flag and a password hashed
 with scrypt (``hashlib.scrypt``, standard library: memory-hard, no extra package). Parameters
-``n=2**15, r=8, p=1`` take 32 MiB and about 0.1 s per hash on an office server: a stolen table
+``n=2**15, r=8, p=1`` take 32 MiB and about 0.2 s per hash (measured on the 2-core CI machine): a stolen table
 costs an attacker the same per guess, and a login costs staff nothing they notice. They are
 stored in each hash, so raising them later still verifies old hashes.
 

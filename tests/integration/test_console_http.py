@@ -269,6 +269,7 @@ def test_over_tls_the_session_cookie_is_secure(tmp_path: Path) -> None:
             url = f"https://127.0.0.1:{httpd.server_port}"
             session = requests.Session()
             session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides verify=
+            session.headers["Connection"] = "close"  # no kept-alive TLS connection left at shutdown
             session.verify = str(cert)
             token = _login_form(session, url)
             answer = session.post(
