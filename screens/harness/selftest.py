@@ -136,6 +136,26 @@ def _read_card(pilot: Any, _step: Any) -> None:
         raise SelfTestFailure(widget.message)
 
 
+def _face_check(pilot: Any, step: Any) -> None:
+    """The face check passes by itself in simulation (the demo face blinks; the card photo is the
+    demo face). With a real camera the technician does the challenge in front of it (60 s)."""
+    app = pilot.app
+    widget = app.screen("step").widget
+    if not getattr(widget, "simulated_liveness", False):
+        print("selftest: look at the camera and do what the screen asks (60 s)", flush=True)
+
+    def moved_or_ended() -> bool:
+        return (
+            app.flow is None
+            or app.flow.step is not step
+            or widget.phase in ("retry", "failed", "help", "offline")
+        )
+
+    pilot.wait_until(moved_or_ended, timeout_s=60, what="the face check")
+    if app.flow is not None and app.flow.step is step:
+        raise SelfTestFailure(f"face check: {widget.title} {widget.result}".strip())
+
+
 def _consent(pilot: Any, _step: Any) -> None:
     pilot.tap(pilot.app.tr("consent.agree"))
 
@@ -200,6 +220,7 @@ PLAYERS: dict[str, Callable[[Any, Any], None]] = {
     "review": _review,
     "submit": _wait_for_next_step,
     "verify_identity": _wait_for_next_step,
+    "face_check": _face_check,
     "payment": _wait_for_next_step,
     "print": _wait_for_next_step,
     "request_status": _request_status,
