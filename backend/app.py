@@ -103,6 +103,7 @@ class Backend:
         self.keys = dict(keys)
         self.staff_token = staff_token
         self.lookups = lookups or Lookups()
+        self.lookups.bind(store)  # identity verification uses the register in this store
         self.max_skew_s = max_skew_s
         self._last_purge = 0.0
         self._purge_lock = threading.Lock()
@@ -303,12 +304,13 @@ class Handler(BaseHTTPRequestHandler):
         self._send(201 if new else 200, json.dumps({"alert_id": alert["alert_id"], "stored": True}))
 
     def _lookup(self, body: bytes) -> None:
-        if self._verified(body) is None:
+        verified = self._verified(body)
+        if verified is None:
             return
         data = self._json_object(body)
         if data is None:
             return
-        status, answer = self.backend.lookups.handle(self.command, self.path, data)
+        status, answer = self.backend.lookups.handle(self.command, self.path, data, verified[0])
         self._send(status, json.dumps(answer, ensure_ascii=False))
 
     def _jobs(self, path: str, body: bytes) -> None:

@@ -3,6 +3,8 @@
     kiosk-backend serve --store URL --host H --port P [--trust DIR] [--trust-key ID=FILE] [--staff-token T]
     kiosk-backend stats --store URL [--json]
     kiosk-backend jobs take|complete|reject|list --store URL ...
+    kiosk-backend register add|list|remove|audit --store URL ...   (backend/register_cli.py)
+    kiosk-backend keys generate|rotate|list|export-public --dir DIR   certificate signing keys
 
 Errors are one line on stderr and a non-zero exit, never a traceback.
 """
@@ -75,9 +77,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "warning: no kiosk keys enrolled (--trust DIR or --trust-key); every request will be refused",
             file=sys.stderr,
         )
+    from backend.register_cli import identity_from_args
+
     store = open_store(args.store)
+    try:
+        identity = identity_from_args(args, store)
+    except CliError:
+        store.close()
+        raise
+    lookups = Lookups(paid_after_polls=args.paid_after_polls, identity=identity)
     backend = Backend(
-        store, keys, staff_token=args.staff_token, lookups=Lookups(paid_after_polls=args.paid_after_polls),
+        store, keys, staff_token=args.staff_token, lookups=lookups,
         answer_delay_s=args.answer_delay_ms / 1000,
     )  # fmt: skip
     try:
@@ -273,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PID",
         help="stop when this process is gone (the kiosk's local backend must not outlive a killed kiosk)",
     )
+    from backend.register_cli import add_identity_commands, add_serve_options
+
+    add_serve_options(serve)
     serve.set_defaults(func=cmd_serve)
     stats = sub.add_parser("stats", help="counts of stored requests and absorbed duplicates")
     stats.add_argument("--store", required=True)
@@ -302,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("--status", choices=["received", "in_progress", "done", "rejected"])
     jobs.add_argument("--limit", type=int, default=50)
     jobs.set_defaults(func=cmd_jobs)
+    add_identity_commands(sub)
     return parser
 
 

@@ -10,15 +10,13 @@ registry, payment and identity systems; the routes and answer shapes stay the sa
     GET  /v1/payments/{id}                                  -> {"status": pending|paid|cancelled}
     POST /v1/payments/{id}/cancel                           -> {"status": "cancelled"}
     POST /v1/payments/{id}/simulate-paid   (test hook)      -> {"status": "paid"}
-    POST /v1/identity/verify     {"id_number", "name", "photo_sha256"}
-                                 -> {"verification_id", "verified", "reason"}
+    POST /v1/identity/verify     {"id_number", "name", "photo_jpeg_b64", "request_id"?, "purpose"?}
+                                 -> {"verification_id", "verified", "reason", "holder"?, ...}
+                                 (the register and the face match: :mod:`backend.identity`)
 
 Simulated data is derived from a hash of the input, so the same plate always has the same
-violations. Payments are "paid" after ``paid_after_polls`` status polls. Identity verification
-passes when the ID number's GB 11643 check digit is right and a photo digest is present; a photo
-digest of 64 zeros is the test path for a refusal, and the simulated population register holds no
-one whose sequence code (characters 15-17) is 999 (e.g. 990000199001019994: a well-formed number
-that matches nobody, answered ``"no_record"``).
+violations. Payments are "paid" after ``paid_after_polls`` status polls. Identity verification is
+not simulated: the live face is matched against the register photo (:mod:`backend.identity`).
 """
 
 from __future__ import annotations
@@ -27,12 +25,15 @@ import hashlib
 import re
 import threading
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from backend.register import id_check_ok
+
+if TYPE_CHECKING:
+    from backend.identity import IdentityVerifier
+    from backend.store import Store
 
 _PAY_RE = re.compile(r"^/v1/payments/([0-9a-f]{32})(/cancel|/simulate-paid)?$")
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
-
 _OFFENCES = [
     ("闯红灯", "Running a red light", 20000, 6),
     ("超速行驶未超过20%", "Speeding under 20%", 20000, 3),
@@ -40,13 +41,7 @@ _OFFENCES = [
     ("违法停车", "Illegal parking", 15000, 0),
 ]
 
-
-def id_check_ok(number: str) -> bool:
-    """GB 11643: the 18th character is the weighted-sum check of the first 17 digits."""
-    if len(number) != 18 or not number[:17].isdigit():
-        return False
-    total = sum(int(d) * w for d, w in zip(number[:17], _WEIGHTS, strict=True))
-    return _CHECK[total % 11] == number[17].upper()
+__all__ = ["Lookups", "id_check_ok"]
 
 
 def _seed(text: str) -> bytes:
@@ -56,12 +51,25 @@ def _seed(text: str) -> bytes:
 class Lookups:
     """Simulated adapters; thread-safe (payments live in memory)."""
 
-    def __init__(self, paid_after_polls: int = 3) -> None:
+    def __init__(self, paid_after_polls: int = 3, identity: IdentityVerifier | None = None) -> None:
         self.paid_after_polls = paid_after_polls
+        self.identity = identity
         self._payments: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def handle(self, method: str, path: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def bind(self, store: Store) -> None:
+        """Use ``store`` for identity verification unless a verifier was given (the default: the
+        register in that store, dlib's matcher, no certificate key)."""
+        if self.identity is None:
+            from backend.identity import IdentityVerifier
+            from backend.register import Register, matcher_factory
+
+            self.identity = IdentityVerifier(store, Register(store, matcher_factory()))
+
+    def handle(
+        self, method: str, path: str, data: dict[str, Any], kiosk_id: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        """Route a signed look-up; ``kiosk_id`` is the id of the key that signed it."""
         path = path.split("?", 1)[0]
         if method == "POST" and path == "/v1/lookup/violations":
             return self.violations(data)
@@ -70,7 +78,7 @@ class Lookups:
         if method == "POST" and path == "/v1/payments":
             return self.create_payment(data)
         if method == "POST" and path == "/v1/identity/verify":
-            return self.verify_identity(data)
+            return self.verify_identity(data, kiosk_id)
         m = _PAY_RE.match(path)
         if m:
             return self.payment(m.group(1), method, m.group(2) or "")
@@ -151,22 +159,8 @@ class Lookups:
                 return 405, {"error": "method_not_allowed"}
             return 200, {"payment_id": payment_id, "status": p["status"], "amount_fen": p["amount_fen"]}
 
-    def verify_identity(self, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        number = str(data.get("id_number", ""))
-        photo = str(data.get("photo_sha256", ""))
-        verification_id = uuid.uuid4().hex
-        if not id_check_ok(number):
-            return 200, {"verification_id": verification_id, "verified": False, "reason": "id_number_invalid"}
-        if not re.fullmatch(r"[0-9a-f]{64}", photo):
-            return 200, {"verification_id": verification_id, "verified": False, "reason": "photo_missing"}
-        if photo == "0" * 64:
-            return 200, {"verification_id": verification_id, "verified": False, "reason": "photo_mismatch"}
-        if number[14:17] == "999":
-            return 200, {"verification_id": verification_id, "verified": False, "reason": "no_record"}
-        seed = _seed(number)
-        holder = {  # simulated population register: synthetic names, derived from the number
-            "name": ["张三丰", "李四", "王小明", "赵敏", "陈静"][seed[0] % 5],
-            "nation": ["汉", "回", "满", "壮"][seed[1] % 4],
-            "address": f"示例省示例市示例路{1 + seed[2] % 200}号",
-        }
-        return 200, {"verification_id": verification_id, "verified": True, "reason": "", "holder": holder}
+    def verify_identity(self, data: dict[str, Any], kiosk_id: str = "") -> tuple[int, dict[str, Any]]:
+        """The live face against the register (:meth:`backend.identity.IdentityVerifier.verify`)."""
+        if self.identity is None:
+            return 503, {"error": "identity_unavailable", "detail": "no register is configured"}
+        return self.identity.verify(data, kiosk_id)

@@ -56,6 +56,26 @@ _TABLES = [
         received_ts DOUBLE PRECISION NOT NULL, status TEXT NOT NULL, closed_ts DOUBLE PRECISION)""",
 ]
 
+# -- identity: the population register stand-in and the verification audit -----------------------
+# (backend/register.py, backend/identity.py). No live photo or template is ever stored: the register
+# holds enrolled photos only; the audit holds the masked number, a keyed digest of it (to count
+# failures per number) and the outcome.
+_IDENTITY_TABLES = [
+    """CREATE TABLE IF NOT EXISTS register (
+        id_number TEXT PRIMARY KEY, name TEXT NOT NULL, nation TEXT NOT NULL, address TEXT NOT NULL,
+        photo BYTEA NOT NULL, photo_sha256 TEXT NOT NULL, enrolled_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS identity_audit (
+        verification_id TEXT PRIMARY KEY, at_ts DOUBLE PRECISION NOT NULL, at_utc TEXT NOT NULL,
+        kiosk_id TEXT NOT NULL, id_masked TEXT NOT NULL, id_digest TEXT NOT NULL, purpose TEXT NOT NULL,
+        request_id TEXT NOT NULL, outcome TEXT NOT NULL, counts BOOLEAN NOT NULL,
+        similarity DOUBLE PRECISION)""",
+    "CREATE INDEX IF NOT EXISTS identity_audit_number ON identity_audit (id_digest, at_ts)",
+    "CREATE INDEX IF NOT EXISTS identity_audit_kiosk ON identity_audit (kiosk_id, at_ts)",
+    "CREATE TABLE IF NOT EXISTS identity_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+]
+_TABLES.extend(_IDENTITY_TABLES)
+# -- end of identity tables ------------------------------------------------------------------------
+
 STATUSES = ("received", "in_progress", "done", "rejected")
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image, ImageDraw
 
+from contract.certificates import CertificateClaims, key_id_of, sign_certificate
 from kiosk.config.model import KioskConfig
-from kiosk.documents import signed_qr, templates
+from kiosk.documents import templates
 from kiosk.documents.model import Document
 from kiosk.visit.privacy import mask_name
 
@@ -17,10 +19,21 @@ SAMPLE_NAME = "张三丰"
 SAMPLE_ID_NUMBER = "990000199001010017"  # region 990000 does not exist; check digit valid
 
 
-def sample_key() -> signed_qr.Ed25519PrivateKey:
-    """A fixed demo signing key (seed 0x00..0x1f), so sample certificates are reproducible.
-    Public knowledge: never a real kiosk's key."""
-    return signed_qr.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+def sample_key() -> Ed25519PrivateKey:
+    """A fixed demo backend certificate key (seed 0x00..0x1f), so sample certificates are
+    reproducible. Public knowledge: never a real backend's key."""
+    return Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+
+
+def sample_certificate_text(data: templates.CertificateData, key: Ed25519PrivateKey | None = None) -> str:
+    """What a backend would sign for ``data`` (the sample photo's digest stands in for a live one)."""
+    key = key or sample_key()
+    claims = CertificateClaims(
+        key_id=key_id_of(key.public_key()), request_id=data.request_id, kiosk_id=data.kiosk_id,
+        issued_at=int(data.issued_at.timestamp()), valid_until=data.valid_to, id_number=data.id_number,
+        name=data.name, photo_sha256="0" * 64,
+    )  # fmt: skip
+    return sign_certificate(claims, key)
 
 
 def sample_photo() -> Image.Image:
@@ -86,9 +99,8 @@ def sample_document(name: str, config: KioskConfig) -> Document:
             )
         )
     if name == "certificate":
-        return templates.temp_id_certificate(
-            sample_certificate_data(kiosk.id, kiosk.station_zh), sample_key()
-        )
+        data = sample_certificate_data(kiosk.id, kiosk.station_zh)
+        return templates.temp_id_certificate(data, sample_certificate_text(data))
     if name == "test-page":
         return templates.test_page(kiosk.id, "正常 ready", kiosk.status_base_url)
     raise ValueError(f"unknown document {name!r}")

@@ -1,4 +1,8 @@
-"""Signed QR codes for certificates, verifiable offline with the kiosk's Ed25519 public key.
+"""Kiosk-signed QR codes (KQ1), verifiable offline with the kiosk's Ed25519 public key.
+
+Certificates no longer use this: their QR is signed by the backend after it verified the person
+(:mod:`contract.certificates`, ``kiosk-tech verify-qr``), so a kiosk cannot make one. This module
+stays for the enrolled seed (``backend.signing_key_file``) until that setting is retired.
 
 Text form: ``KQ1.<payload>.<signature>``, both base32 without padding, so the whole text is in the
 QR alphanumeric set (5.5 bits a character instead of 8): a version-9 (M) or -11 (Q) symbol.

@@ -1,15 +1,14 @@
 """Templates: plain dataclasses in, :class:`Document` out. Names arrive already masked where the
-document is a receipt; only the A4 certificate carries the holder's full data."""
+document is a receipt; only the A4 certificate carries the holder's full data, and its QR is the
+text the backend signed (:mod:`contract.certificates`): the kiosk holds no key that could make one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image as PILImage
 
-from kiosk.documents import signed_qr
 from kiosk.documents.model import Document, Image, QrCode, Rule, Space, Text
 
 
@@ -58,7 +57,7 @@ class CertificateData:
     photo: PILImage.Image | None = None
 
     def holder(self) -> dict[str, str]:
-        """The fields the signed QR's digest covers."""
+        """The holder's fields as printed."""
         return {
             "name": self.name,
             "sex": self.sex,
@@ -120,11 +119,9 @@ def payment_receipt(data: PaymentData) -> Document:
     )
 
 
-def temp_id_certificate(data: CertificateData, key: Ed25519PrivateKey) -> Document:
-    """The A4 temporary identity certificate with a signed QR over the holder's data."""
-    claims = signed_qr.QrClaims(
-        data.request_id, data.kiosk_id, data.issued_at, signed_qr.holder_digest(data.holder())
-    )
+def temp_id_certificate(data: CertificateData, qr_text: str) -> Document:
+    """The A4 temporary identity certificate; ``qr_text`` is the backend's signed certificate
+    (name, ID number, validity and request number in ``data`` come from its claims)."""
     doc = Document("a4", "temporary identity certificate").add(
         Text("临时身份证明", size=3, bold=True, align="center"),
         Text("Temporary Identity Certificate", size=1, align="center"),
@@ -143,7 +140,7 @@ def temp_id_certificate(data: CertificateData, key: Ed25519PrivateKey) -> Docume
         Text(f"签发单位 Issued by: {data.station}", size=2),
         Text(f"编号 Number: {data.request_id}"),
         Space(),
-        QrCode(signed_qr.sign(claims, key), module=6, ec="Q"),
+        QrCode(qr_text, module=4, ec="M"),
         Text("扫码核验 kiosk-tech verify-qr", align="right"),
     )
     return doc

@@ -2,16 +2,21 @@
 
 ``request_receipt``: every submitted request (number, masked name, status QR). ``payment_receipt``:
 after a payment. ``photo_receipt``: the ID photo's receipt code. ``temp_id_certificate``: the A4
-certificate with photo and signed QR, stating the identity the backend verified.
+certificate with photo and the QR the backend signed, stating the identity the backend verified:
+its name, ID number, validity and request number are the signed claims
+(``artifacts["verification"]["certificate"]``, :mod:`contract.certificates`); without them no
+certificate is printed (the kiosk cannot make one).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 from dataclasses import dataclass
 from typing import Any
 
+from contract.certificates import CertificateClaims, read_claims
 from kiosk.config.model import KioskConfig
 from kiosk.documents.model import Document
 from kiosk.documents.templates import (
@@ -26,7 +31,7 @@ from kiosk.services.catalogue import Service, Step
 from kiosk.visit.privacy import mask_name
 from kiosk.visit.session import Session
 
-CERTIFICATE_DAYS = 30
+log = logging.getLogger(__name__)
 NEXT_STEPS = {
     "household": (
         "民警将在3个工作日内审核，请扫码查询进度。",
@@ -115,32 +120,50 @@ def build_jobs(
             )  # fmt: skip
             jobs.append(PrintJob(name, "printer", payment_receipt(paid)))
         elif name == "temp_id_certificate":
-            jobs.append(
-                PrintJob(name, "a4_printer", _certificate(session, config, holder, request_id, station, now))
-            )
+            document = _certificate(session, holder, request_id, station)
+            if document is not None:
+                jobs.append(PrintJob(name, "a4_printer", document))
         else:
             raise ValueError(f"unknown document {name!r}")
     return jobs
 
 
-def _certificate(
-    session: Session,
-    config: KioskConfig,
-    holder: dict[str, str],
-    request_id: str,
-    station: str,
-    now: dt.datetime,
-) -> Document:
+def backend_certificate(session: Session) -> tuple[str, CertificateClaims] | None:
+    """The certificate the backend signed for this visit (QR text and its claims), or None."""
+    verification = session.artifacts.get("verification") or {}
+    certificate = verification.get("certificate") if isinstance(verification, dict) else None
+    text = certificate.get("qr_text") if isinstance(certificate, dict) else None
+    if not isinstance(text, str):
+        return None
+    try:
+        return text, read_claims(text)
+    except ValueError:
+        return None
+
+
+def _certificate(session: Session, holder: dict[str, str], request_id: str, station: str) -> Document | None:
     from PIL import Image
 
-    from kiosk.documents import signed_qr
-
-    key = signed_qr.kiosk_private_key(config)  # the enrolled key (backend.signing_key_file), or a demo key
+    signed = backend_certificate(session)
+    if signed is None:  # never a certificate the backend did not sign
+        log.error("no backend-signed certificate for this visit: the certificate is not printed")
+        return None
+    text, claims = signed
+    if request_id and claims.request_id != request_id:
+        log.warning(
+            "the signed certificate names request %s, the visit submitted %s", claims.request_id, request_id
+        )
     photo: Any = Image.open(io.BytesIO(session.photo_jpeg)) if session.photo_jpeg else None
-    until = (now + dt.timedelta(days=CERTIFICATE_DAYS)).date().isoformat()
+    issued = claims.issued_datetime()
+    number = claims.id_number
+    birth = f"{number[6:10]}-{number[10:12]}-{number[12:14]}" if len(number) == 18 else holder["birth_date"]
+    sex = (
+        ("男" if int(number[16]) % 2 else "女")
+        if len(number) == 18 and number[16].isdigit()
+        else holder["sex"]
+    )
     data = CertificateData(
-        request_id, config.kiosk.id, station, now, now.date().isoformat(), until,
-        holder["name"], holder["sex"], holder["nation"], holder["birth_date"], holder["address"],
-        holder["id_number"], photo,
+        claims.request_id, claims.kiosk_id, station, issued, issued.astimezone().date().isoformat(),
+        claims.valid_until, claims.name, sex, holder["nation"], birth, holder["address"], number, photo,
     )  # fmt: skip
-    return temp_id_certificate(data, key)
+    return temp_id_certificate(data, text)

@@ -1,7 +1,9 @@
 """Start the reference backend as a subprocess on 127.0.0.1, for a kiosk with no backend configured.
 
 The kiosk never imports ``backend/``: it runs ``python -m backend serve`` with an embedded SQLite
-store in the data dir and the kiosk's own key trusted, waits until ``/healthz`` answers, and stops
+store in the data dir and the kiosk's own key trusted, the demo residents to enrol
+(:mod:`kiosk.queue.demo_register`) and a certificate key folder (made on first start, exported as
+``cert-keys/public.pem`` for ``kiosk-tech verify-qr``), waits until ``/healthz`` answers, and stops
 it with SIGTERM (then SIGKILL after a grace period). Port 0 lets the OS pick a free port, which
 the server prints on its first line.
 """
@@ -48,9 +50,20 @@ class LocalBackend:
     def store_url(self) -> str:
         return f"sqlite:///{self.data_dir / 'backend.db'}"
 
+    @property
+    def cert_keys_dir(self) -> Path:
+        """The local backend's certificate signing keys (private, 0600: the backend's, not the kiosk's)."""
+        return self.data_dir / "cert-keys"
+
     def command(self) -> list[str]:
+        from kiosk.queue.demo_register import write_demo_register
+
         cmd = [sys.executable, "-m", "backend", "serve", "--store", self.store_url]
         cmd += ["--host", "127.0.0.1", "--port", str(self.port), *self.extra_args]
+        cmd += ["--cert-keys", str(self.cert_keys_dir), "--cert-keys-create"]
+        residents = write_demo_register(self.data_dir / "demo-register")
+        if residents is not None:
+            cmd += ["--enrol", str(residents)]
         cmd += ["--parent-pid", str(os.getpid())]  # it stops if the kiosk is killed
         for key_id, path in self.trust_keys.items():
             cmd += ["--trust-key", f"{key_id}={path}"]

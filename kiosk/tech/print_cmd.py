@@ -2,16 +2,15 @@
 
     print-test --printer URI       status first, then a test page (tcp:, serial:, usb:, file:, cups:)
     preview DOCUMENT --out F.png   receipt | payment-receipt | certificate | test-page (synthetic data)
-    verify-qr TEXT [--key FILE]    check a certificate's signed QR offline
+    verify-qr TEXT_OR_IMAGE [--key FILE]   a certificate's backend-signed QR (kiosk/tech/verify_qr.py)
 
-Exit codes: 0 done / valid, 1 printer refused or QR invalid, 2 bad usage or config.
+Exit codes: 0 done / valid, 1 printer refused or QR invalid, 2 bad usage, config or input.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC
 from pathlib import Path
 
 from kiosk.config.model import KioskConfig, load_config
@@ -31,14 +30,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     preview.add_argument("document", choices=DOCUMENTS)
     preview.add_argument("--out", required=True, metavar="FILE.png")
     preview.set_defaults(func=run_preview)
-    verify = sub.add_parser("verify-qr", help="verify a certificate's signed QR text offline")
-    verify.add_argument("text")
-    verify.add_argument(
-        "--key",
-        metavar="FILE",
-        help="public or private key PEM, or hex seed file; default: backend.signing_key_file",
-    )
-    verify.set_defaults(func=run_verify)
+    from kiosk.tech import verify_qr
+
+    verify = verify_qr.register(sub)
     for parser in (test, preview, verify):
         parser.add_argument(
             "--config", metavar="FILE", help="site file (default: $KIOSK_CONFIG or /etc/kiosk)"
@@ -112,20 +106,3 @@ def run_preview(args: argparse.Namespace) -> int:
         return 1
     print(f"wrote {out}")
     return 0
-
-
-def run_verify(args: argparse.Namespace) -> int:
-    from kiosk.documents import signed_qr
-
-    if args.key:
-        public_key = signed_qr.load_public_key(Path(args.key))
-    else:
-        public_key = signed_qr.kiosk_public_key(_config(args))
-    result = signed_qr.verify(args.text, public_key)
-    if result.valid and result.claims is not None:
-        c = result.claims
-        when = c.issued_at.astimezone(UTC).isoformat(timespec="seconds")
-        print(f"valid: request {c.request_id}, kiosk {c.kiosk_id}, issued {when}")
-        return 0
-    print(f"invalid: {result.reason}", file=sys.stderr)
-    return 1

@@ -9,8 +9,8 @@ import pytest
 
 from tests.conftest import skip_or_fail
 
-# every table the reference backend creates (backend/store.py, backend/alerts.py)
-BACKEND_TABLES = "requests, nonces, counters, kiosks, step_stats, alerts"
+# every table the reference backend creates (backend/store.py, backend/alerts.py, identity block)
+BACKEND_TABLES = "requests, nonces, counters, kiosks, step_stats, alerts, register, identity_audit, identity_meta"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from contract.certificates import key_id_of, verify_certificate
 from drivers.printer.escpos import PrinterProfile
 from kiosk.config.model import KioskConfig, load_config
-from kiosk.documents import samples, signed_qr
+from kiosk.documents import samples
 from kiosk.documents.render import to_escpos, to_pdf, to_png
 from kiosk.tech import main as tech_main
 
@@ -74,10 +75,12 @@ def test_certificate_is_a4_with_signed_qr_and_pdf(config: KioskConfig) -> None:
     img = to_png(doc)
     assert img.size == (1654, 2339)
     text = decode_qr(img)
-    result = signed_qr.verify(
-        text, samples.sample_key().public_key(), samples.sample_certificate_data().holder()
+    public = samples.sample_key().public_key()
+    data = samples.sample_certificate_data()
+    result = verify_certificate(
+        text, {key_id_of(public): public}, holder={"name": data.name, "id_number": data.id_number}
     )
-    assert result.valid, result.reason  # the printed picture carries a QR that verifies
+    assert result.valid, result.reason  # the printed picture carries the backend-signed QR
     pdf = to_pdf(doc)
     assert pdf.startswith(b"%PDF") and b"/MediaBox" in pdf
 

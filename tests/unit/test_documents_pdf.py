@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from contract.certificates import key_id_of, verify_certificate
 from kiosk.config.model import KioskConfig, load_config
-from kiosk.documents import samples, signed_qr
+from kiosk.documents import samples
 from kiosk.documents.model import Document, QrCode, Text
 from kiosk.documents.pdf import to_vector_pdf
 from kiosk.documents.render import raster_pdf, to_pdf
@@ -69,8 +70,10 @@ def test_printed_certificate_qr_verifies(certificate_pdf: bytes, tmp_path: Path)
     with Image.open(out) as page:
         assert page.size == (1654, 2339)
         qr_text, _, _ = cv2.QRCodeDetector().detectAndDecode(np.array(page.convert("L")))
-    result = signed_qr.verify(
-        str(qr_text), samples.sample_key().public_key(), samples.sample_certificate_data().holder()
+    public = samples.sample_key().public_key()
+    data = samples.sample_certificate_data()
+    result = verify_certificate(
+        str(qr_text), {key_id_of(public): public}, holder={"name": data.name, "id_number": data.id_number}
     )
     assert result.valid, result.reason
 

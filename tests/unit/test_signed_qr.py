@@ -1,4 +1,5 @@
-"""Signed QR: round trip, forgery, alteration, wrong holder, key files, CLI."""
+"""The kiosk-signed QR (KQ1; certificates are now signed by the backend, contract/certificates.py):
+round trip, forgery, alteration, wrong holder, key files."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import pytest
 from kiosk.documents import samples, signed_qr
 from kiosk.documents.signed_qr import Ed25519PrivateKey, QrClaims
 from kiosk.errors import KioskError
-from kiosk.tech import main as tech_main
 
 HOLDER = samples.sample_certificate_data().holder()
 
@@ -85,21 +85,7 @@ def test_bad_key_file_is_a_kiosk_error(tmp_path: Path) -> None:
         signed_qr.load_public_key(tmp_path / "bad.pem")
 
 
-def test_cli_verify_qr(
-    text: str, key: Ed25519PrivateKey, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    pub = tmp_path / "pub.pem"
-    pub.write_bytes(signed_qr.public_pem(key))
-    assert tech_main(["verify-qr", text, "--key", str(pub)]) == 0
-    assert "valid: request REQ-1" in capsys.readouterr().out
-    assert tech_main(["verify-qr", text[:-1] + ("B" if text[-1] == "A" else "A"), "--key", str(pub)]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("invalid:") and err.count("\n") == 1
-
-
-def test_enrolled_seed_signs_and_cli_verifies_by_default(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_enrolled_seed_signs(tmp_path: Path) -> None:
     from kiosk.config.model import load_config
     from kiosk.tech.config_init import init_site
 
@@ -110,13 +96,10 @@ def test_enrolled_seed_signs_and_cli_verifies_by_default(
     assert key.private_bytes_raw() == bytes.fromhex(seed_file.read_text().strip())
     claims = QrClaims("REQ-9", "KIOSK-T1", datetime(2026, 3, 4, tzinfo=UTC), signed_qr.holder_digest(HOLDER))
     qr = signed_qr.sign(claims, key)
-    assert tech_main(["verify-qr", qr, "--config", str(site)]) == 0
-    assert "valid: request REQ-9, kiosk KIOSK-T1" in capsys.readouterr().out
-    # the seed file also works as --key; another kiosk's key does not verify it
-    assert tech_main(["verify-qr", qr, "--key", str(seed_file)]) == 0
+    assert signed_qr.verify(qr, signed_qr.load_public_key(seed_file)).valid
     other = init_site(tmp_path / "t2", kiosk_id="KIOSK-T2")
-    assert tech_main(["verify-qr", qr, "--config", str(other)]) == 1
-    assert capsys.readouterr().err.strip().endswith("invalid: bad_signature")
+    other_config = load_config(other, environ={}, validate_devices=False)
+    assert signed_qr.verify(qr, signed_qr.kiosk_public_key(other_config)).reason == "bad_signature"
 
 
 def test_seed_of_wrong_length_is_a_config_error(tmp_path: Path) -> None:
