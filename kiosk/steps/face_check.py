@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
+from contract.ids import uuid7
 from kiosk.errors import BackendRejected, BackendUnavailable
 from kiosk.steps.backend_step import Runner
 from kiosk.steps.lookups import IdentityClient, identity_name, identity_number, verification_of
@@ -330,7 +331,7 @@ class FaceCheckEngine:
                 identity_number(self.visit),
                 identity_name(self.visit),
                 jpeg,
-                request_id=str(self.visit.artifacts.get("request_id", "") or ""),
+                request_id=self._request_id(),
                 purpose=str(self.visit.service_id or ""),
             )
         finally:
@@ -348,6 +349,14 @@ class FaceCheckEngine:
                 "certificate": dict(verification.certificate),
             },
         )
+
+    def _request_id(self) -> str:
+        """The visit's request id, reserved now if it has none: the backend signs the certificate's
+        claims with it, and the submit step files the request under the same id."""
+        reserved = self.visit.artifacts.get("request_id")
+        if not reserved:
+            reserved = self.visit.artifacts["request_id"] = str(uuid7())
+        return str(reserved)
 
     def _matched(self, generation: int, result: MatchResult) -> None:
         if generation != self._generation or self.left or self.state.phase != MATCHING:

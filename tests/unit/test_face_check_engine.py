@@ -225,6 +225,8 @@ def test_register_match_sends_the_live_jpeg_and_keeps_the_holder() -> None:
     assert engine.state.phase == PASSED and matcher.templates == []
     (asked,) = backend.asked
     assert asked["id_number"] == ID_NUMBER and asked["purpose"] == "temp-id-certificate"
+    # the visit's request id, reserved now: the backend signs it, the submit step files under it
+    assert asked["request_id"] == session.artifacts["request_id"] and len(asked["request_id"]) == 36
     assert base64.b64decode(asked["photo_jpeg_b64"]) == b"\xff\xd8face:resident\xff\xd9"
     assert session.artifacts["verification"]["holder"]["name"] == "张三丰"
     assert session.artifacts["face_check"]["verification_id"] == "ver-1" and backend.closed == 1
