@@ -102,9 +102,9 @@ def _lfw_faces() -> Image:
 PHOTOS: dict[str, Callable[[], Image]] = {"demo": demo_photo}
 
 
-@cache
 def photo_bmp(name: str) -> bytes:
-    """The BMP of the photo named ``name`` (``demo``, ``lfw:N``); ValueError for an unknown name."""
+    """The BMP of the photo named ``name`` (``demo``, ``lfw:N``); ValueError for an unknown name.
+    Made anew at each read, as a decoder does (not cached: a card photo lives only in its visit)."""
     if name in PHOTOS:
         return _bmp(PHOTOS[name]())
     kind, _, index = name.partition(":")
