@@ -22,7 +22,7 @@ def _filed(queue: Any) -> int:
 
 def test_answers_make_a_conditional_step_apply(kiosk: Any) -> None:
     service = kiosk.app.catalogue["traffic-fine"]
-    card, plate = service.steps[1], service.steps[2]
+    card, plate = (next(s for s in service.steps if s.id == name) for name in ("card", "plate"))
     assert synthetic_answers(service, card)["lookup_by"] == "card"
     assert synthetic_answers(service, plate)["lookup_by"] == "plate"
     flow = flow_at(kiosk.app, service, plate)
