@@ -15,7 +15,8 @@ also carries ``certificate``: the claims signed with the backend's certificate k
 Failed verifications (``COUNTED``: a face that is not the holder's, a number nobody holds) are
 limited per ID number and per kiosk: ``max_failures`` within ``window_s`` (default 5 an hour) and
 further attempts, even with the right face, are ``too_many_attempts`` until the window has moved
-on (exact within a process: the check, the match and the record are serialised). Every attempt is audited in ``identity_audit`` (kiosk key id, masked number, outcome, time);
+on (exact within a process: the check, the match and the record are serialised). Every attempt
+is audited in ``identity_audit`` (kiosk key id, masked number, outcome, time);
 the live photo and its template exist only in memory for the request.
 """
 
