@@ -55,7 +55,7 @@ class KeyRing:
     def _path(self, key_id: str) -> Path:
         return self.folder / f"cert-{key_id}.pem"
 
-    def keys(self) -> list[KeyInfo]:
+    def infos(self) -> list[KeyInfo]:
         """Every key, newest first."""
         current = self.current_id(missing_ok=True)
         found = []
@@ -91,7 +91,7 @@ class KeyRing:
         return key_id, self.private_key(key_id)
 
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
-        return {info.key_id: self.private_key(info.key_id).public_key() for info in self.keys()}
+        return {info.key_id: self.private_key(info.key_id).public_key() for info in self.infos()}
 
     def generate(self, *, rotate: bool = False) -> str:
         """A new key (file 0600, never overwriting one), made current. Without ``rotate`` a folder
@@ -124,7 +124,7 @@ class KeyRing:
 
     def export_public(self) -> str:
         """Every public key with its id (the current one first): a file for ``kiosk-tech verify-qr``."""
-        infos = self.keys()
+        infos = self.infos()
         if not infos:
             raise KeyRingError(f"no certificate key in {self.folder}")
         blocks = ["# kiosk-backend certificate keys (public; verify-qr needs only this file)\n"]

@@ -85,6 +85,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except CliError:
         store.close()
         raise
+    if identity.issuer is None:
+        print(
+            "warning: no certificate key (--cert-keys DIR); temp-id-certificate verifications answer 503",
+            file=sys.stderr,
+        )
     lookups = Lookups(paid_after_polls=args.paid_after_polls, identity=identity)
     backend = Backend(
         store, keys, staff_token=args.staff_token, lookups=lookups,

@@ -15,7 +15,8 @@ also carries ``certificate``: the claims signed with the backend's certificate k
 Failed verifications (``COUNTED``: a face that is not the holder's, a number nobody holds) are
 limited per ID number and per kiosk: ``max_failures`` within ``window_s`` (default 5 an hour) and
 further attempts, even with the right face, are ``too_many_attempts`` until the window has moved
-on. Every attempt is audited in ``identity_audit`` (kiosk key id, masked number, outcome, time);
+on (exact within a process: the check, the match and the record are serialised). Every attempt
+is audited in ``identity_audit`` (kiosk key id, masked number, outcome, time);
 the live photo and its template exist only in memory for the request.
 """
 
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.certificates import CertificateIssuer, KeyRingError
-from backend.register import Register, RegisterError, id_check_ok, mask_number
+from backend.register import Register, RegisterError, Resident, id_check_ok, mask_number
 from backend.store import Store, utc_now
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class IdentityVerifier:
         self.clock = clock
         self._enrol_file = enrol_file  # enrolled before the first verification, then forgotten
         self._enrol_lock = threading.Lock()
+        self._serial = threading.Lock()
         self._pepper = b""
 
     # -- the route --------------------------------------------------------------------------------
@@ -103,6 +105,7 @@ class IdentityVerifier:
             return 400, {"error": "invalid_body", "detail": detail}
         if purpose in CERTIFICATE_SERVICES and self.issuer is None:
             log.error("identity: a %s was asked for but no certificate key is configured", purpose)
+            self._record(audit, "certificate_signing_unavailable")
             return 503, {"error": "certificate_signing_unavailable"}
 
         def refused(reason: str) -> tuple[int, dict[str, Any]]:
@@ -115,46 +118,51 @@ class IdentityVerifier:
         photo_b64 = str(data.get("photo_jpeg_b64", ""))
         if not photo_b64:
             return refused("photo_missing")  # a photo_sha256 alone is no photo
-        if self._too_many(number, kiosk_id):
-            return refused("too_many_attempts")
-        try:
-            photo = base64.b64decode(photo_b64, validate=True)
-        except (binascii.Error, ValueError):
-            return refused("photo_unusable")
-        try:
-            self._enrol_pending()
-            resident = self.register.get(number)
-            if resident is None:
-                return refused("no_record")
-            similarity = self._similarity(photo, resident)
-        except _Unusable:
-            return refused("photo_unusable")
-        except (RegisterError, KeyRingError, RuntimeError) as exc:  # MatcherUnavailable is a RuntimeError
-            log.error("identity: cannot verify: %s", exc)
-            return 503, {"error": "face_matcher_unavailable", "detail": str(exc)}
-        if similarity < self.register.matcher.threshold:
+        # the limit's check and the attempt's record as one step in this process (dlib serialises
+        # matching anyway), so racing requests cannot slip past the limit; across several
+        # PostgreSQL ingest processes two racing requests may each still pass once
+        with self._serial:
+            if self._too_many(number, kiosk_id):
+                return refused("too_many_attempts")
+            try:
+                photo = base64.b64decode(photo_b64, validate=True)
+            except (binascii.Error, ValueError):
+                return refused("photo_unusable")
+            try:
+                self._enrol_pending()
+                resident = self.register.get(number)
+                if resident is None:
+                    return refused("no_record")
+                similarity = self._similarity(photo, resident)
+            except _Unusable:
+                return refused("photo_unusable")
+            except (RegisterError, KeyRingError, RuntimeError) as exc:  # MatcherUnavailable is a RuntimeError
+                log.error("identity: cannot verify: %s", exc)
+                self._record(audit, "face_matcher_unavailable")
+                return 503, {"error": "face_matcher_unavailable", "detail": str(exc)}
+            if similarity < self.register.matcher.threshold:
+                audit.similarity = similarity
+                return refused("photo_mismatch")
+            answer: dict[str, Any] = {
+                "verification_id": verification_id,
+                "verified": True,
+                "reason": "",
+                "holder": resident.holder(),
+                "similarity": round(similarity, 4),
+            }
+            if purpose in CERTIFICATE_SERVICES and request_id and self.issuer is not None:
+                answer["certificate"] = self.issuer.issue(
+                    request_id=request_id, kiosk_id=kiosk_id, id_number=resident.id_number,
+                    name=resident.name, photo_sha256=hashlib.sha256(photo).hexdigest(),
+                )  # fmt: skip
             audit.similarity = similarity
-            return refused("photo_mismatch")
-        answer: dict[str, Any] = {
-            "verification_id": verification_id,
-            "verified": True,
-            "reason": "",
-            "holder": resident.holder(),
-            "similarity": round(similarity, 4),
-        }
-        if purpose in CERTIFICATE_SERVICES and request_id and self.issuer is not None:
-            answer["certificate"] = self.issuer.issue(
-                request_id=request_id, kiosk_id=kiosk_id, id_number=resident.id_number,
-                name=resident.name, photo_sha256=hashlib.sha256(photo).hexdigest(),
-            )  # fmt: skip
-        audit.similarity = similarity
-        self._record(audit, "verified")
-        log.info("identity %s for %s at %s: verified", verification_id, mask_number(number), kiosk_id)
-        return 200, answer
+            self._record(audit, "verified")
+            log.info("identity %s for %s at %s: verified", verification_id, mask_number(number), kiosk_id)
+            return 200, answer
 
     # -- parts ------------------------------------------------------------------------------------
 
-    def _similarity(self, photo: bytes, resident: Any) -> float:
+    def _similarity(self, photo: bytes, resident: Resident) -> float:
         from contract.faces import FaceUnusable, decode_image
 
         matcher = self.register.matcher
@@ -207,6 +215,7 @@ class IdentityVerifier:
         return bool(by_number >= self.limit.max_failures or by_kiosk >= self.limit.max_failures)
 
     def _record(self, audit: _Audit, outcome: str) -> None:
+        digest = self._digest(audit.number)  # before the transaction: it may open one itself
         with self.store.transaction() as cur:
             self.store._exec(
                 cur,
@@ -214,7 +223,7 @@ class IdentityVerifier:
                 " purpose, request_id, outcome, counts, similarity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     audit.verification_id, self.clock(), utc_now(), audit.kiosk_id,
-                    mask_number(audit.number[:32]), self._digest(audit.number), audit.purpose,
+                    mask_number(audit.number[:32]), digest, audit.purpose,
                     audit.request_id, outcome, outcome in COUNTED, audit.similarity,
                 ),
             )  # fmt: skip

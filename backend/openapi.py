@@ -119,8 +119,55 @@ _ANSWERS: dict[str, Any] = {
         {
             "verification_id": _STR,
             "verified": {"type": "boolean"},
-            "reason": _STR,
-            "holder": {"type": "object"},
+            "reason": {
+                "enum": [
+                    "",
+                    "id_number_invalid",
+                    "photo_missing",
+                    "photo_unusable",
+                    "photo_mismatch",
+                    "no_record",
+                    "too_many_attempts",
+                ],
+                "description": "empty on a match; a photo_sha256 without the photo is photo_missing",
+            },
+            "holder": {
+                **_object({"name": _STR, "nation": _STR, "address": _STR}, ("name", "nation", "address")),
+                "description": "only on a match",
+            },
+            "similarity": {"type": "number", "minimum": 0, "maximum": 1, "description": "only on a match"},
+            "certificate": {
+                **_object(
+                    {
+                        "qr_text": {"type": "string", "pattern": "^KC1\\.[A-Z2-7]+\\.[A-Z2-7]+$"},
+                        "claims": _object(
+                            {
+                                "key_id": _STR,
+                                "request_id": _STR,
+                                "kiosk_id": _STR,
+                                "issued_at": {"type": "integer"},
+                                "valid_until": _STR,
+                                "id_number": _STR,
+                                "name": _STR,
+                                "photo_sha256": _STR,
+                            },
+                            (
+                                "key_id",
+                                "request_id",
+                                "kiosk_id",
+                                "issued_at",
+                                "valid_until",
+                                "id_number",
+                                "name",
+                                "photo_sha256",
+                            ),
+                        ),
+                    },
+                    ("qr_text", "claims"),
+                ),
+                "description": "a match for a certificate service with a request_id: the claims the "
+                "backend signed (contract/certificates.py); the kiosk prints them and qr_text as the QR",
+            },
         },
         ("verification_id", "verified", "reason"),
     ),
@@ -273,9 +320,27 @@ def openapi_document() -> dict[str, Any]:
             },
             "/v1/identity/verify": {
                 "post": _op(
-                    "Verify identity for a temporary certificate",
-                    {"200": ("answer (verified or the reason not)", "Verification"), **lookup},
-                    _object({"id_number": _STR, "name": _STR, "photo_sha256": _STR}),
+                    "Verify identity: the live face against the register photo (backend/identity.py)",
+                    {
+                        "200": ("answer (verified or the reason not)", "Verification"),
+                        **lookup,
+                        "503": ("no face matcher, or a certificate asked for without a key", "Problem"),
+                    },
+                    _object(
+                        {
+                            "id_number": _STR,
+                            "name": _STR,
+                            "photo_jpeg_b64": {
+                                "type": "string",
+                                "description": "base64 JPEG of the live face",
+                            },
+                            "request_id": _STR,
+                            "purpose": {
+                                "type": "string",
+                                "description": "service id, e.g. temp-id-certificate",
+                            },
+                        }
+                    ),
                 )
             },
             "/v1/alerts": {

@@ -153,7 +153,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
             )
             return 0
         if args.action == "list":
-            infos = ring.keys()
+            infos = ring.infos()
             if not infos:
                 raise CliError(f"no certificate key in {ring.folder}")
             for info in infos:

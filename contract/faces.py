@@ -51,6 +51,8 @@ DLIB_MODEL = "dlib_face_recognition_resnet_model_v1"
 # 0.13 s at 512x512, 0.9 s at 2333x1434 on this machine); landmarks and the descriptor are then
 # computed on the full-resolution image, so a large photo loses nothing.
 DETECT_LONG_SIDE = 640
+# An image at most this long (the ID card's 102x126 photo) is searched with 2x upsampling at once.
+SMALL_IMAGE = 200
 # Smallest face that gives a usable template, as the face box width in source pixels (dlib's
 # descriptor works on a 150x150 chip; below ~40 px the chip is mostly interpolation).
 MIN_FACE_PX = 40
@@ -228,12 +230,13 @@ MODELS = _DlibModels()
 DLIB_LOCK = threading.RLock()
 
 
-def detect_faces(rgb: RGBImage) -> list[FaceBox]:
+def detect_faces(rgb: RGBImage, *, upsample_if_none: bool = True) -> list[FaceBox]:
     """Every face dlib's HOG detector finds in ``rgb`` (RGB uint8), boxes in ``rgb``'s pixels.
 
-    Detection runs on a copy at most ``DETECT_LONG_SIDE`` long; if nothing is found there, once
-    more with dlib's 2x upsampling, which finds faces down to ~40 px (a small card photo, a
-    resident standing back).
+    Detection runs on a copy at most ``DETECT_LONG_SIDE`` long, where it finds faces from ~80 px;
+    if nothing is found there (and ``upsample_if_none``), once more with dlib's 2x upsampling,
+    which finds faces down to ~40 px (a small card photo) at four times the cost. Live video
+    passes False: an empty frame must stay cheap.
     """
     import numpy as np
     from PIL import Image
@@ -247,9 +250,12 @@ def detect_faces(rgb: RGBImage) -> list[FaceBox]:
         small = np.asarray(Image.fromarray(img).resize(size, Image.Resampling.BILINEAR))
     detector = MODELS.get("detector")
     with DLIB_LOCK:
-        rects, scores, _ = detector.run(small, 0, 0.0)
-        if len(rects) == 0:
-            rects, scores, _ = detector.run(small, 1, 0.0)
+        if upsample_if_none and max(small.shape[:2]) <= SMALL_IMAGE:
+            rects, scores, _ = detector.run(small, 1, 0.0)  # a card photo: its face is under 80 px
+        else:
+            rects, scores, _ = detector.run(small, 0, 0.0)
+            if len(rects) == 0 and upsample_if_none:
+                rects, scores, _ = detector.run(small, 1, 0.0)
     boxes = []
     for rect, score in zip(rects, scores, strict=True):
         left = max(0, math.floor(rect.left() / scale))

@@ -26,6 +26,8 @@ KIOSK_EXTRA_MODULES: tuple[str, ...] = (
     "tomlkit",
     "cryptography",
     "fpdf",  # fpdf2
+    "dlib",  # dlib-bin
+    "face_recognition_models",
 )
 """Import names of the ``kiosk`` extra's distributions (pyproject.toml), checked without importing.
 

@@ -140,7 +140,7 @@ def temp_id_certificate(data: CertificateData, qr_text: str) -> Document:
         Text(f"签发单位 Issued by: {data.station}", size=2),
         Text(f"编号 Number: {data.request_id}"),
         Space(),
-        QrCode(qr_text, module=4, ec="M"),
+        QrCode(qr_text, module=5, ec="M"),
         Text("扫码核验 kiosk-tech verify-qr", align="right"),
     )
     return doc

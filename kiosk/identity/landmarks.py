@@ -5,12 +5,15 @@ iBUG 300-W, excludes commercial use: a site that needs that swaps ``FaceLandmark
 The geometry functions are pure and take the 68 points in dlib's order:
 
 - ``eye_aspect_ratio``: eye opening (Soukupová & Čech 2016): ~0.3 open, ~0.1 closed.
+- ``eye_openness``: the eyes' area relative to a rigid face triangle, unchanged by any affine map
+  of the image (what the blink challenge uses).
 - ``mouth_opening``: inner-lip gap over mouth width: ~0 closed, > 0.25 open.
 - ``head_pose``: yaw, pitch, roll in degrees from a scaled-orthographic fit of a generic 3-D face.
 
-All three are invariant under 2-D similarity transforms of the image (moving, turning in the image
-plane, or scaling a photo leaves them unchanged), and yaw/pitch also survive a flat photo being
-tilted (a horizontal or vertical squash): what changes them is a 3-D head.
+All are invariant under 2-D similarity transforms of the image (moving, turning in the image plane,
+or scaling a photo leaves them unchanged); ``eye_openness`` and the yaw and pitch of ``head_pose``
+are also invariant under every affine map, so a flat photo tilted in front of the camera (seen in
+weak perspective, an affine map of the photo) does not move them either: a 3-D head does.
 
 Frames are BGR (``drivers.camera.base.Image``, the camera's layout); ``FaceLandmarker`` converts.
 """
@@ -91,6 +94,27 @@ def eye_aspect_ratio(points: tuple[Point, ...]) -> tuple[float, float]:
     return _ear(points, RIGHT_EYE), _ear(points, LEFT_EYE)
 
 
+def _area(points: list[Point]) -> float:
+    """The area of a simple polygon (shoelace)."""
+    total = 0.0
+    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True):
+        total += x1 * y2 - x2 * y1
+    return abs(total) / 2
+
+
+def eye_openness(points: tuple[Point, ...]) -> float:
+    """Both eyes' area over the area of the triangle outer eye corners - nose base.
+
+    A ratio of areas is unchanged by every affine map of the image, so moving, turning, scaling or
+    tilting a flat photo in front of the camera (a weak-perspective view of a plane is affine)
+    leaves it where it was, whereas the eye aspect ratio moves when a photo is tilted forward.
+    It falls towards 0 when the eyes close.
+    """
+    eyes = _area([points[i] for i in RIGHT_EYE]) + _area([points[i] for i in LEFT_EYE])
+    reference = _area([points[36], points[45], points[33]])
+    return eyes / reference if reference > 0 else 0.0
+
+
 def mouth_opening(points: tuple[Point, ...]) -> float:
     """The mean inner-lip gap over the mouth's width."""
     gap = sum(_dist(points[a], points[b]) for a, b in zip(INNER_LIP_TOP, INNER_LIP_BOTTOM, strict=True)) / 3
@@ -102,9 +126,10 @@ def head_pose(points: tuple[Point, ...]) -> HeadPose:
     """The head's rotation from a scaled-orthographic fit of the generic model to six landmarks.
 
     The 2x3 camera matrix is fitted by least squares; its rows, normalised and orthogonalised, are
-    the first two rows of the rotation. Decomposed as R = Rz(roll) Ry(yaw) Rx(pitch), an in-plane
-    turn of the image only adds to roll, and a squash of a flat photo only rescales a row, so
-    neither moves yaw or pitch.
+    the first two rows of the rotation, and the viewing direction (their cross product) gives yaw
+    and pitch. Any affine map T of the image (moving, turning, scaling, tilting a flat photo)
+    changes the fitted matrix to T @ A: the same row space, so the same viewing direction, and
+    yaw and pitch stay. Roll is read from the eye line.
     """
     image = np.array([points[i] for i in _MODEL_INDEX], dtype=np.float64)
     model = _MODEL_3D - _MODEL_3D.mean(axis=0)
@@ -129,9 +154,12 @@ class FaceLandmarker:
     """Faces and 68-point landmarks of BGR frames, tracking between full detections.
 
     A full HOG detection (~0.1 s at 640x480 on this machine) runs every ``redetect_every`` frames
-    and whenever the face is lost; in between, the landmarks are fitted in a box derived from the
-    previous frame's landmarks (~2 ms), so the liveness check keeps up with a 15 fps camera.
-    Thread-safe; frames are never kept.
+    (it counts the faces) and whenever the face is lost; in between, the face is detected again
+    only in a window around its last box (three face widths wide: ~10-25 ms), so the landmarks
+    always come from a detector box, as the 68-point model was trained. (Fitting them in a box
+    made from the previous landmarks lags a moving face and shifts them by tens of degrees of
+    apparent yaw.) Faces from ~80 px wide are found (no upsampling: an empty frame costs one
+    detection, not five). Thread-safe; frames are never kept.
     """
 
     def __init__(self, *, redetect_every: int = 5) -> None:
@@ -151,7 +179,7 @@ class FaceLandmarker:
             full = self._box is None or self._count % self._redetect_every == 0
             self._count += 1
             if full:
-                boxes = detect_faces(rgb)
+                boxes = detect_faces(rgb, upsample_if_none=False)
                 self._faces = len(boxes)
                 if not boxes:
                     self._box = None
@@ -159,22 +187,29 @@ class FaceLandmarker:
                 box = boxes[0]
             else:
                 assert self._box is not None
-                box = self._box
-            points = tuple(landmarks(rgb, box, 68))
-            self._box = _box_of(points, rgb.shape[1], rgb.shape[0])
-            return FaceObservation(self._faces, box, points)
+                found = _detect_near(rgb, self._box)
+                if found is None:
+                    boxes = detect_faces(rgb, upsample_if_none=False)
+                    self._faces = len(boxes)
+                    if not boxes:
+                        self._box = None
+                        return FaceObservation(0)
+                    found = boxes[0]
+                box = found
+            self._box = box
+            return FaceObservation(self._faces, box, tuple(landmarks(rgb, box, 68)))
 
 
-def _box_of(points: tuple[Point, ...], width: int, height: int) -> FaceBox:
-    """A detector-like box around 68 landmarks (dlib's boxes span brows to chin, ear to ear)."""
-    xs = [p[0] for p in points[:27]]
-    ys = [p[1] for p in points[:27]]
-    left, right, top, bottom = min(xs), max(xs), min(ys), max(ys)
-    top -= 0.1 * (bottom - top)
-    return FaceBox(
-        max(0, int(left)),
-        max(0, int(top)),
-        min(width, math.ceil(right) + 1),
-        min(height, math.ceil(bottom) + 1),
-        1.0,
-    )
+def _detect_near(rgb: npt.NDArray[np.uint8], last: FaceBox) -> FaceBox | None:
+    """The largest face in a window one face width around ``last``, in frame pixels."""
+    height, width = rgb.shape[:2]
+    margin = last.width
+    left, top = max(0, last.left - margin), max(0, last.top - margin)
+    right, bottom = min(width, last.right + margin), min(height, last.bottom + margin)
+    if right - left < 16 or bottom - top < 16:
+        return None
+    boxes = detect_faces(rgb[top:bottom, left:right], upsample_if_none=False)
+    if not boxes:
+        return None
+    b = boxes[0]
+    return FaceBox(b.left + left, b.top + top, b.right + left, b.bottom + top, b.score)

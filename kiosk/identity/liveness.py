@@ -12,15 +12,18 @@ The rules:
 
 - First one steady frontal face with open eyes for ``SETTLE_FRAMES`` frames: that is the baseline
   (eye opening, yaw). Until then the instruction says what is wrong (no face, several people).
-- blink: the mean eye aspect ratio drops below ``CLOSED_RATIO`` of the baseline and comes back
-  above ``OPEN_RATIO`` within ``MAX_CLOSED_S``. A still photo never blinks.
+- blink: the eyes' opening (``landmarks.eye_openness``, an area ratio that no move or tilt of a
+  flat photo changes) drops below ``CLOSED_RATIO`` of the baseline and comes back above
+  ``OPEN_RATIO`` within ``MAX_CLOSED_S``. A still, moved or tilted photo never blinks.
 - turn: the engine chooses left or right (the resident's own side; frames are the unmirrored
   camera view); the yaw moves ``TURN_DEG`` from the baseline that way, passing through at least
   one intermediate sample (a swap of two photos jumps), then comes back within ``BACK_DEG``.
-  Yaw comes from a 3-D fit of the landmarks (``landmarks.head_pose``) that moving, rotating in the
-  image plane, scaling or tilting a flat photo does not change.
+  Recorded sequences use ``EITHER`` (the side is unknown in advance).
+  Yaw comes from a 3-D fit of the landmarks (``landmarks.head_pose``) that no affine map of the
+  image changes: moving, rotating in the image plane, scaling or tilting a flat photo.
 - Frozen or replayed frames: ``FROZEN_FRAMES`` consecutive frames that differ by less than
   ``FROZEN_CHANGE`` grey levels on average fail at once ("frozen"); a real sensor always has noise.
+- A face narrower than ``MIN_FACE_PX`` is asked to come closer (its landmarks are too coarse).
 - Several faces for ``SEVERAL_FRAMES`` frames during the challenge fail ("several_faces"); a face
   lost for ``FACE_LOST_S`` or jumping by more than its own width restarts the challenge from the
   baseline (continuity is part of the proof).
@@ -40,11 +43,12 @@ import numpy as np
 import numpy.typing as npt
 
 from contract.faces import FaceBox
-from kiosk.identity.landmarks import FaceObservation, eye_aspect_ratio, head_pose
+from kiosk.identity.landmarks import FaceObservation, eye_openness, head_pose
 
 BLINK, TURN = "blink", "turn"
 CHALLENGES = (BLINK, TURN)
 LEFT, RIGHT = "left", "right"
+EITHER = "either"  # recorded sequences (``kiosk-tech liveness``): a turn to either side counts
 
 # phases
 WAITING = "waiting"  # looking for one steady, frontal face
@@ -58,8 +62,10 @@ FAIL_REASONS = ("frozen", "no_face", "several_faces", "not_frontal", "no_blink",
 LIVENESS_TIMEOUT_S = 15.0
 SETTLE_FRAMES = 3
 FRONTAL_YAW_DEG = 20.0
-MIN_OPEN_EAR = 0.18  # an open eye's aspect ratio is ~0.25-0.35; closed ~0.1
-CLOSED_RATIO = 0.65
+# eye opening: ``landmarks.eye_openness`` (eye area / a rigid face triangle; 0.06-0.15 open in the
+# fixtures, towards 0 closed). Landmark noise on a held photo moves it by up to ~25 %.
+MIN_OPENNESS = 0.035
+CLOSED_RATIO = 0.5
 OPEN_RATIO = 0.85
 MAX_CLOSED_S = 2.0
 TURN_DEG = 20.0
@@ -69,6 +75,7 @@ FROZEN_FRAMES = 5
 SEVERAL_FRAMES = 3
 FACE_LOST_S = 1.5
 JUMP_WIDTHS = 1.0
+MIN_FACE_PX = 80  # face box width in frame pixels (a resident at the kiosk: ~150-250 at 640x480)
 
 
 class Observer(Protocol):
@@ -127,7 +134,7 @@ class LivenessEngine:
     """One liveness check of one visit (see the module's rules)."""
 
     _settling: list[tuple[float, float]]
-    _ear0: float
+    _open0: float
     _yaw0: float
     _closed_since: float | None
     _intermediate: bool
@@ -151,7 +158,7 @@ class LivenessEngine:
             raise ValueError(f"unknown liveness challenge {challenge!r} (blink or turn)")
         if direction is None and challenge == TURN:
             direction = (rng or random.Random()).choice((LEFT, RIGHT))
-        if direction not in (None, LEFT, RIGHT):
+        if direction not in (None, LEFT, RIGHT, EITHER):
             raise ValueError(f"unknown turn direction {direction!r}")
         self.challenge = challenge
         self._clock = clock
@@ -227,17 +234,18 @@ class LivenessEngine:
                     self._restart()
             return self._instruct("liveness.look", now)
         self._lost_since = None
+        if observation.box is not None and observation.box.width < MIN_FACE_PX:
+            return self._instruct("liveness.closer", now)
         if self._jumped(observation):
             self._restart()
         self._last_box = observation.box
-        right, left = eye_aspect_ratio(observation.points)
-        ear = (right + left) / 2
+        opening = eye_openness(observation.points)
         yaw = head_pose(observation.points).yaw
         if self.state.phase == WAITING:
-            return self._settle(ear, yaw, now)
-        self._frontal_now = abs(yaw - self._yaw0) <= BACK_DEG and ear >= OPEN_RATIO * self._ear0
+            return self._settle(opening, yaw, now)
+        self._frontal_now = abs(yaw - self._yaw0) <= BACK_DEG and opening >= OPEN_RATIO * self._open0
         if self.challenge == BLINK:
-            return self._blink(ear, now)
+            return self._blink(opening, now)
         return self._turn(yaw, now)
 
     def tick(self) -> LivenessState:
@@ -248,6 +256,13 @@ class LivenessEngine:
         if self._past_deadline(now):
             return self._fail(self._missing())
         return self._set(replace(self.state, remaining_s=self._remaining(now)))
+
+    def end(self) -> LivenessState:
+        """The input ended (a recording ran out, the resident left): fail with what was missing,
+        unless already done."""
+        if self.state.done:
+            return self.state
+        return self._fail(self._missing())
 
     def frame_for_match(self) -> npt.NDArray[np.uint8] | None:
         """After a pass: the last frontal frame with open eyes seen during the check (BGR)."""
@@ -260,25 +275,25 @@ class LivenessEngine:
 
     # -- rules ----------------------------------------------------------------------------------
 
-    def _settle(self, ear: float, yaw: float, now: float) -> LivenessState:
-        if abs(yaw) > FRONTAL_YAW_DEG or ear < MIN_OPEN_EAR:
+    def _settle(self, opening: float, yaw: float, now: float) -> LivenessState:
+        if abs(yaw) > FRONTAL_YAW_DEG or opening < MIN_OPENNESS:
             self._settling.clear()
             return self._instruct("liveness.look", now)
-        self._settling.append((ear, yaw))
+        self._settling.append((opening, yaw))
         if len(self._settling) < SETTLE_FRAMES:
             return self._instruct("liveness.look", now, progress=0.1)
-        self._ear0 = statistics.median(e for e, _ in self._settling)
+        self._open0 = statistics.median(e for e, _ in self._settling)
         self._yaw0 = statistics.median(y for _, y in self._settling)
         self._frontal_now = True
         return self._set(replace(self.state, phase=ACTING, instruction=self._ask(), progress=0.3))
 
-    def _blink(self, ear: float, now: float) -> LivenessState:
+    def _blink(self, opening: float, now: float) -> LivenessState:
         if self._closed_since is None:
-            if ear <= CLOSED_RATIO * self._ear0:
+            if opening <= CLOSED_RATIO * self._open0:
                 self._closed_since = now
                 return self._instruct(self._ask(), now, progress=0.6)
             return self._instruct(self._ask(), now, progress=0.3)
-        if ear >= OPEN_RATIO * self._ear0:
+        if opening >= OPEN_RATIO * self._open0:
             if now - self._closed_since <= MAX_CLOSED_S:
                 return self._pass()
             self._closed_since = None  # eyes shut too long: not a blink
@@ -286,8 +301,11 @@ class LivenessEngine:
         return self._instruct(self._ask(), now, progress=0.6)
 
     def _turn(self, yaw: float, now: float) -> LivenessState:
-        sign = 1.0 if self.state.direction == LEFT else -1.0  # the resident's left: nose to image right
-        turned = sign * (yaw - self._yaw0)
+        # the resident's left is the nose moving to the image's right (yaw > 0)
+        if self.state.direction == EITHER:
+            turned = abs(yaw - self._yaw0)
+        else:
+            turned = (1.0 if self.state.direction == LEFT else -1.0) * (yaw - self._yaw0)
         if self.state.phase == ACTING:
             if 0.25 * TURN_DEG <= turned < 0.85 * TURN_DEG:
                 self._intermediate = True
@@ -307,7 +325,7 @@ class LivenessEngine:
     def _ask(self) -> str:
         if self.challenge == BLINK:
             return "liveness.blink"
-        return f"liveness.turn_{self.state.direction}"
+        return f"liveness.turn_{self.state.direction}" if self.state.direction != EITHER else "liveness.turn"
 
     def _jumped(self, observation: FaceObservation) -> bool:
         prev, box = self._last_box, observation.box
@@ -324,7 +342,7 @@ class LivenessEngine:
 
     def _reset_tracking(self) -> None:
         self._settling = []
-        self._ear0 = 0.0
+        self._open0 = 0.0
         self._yaw0 = 0.0
         self._closed_since = None
         self._intermediate = False

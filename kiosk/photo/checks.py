@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from drivers.camera.base import Image
+from kiosk.identity.landmarks import eye_aspect_ratio, head_pose, mouth_opening
 from kiosk.photo.detect import Face, FaceDetector
 from kiosk.photo.specs import PhotoSpec
 
@@ -35,7 +36,11 @@ class Limits:
     min_sharpness: float = 40.0  # variance of the Laplacian on the face scaled to 128 px wide
     min_brightness: float = 70.0  # mean grey level of the face
     max_brightness: float = 210.0
-    max_unevenness: float = 35.0  # |mean(left half of face) - mean(right half)|
+    max_unevenness: float = 35.0  # |mean(left cheek) - mean(right cheek)|, cheeks placed by landmarks
+    min_eye_aspect: float = 0.14  # each eye's height / width (open: 0.2-0.4, shut: ~0.1)
+    max_mouth_opening: float = 0.2  # inner-lip gap / mouth width: a smile passes, an open mouth not
+    max_yaw_deg: float = 15.0  # head turned left/right (3-D fit of the landmarks)
+    max_pitch_deg: float = 30.0  # head up/down: lenient, the generic head model biases it by ~10-20
     frame_min_brightness: float = 35.0  # no face found: the whole frame is judged, more leniently
     frame_max_brightness: float = 245.0
 
@@ -138,6 +143,55 @@ def check_roll(face: Face, limits: Limits) -> Check:
     return Check("head_roll", abs(angle) <= limits.max_roll_deg, angle, "photo.hint.level")
 
 
+def check_head_pose(face: Face, limits: Limits) -> Check:
+    """GA 461: the face looks straight at the camera (not turned left/right, up/down)."""
+    if face.points is None:
+        return Check("head_pose", False, None, "photo.hint.face_camera")
+    pose = head_pose(face.points)
+    ok = abs(pose.yaw) <= limits.max_yaw_deg and abs(pose.pitch) <= limits.max_pitch_deg
+    return Check("head_pose", ok, pose.yaw, "photo.hint.face_camera")
+
+
+def check_eyes_open(face: Face, limits: Limits) -> Check:
+    """GA 461: both eyes open (the narrower eye's aspect ratio)."""
+    if face.points is None:
+        return Check("eyes_open", False, None, "photo.hint.eyes_open")
+    value = min(eye_aspect_ratio(face.points))
+    return Check("eyes_open", value >= limits.min_eye_aspect, value, "photo.hint.eyes_open")
+
+
+def check_mouth_closed(face: Face, limits: Limits) -> Check:
+    """GA 461: natural expression, mouth closed."""
+    if face.points is None:
+        return Check("mouth_closed", False, None, "photo.hint.mouth_closed")
+    value = mouth_opening(face.points)
+    return Check("mouth_closed", value <= limits.max_mouth_opening, value, "photo.hint.mouth_closed")
+
+
+def cheek_regions(grey: np.ndarray, face: Face) -> tuple[np.ndarray, np.ndarray] | None:
+    """Two square patches on the cheeks, placed and sized by the landmarks (image-left first).
+
+    Each is centred between the jaw line, the nose wing and the lower eyelid on its side, and as
+    wide as 40 % of the distance from jaw to nose wing: the same skin whatever the framing, the
+    hair or the background (the halves of the detector's box shifted with all three).
+    """
+    if face.points is None:
+        return None
+    p = face.points
+    height, width = grey.shape[:2]
+    out = []
+    for jaw, nose, lid in ((2, 31, 41), (14, 35, 46)):
+        cx = (p[jaw][0] + p[nose][0] + p[lid][0]) / 3
+        cy = (p[jaw][1] + p[nose][1] + p[lid][1]) / 3
+        half = 0.2 * math.hypot(p[nose][0] - p[jaw][0], p[nose][1] - p[jaw][1])
+        x0, x1 = max(0, round(cx - half)), min(width, round(cx + half) + 1)
+        y0, y1 = max(0, round(cy - half)), min(height, round(cy + half) + 1)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return None
+        out.append(grey[y0:y1, x0:x1])
+    return out[0], out[1]
+
+
 def check_sharpness(region: np.ndarray, limits: Limits) -> Check:
     factor = SHARPNESS_WIDTH / max(1, region.shape[1])
     scaled = cv2.resize(region, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
@@ -154,11 +208,12 @@ def check_exposure(region: np.ndarray, limits: Limits) -> Check:
     return Check("exposure", True, mean, "photo.hint.too_dark")
 
 
-def check_evenness(region: np.ndarray, limits: Limits) -> Check:
-    half = region.shape[1] // 2
-    if half == 0:
+def check_evenness(grey: np.ndarray, face: Face, limits: Limits) -> Check:
+    """Light falls evenly: the two cheeks (``cheek_regions``) differ little in mean grey level."""
+    cheeks = cheek_regions(grey, face)
+    if cheeks is None:
         return Check("evenness", False, None, "photo.hint.uneven")
-    diff = abs(float(region[:, :half].mean()) - float(region[:, half:].mean()))
+    diff = abs(float(cheeks[0].mean()) - float(cheeks[1].mean()))
     return Check("evenness", diff <= limits.max_unevenness, diff, "photo.hint.uneven")
 
 
@@ -222,8 +277,11 @@ def assess(
         check_size(face, width, limits, live),
         check_centring(face, (width, height), limits) if live else check_framing(face, (width, height), spec),
         check_roll(face, limits),
+        check_head_pose(face, limits),
+        check_eyes_open(face, limits),
+        check_mouth_closed(face, limits),
         check_sharpness(region, limits),
-        check_evenness(region, limits),
+        check_evenness(grey, face, limits),
         check_background(image, face, spec),
     )
     return Assessment(checks, face, (width, height))

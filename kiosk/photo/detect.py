@@ -1,10 +1,18 @@
-"""Face and eye detection with OpenCV 4's Haar cascades, loaded offline from the installed wheel.
+"""Face detection for the photo step: OpenCV 4's Haar face cascade for the box, dlib's 68-point
+landmarks inside it for everything the GA 461 rules look at (eyes, mouth, head pose, cheeks).
 
-Why Haar from ``cv2.data``: the opencv-python(-headless) 4.x wheels ship the cascade XML files, so
-nothing is downloaded at run time and no second model package is needed; the frontal-face cascade
-finds upright, frontal faces -- exactly what an ID photo requires -- in a few milliseconds at the
-sizes used here. OpenCV 5 wheels ship neither the cascades nor ``CascadeClassifier`` in the main
-module, so the project pins ``opencv-python-headless>=4.10,<5`` (see docs/photo.md).
+Why Haar for the box: the opencv-python(-headless) 4.x wheels ship the cascade XML files, and the
+frontal-face cascade finds upright, frontal faces -- exactly what an ID photo requires -- in a few
+milliseconds, so the live checks keep their frame rate (dlib's HOG detector takes ~0.1 s a frame).
+OpenCV 5 wheels ship neither the cascades nor ``CascadeClassifier`` in the main module, so the
+project pins ``opencv-python-headless>=4.10,<5`` (see docs/photo.md).
+
+Why landmarks for the rest: the Haar eye cascade only finds eye-like blobs (open or shut) and the
+face box shifts with hair and background; dlib's shape predictor (``contract.faces.landmarks``,
+~2 ms in a box) places the eyelids, lips, nose and jaw, and measures defined on them do not move
+with framing or scale. The Haar box is mapped to the box dlib's predictor was trained on
+(``HAAR_TO_DLIB``, measured on the fixture photos). The 68-point model's training data (iBUG
+300-W) excludes commercial use: see README, "Face model".
 """
 
 from __future__ import annotations
@@ -16,23 +24,28 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from contract.faces import FaceBox, MatcherUnavailable, landmarks
 from drivers.camera.base import Image
 from kiosk.errors import ConfigError, ConfigProblem
 
 Box = tuple[int, int, int, int]  # x, y, width, height in source pixels
+Point = tuple[float, float]
 
 DETECT_WIDTH = 320  # faces are searched on a grey copy this wide (a 640x480 frame is halved)
-EYE_ROI_WIDTH = 120  # the upper face is scaled to this width before looking for eyes
+# dlib's detector box relative to the Haar box (x offset, y offset, size, as fractions of the Haar
+# box): measured on the fixture photos and LFW faces, mean (0.02, 0.12, 0.93), spread ~0.05-0.09
+HAAR_TO_DLIB = (0.03, 0.14, 0.91)
 MIN_FACE_FRACTION = 0.08  # smallest face searched for, as a fraction of the frame width
 MIN_WINDOW = 24  # the frontal-face cascade's window size in pixels
 
 
 @dataclass(frozen=True)
 class Face:
-    """A detected face box and, when both were found, the eye centres (left-in-image first)."""
+    """A detected face box, the eye centres (left-in-image first) and the 68 landmarks, if found."""
 
     box: Box
     eyes: tuple[tuple[float, float], tuple[float, float]] | None
+    points: tuple[Point, ...] | None = None
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -58,7 +71,8 @@ def _cascade_path(name: str) -> Path:
 
 
 class FaceDetector:
-    """Finds frontal faces and their eyes in BGR frames. Thread-safe (one lock per detector).
+    """Finds frontal faces and the largest one's landmarks in BGR frames. Thread-safe (one lock per
+    detector).
 
     Cascades are not documented as safe for concurrent use, so each detector serialises its calls;
     the live checks and the CLI each own one detector.
@@ -66,8 +80,7 @@ class FaceDetector:
 
     def __init__(self, *, scale_factor: float = 1.2, min_neighbors: int = 5) -> None:
         self._faces = cv2.CascadeClassifier(str(_cascade_path("haarcascade_frontalface_default.xml")))
-        self._eyes = cv2.CascadeClassifier(str(_cascade_path("haarcascade_eye.xml")))
-        if self._faces.empty() or self._eyes.empty():
+        if self._faces.empty():
             raise ConfigError(
                 [ConfigProblem("opencv", "haarcascades", "a Haar cascade file could not be loaded")]
             )
@@ -76,7 +89,8 @@ class FaceDetector:
         self._lock = threading.Lock()
 
     def detect(self, image: Image) -> list[Face]:
-        """All faces in ``image`` (largest first), boxes in ``image`` pixels, with eyes where found."""
+        """All faces in ``image`` (largest first), boxes in ``image`` pixels; the largest with its
+        landmarks and eye centres (the checks judge that one)."""
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
         height, width = grey.shape[:2]
         scale = min(1.0, DETECT_WIDTH / width)
@@ -93,37 +107,29 @@ class FaceDetector:
                 minNeighbors=self._min_neighbors,
                 minSize=(min_side, min_side),
             )
-            faces = []
+            boxes = []
             for sx, sy, sw, sh in found:
                 box = (round(sx / scale), round(sy / scale), round(sw / scale), round(sh / scale))
-                box = (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
-                faces.append(Face(box, self._find_eyes(grey, box)))
-        faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
+                boxes.append((int(box[0]), int(box[1]), int(box[2]), int(box[3])))
+        boxes.sort(key=lambda b: b[2] * b[3], reverse=True)
+        faces = [Face(box, None) for box in boxes]
+        if faces:
+            faces[0] = _with_landmarks(image, faces[0])
         return faces
 
-    def _find_eyes(
-        self, grey: np.ndarray, box: Box
-    ) -> tuple[tuple[float, float], tuple[float, float]] | None:
-        x, y, w, h = box
-        # Eyes sit in the upper part of the Haar face box; searching only there avoids nostrils/mouth.
-        top, bottom = y + round(h * 0.15), y + round(h * 0.6)
-        roi = grey[max(0, top) : bottom, max(0, x) : x + w]
-        if roi.size == 0:
-            return None
-        factor = EYE_ROI_WIDTH / roi.shape[1]
-        roi = cv2.resize(roi, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-        eyes = self._eyes.detectMultiScale(
-            roi, scaleFactor=1.1, minNeighbors=5, minSize=(14, 14), maxSize=(50, 50)
-        )
-        if len(eyes) < 2:
-            return None
-        # Keep the two largest, one on each half of the face.
-        ranked = sorted(eyes, key=lambda e: e[2] * e[3], reverse=True)
-        centres = [(float(ex + ew / 2), float(ey + eh / 2)) for ex, ey, ew, eh in ranked]
-        mid = EYE_ROI_WIDTH / 2
-        left = next((c for c in centres if c[0] < mid), None)
-        right = next((c for c in centres if c[0] >= mid), None)
-        if left is None or right is None:
-            return None
-        to_src = lambda c: (max(0, x) + c[0] / factor, max(0, top) + c[1] / factor)  # noqa: E731
-        return to_src(left), to_src(right)
+
+def _with_landmarks(image: Image, face: Face) -> Face:
+    """``face`` with dlib's 68 landmarks fitted in the box mapped from Haar's, and eye centres."""
+    x, y, w, h = face.box
+    dx, dy, size = HAAR_TO_DLIB
+    left, top = round(x + dx * w), round(y + dy * h)
+    box = FaceBox(left, top, left + round(size * w), top + round(size * h))
+    rgb = np.ascontiguousarray(image[:, :, ::-1]) if image.ndim == 3 else image
+    try:
+        points = tuple(landmarks(rgb, box, 68))
+    except MatcherUnavailable as exc:
+        raise ConfigError([ConfigProblem("dlib", "landmarks", str(exc))]) from exc
+    left_eye = np.mean(points[36:42], axis=0)
+    right_eye = np.mean(points[42:48], axis=0)
+    eyes = ((float(left_eye[0]), float(left_eye[1])), (float(right_eye[0]), float(right_eye[1])))
+    return Face(face.box, eyes, points)

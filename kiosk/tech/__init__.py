@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sim_card",
     "read_card",
     "voice_cmd",
+    "face_cmd",
 )
 
 

@@ -70,14 +70,15 @@ def qr_text_of(arg: str) -> str:
     image = cv2.imread(str(path))
     if image is None:
         raise InputError(f"{path}: not an image that can be read")
-    detector = cv2.QRCodeDetector()
-    for scale in (1.0, 0.5, 2.0):  # large scans and small crops: try a few scales
+    # the classic detector misses a few percent of dense symbols the ArUco-based one reads, and
+    # the other way round on some photos: try both, at a few scales (large scans, small crops)
+    detectors = (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco())
+    for scale in (1.0, 0.5, 2.0):
         img = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale)
-        text, points, _ = detector.detectAndDecode(img)
-        if text:
-            return str(text)
-        if points is None and scale == 1.0 and min(image.shape[:2]) < 64:
-            break
+        for detector in detectors:
+            text, _points, _ = detector.detectAndDecode(img)
+            if text:
+                return str(text)
     raise InputError(f"{path}: no readable QR code in the image")
 
 

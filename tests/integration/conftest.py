@@ -10,7 +10,9 @@ import pytest
 from tests.conftest import skip_or_fail
 
 # every table the reference backend creates (backend/store.py, backend/alerts.py, identity block)
-BACKEND_TABLES = "requests, nonces, counters, kiosks, step_stats, alerts, register, identity_audit, identity_meta"
+BACKEND_TABLES = (
+    "requests, nonces, counters, kiosks, step_stats, alerts, register, identity_audit, identity_meta"
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -19,6 +19,10 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 # script -> (tiny counts, a line its report always prints)
 HEADLESS = {
+    "face_match.py": (
+        ["--runs", "1", "--lfw", "2", "--variants", "1"],
+        "verification (640x480 frame vs 102x126 card)",
+    ),
     "idcard.py": (["--reads", "1", "--poll-seconds", "0.3"], "find+select+read (1 runs)"),
     "outbox.py": (["--n", "5", "--rounds", "1", "--deliver", "5", "--year", "20"], "delivery:"),
     "photo.py": (["--frames", "3", "--seconds", "0.3"], "UI loop + live session"),
@@ -64,6 +68,8 @@ def _run(script: str, args: list[str], expected: str, tmp_path: Path) -> None:
 def test_headless_benchmark_runs(script: str, tmp_path: Path) -> None:
     if script == "photo.py":
         pytest.importorskip("skimage", reason="the demo portrait comes from scikit-image (test extra)")
+    if script == "face_match.py" and not (BENCH.parent / ".cache" / "face-fixtures" / "SOURCE").is_file():
+        skip_or_fail("bench/face_match.py needs the face photos: run scripts/face-fixtures")
     _run(script, *HEADLESS[script], tmp_path)
 
 

@@ -56,6 +56,12 @@ def test_contract_loads_nothing_of_the_project_but_itself() -> None:
     assert loaded.isdisjoint((*TERMINAL_PACKAGES, "backend"))
 
 
+def test_the_face_matcher_loads_its_libraries_only_when_it_matches() -> None:
+    # the backend imports contract.faces; numpy, Pillow and dlib load on the first template only
+    loaded = loaded_after("import contract.faces; contract.faces.default_matcher()")
+    assert loaded.isdisjoint((*TERMINAL_PACKAGES, "backend", "numpy", "dlib", "face_recognition_models"))
+
+
 def run_without_site_packages(statement: str) -> subprocess.CompletedProcess[str]:
     """``statement`` in an interpreter that sees the standard library and this tree only, as a
     ``pip install police-kiosk`` without the kiosk extra would (``-S``: no site-packages)."""

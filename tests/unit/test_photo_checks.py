@@ -47,6 +47,9 @@ def test_centred_portrait_passes_every_check(
         "face_size",
         "centring",
         "head_roll",
+        "head_pose",
+        "eyes_open",
+        "mouth_closed",
         "sharpness",
         "evenness",
         "background",
@@ -178,3 +181,72 @@ def test_check_dicts_are_json_ready(detector: FaceDetector, spec: PhotoSpec, goo
         assert set(d) == {"name", "passed", "value", "message"}
         assert d["value"] is None or isinstance(d["value"], float)
         assert str(d["message"]).startswith("photo.")
+
+
+# -- the GA 461 rules on dlib's landmarks (issue #17): eyes, mouth, head pose, evenness on the cheeks
+
+
+def test_the_same_portrait_at_other_scales_and_framings_gets_the_same_evenness(
+    detector: FaceDetector, spec: PhotoSpec
+) -> None:
+    # The Haar-box halves moved with hair and background, so the verdict flipped with the framing;
+    # cheeks placed by landmarks measure the same skin at every scale and crop.
+    frames = [
+        portrait(scale=s, shift=d)
+        for s, d in ((1.6, (0, 0)), (2.2, (0, 20)), (2.8, (30, 40)), (1.9, (-60, 0)))
+    ]
+    values = []
+    for frame in frames:
+        evenness = next(c for c in assess(frame, detector, spec, live=False).checks if c.name == "evenness")
+        assert evenness.passed and evenness.value is not None
+        values.append(evenness.value)
+    assert max(values) - min(values) < 6.0, values
+    big = frames[2]
+    crop = np.ascontiguousarray(big[60:440, 120:560])  # the same photo cut closer around the head
+    for frame in (crop, cv2.resize(crop, None, fx=0.7, fy=0.7, interpolation=cv2.INTER_AREA)):
+        evenness = next(c for c in assess(frame, detector, spec, live=False).checks if c.name == "evenness")
+        assert evenness.passed and abs(evenness.value - values[2]) < 6.0
+
+
+def test_the_cheek_regions_sit_on_the_cheeks(detector: FaceDetector, good: np.ndarray) -> None:
+    from kiosk.photo.checks import cheek_regions
+
+    face = detector.detect(good)[0]
+    assert face.points is not None
+    p = face.points
+    marked = np.full(good.shape[:2], 7, np.uint8)
+    left, right = cheek_regions(marked, face)  # type: ignore[misc]
+    assert left.shape[0] > 10 and abs(left.shape[0] - right.shape[0]) <= 2
+    left[:] = 0  # views into the image: find where they are
+    right[:] = 255
+    ys, xs = np.nonzero(marked == 0)
+    eye_line, mouth_line = max(p[41][1], p[46][1]), p[51][1]
+    assert eye_line < ys.min() and ys.max() < mouth_line + 5  # below the eyes, about the mouth's top
+    assert p[2][0] < xs.min() and xs.max() < p[31][0]  # between jaw and nose wing (image-left)
+    ys, xs = np.nonzero(marked == 255)
+    assert p[35][0] < xs.min() and xs.max() < p[14][0]
+
+
+def fixture_bgr(name: str) -> np.ndarray:
+    from tests import face_data as fd
+
+    return np.ascontiguousarray(fd.fixture_rgb(name, 640)[:, :, ::-1])
+
+
+def test_an_open_mouth_and_a_turned_head_fail(detector: FaceDetector, spec: PhotoSpec) -> None:
+    a = assess(fixture_bgr("obama2.jpg"), detector, spec, live=False)  # laughing, head turned ~28 degrees
+    assert {"mouth_closed", "head_pose"} <= failed(a)
+
+
+def test_closed_eyes_fail_eyes_open(detector: FaceDetector, good: np.ndarray) -> None:
+    from kiosk.photo.checks import Limits, check_eyes_open
+    from kiosk.photo.detect import Face
+
+    face = detector.detect(good)[0]
+    assert face.points is not None and check_eyes_open(face, Limits()).passed
+    p = [list(q) for q in face.points]
+    for lid, opposite in ((37, 41), (38, 40), (43, 47), (44, 46)):  # the upper lids down to the lower
+        p[lid][1] = p[opposite][1] - 1
+    shut = Face(face.box, face.eyes, tuple((x, y) for x, y in p))
+    check = check_eyes_open(shut, Limits())
+    assert not check.passed and check.message == "photo.hint.eyes_open"

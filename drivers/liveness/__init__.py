@@ -1,0 +1,1 @@
+"""Liveness cameras (infrared / binocular) that sites buy: their vendor SDK behind one interface."""
