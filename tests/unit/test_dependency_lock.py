@@ -104,9 +104,25 @@ def bootstrap_copy(tmp_path: Path) -> tuple[Path, Path]:
     tree = tmp_path / "tree"
     (tree / "scripts").mkdir(parents=True)
     (tree / "requirements").mkdir()
-    for part in ("scripts/bootstrap", "requirements/kiosk.lock", "pyproject.toml"):
+    for part in ("scripts/bootstrap", "scripts/face-fixtures", "requirements/kiosk.lock", "pyproject.toml"):
         if (ROOT / part).exists():
             (tree / part).write_bytes((ROOT / part).read_bytes())
+    # the face photos already unpacked: scripts/face-fixtures (run by --test) has nothing to fetch
+    photos = tree / ".cache" / "face-fixtures"
+    photos.mkdir(parents=True)
+    script = (ROOT / "scripts" / "face-fixtures").read_text(encoding="utf-8")
+    sha = script.split('sha256="', 1)[1].split('"', 1)[0]
+    for name in (
+        "obama.jpg",
+        "obama2.jpg",
+        "obama3.jpg",
+        "obama_partial_face.jpg",
+        "obama_partial_face2.jpg",
+        "biden.jpg",
+        "32bit.png",
+    ):
+        (photos / name).write_bytes(b"x")
+    (photos / "SOURCE").write_text(f"face_recognition-1.3.0.tar.gz sha256={sha}\n", encoding="utf-8")
     calls = tmp_path / "calls.txt"
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
@@ -149,7 +165,9 @@ def test_bootstrap_for_development_adds_the_other_extras_after_the_lock(
     bootstrap_copy: tuple[Path, Path],
 ) -> None:
     tree, calls = bootstrap_copy
-    assert _run_bootstrap(tree, "--test").returncode == 0
+    done = _run_bootstrap(tree, "--test")
+    assert done.returncode == 0, done.stderr
+    assert "face-fixtures: .cache/face-fixtures is complete" in done.stdout  # --test fetches the face photos
     installs = calls.read_text(encoding="utf-8").splitlines()
     assert installs[1:] == [
         "-m pip -q install --require-hashes -r requirements/kiosk.lock",
