@@ -96,8 +96,9 @@ class ChallengeLiveness:
 
 
 class LivenessDevice(Protocol):
-    """The ``liveness`` device role as this module uses it: ``check(timeout_s)`` blocks for the
-    vendor SDK's verdict (``live``: bool, ``reason``: str)."""
+    """The ``liveness`` device role (:class:`drivers.liveness.base.LivenessCamera`) as this module
+    uses it: ``check(timeout_s)`` blocks for the vendor SDK's verdict (a ``LivenessResult``:
+    ``live``, ``verdict``); a device that fails raises (the face check then offers 呼叫帮助)."""
 
     def check(self, timeout_s: float) -> Any: ...
 
@@ -116,8 +117,8 @@ class DeviceLiveness:
         if stop.is_set():
             return LivenessOutcome(False, "stopped")
         if not getattr(verdict, "live", False):
-            reason = str(getattr(verdict, "reason", "") or "not_live")
-            return LivenessOutcome(False, "timeout" if reason == "timeout" else reason)
+            tag = getattr(verdict, "verdict", None)
+            return LivenessOutcome(False, str(getattr(tag, "value", tag) or "not_live"))  # spoof, no_face
         frame = self._camera.latest() or self._camera.wait_frame(0, FRAME_WAIT_S)
         if frame is None:
             return LivenessOutcome(False, "no_frame")

@@ -456,7 +456,7 @@ def test_the_real_engine_refuses_a_still_photo() -> None:
 def test_device_liveness_uses_the_verdict_and_the_colour_frame() -> None:
     class Device:
         def __init__(self, live: bool, reason: str = "") -> None:
-            self.verdict = SimpleNamespace(live=live, reason=reason)
+            self.verdict = SimpleNamespace(live=live, verdict=SimpleNamespace(value=reason or None))
 
         def check(self, timeout_s: float) -> Any:
             return self.verdict
@@ -467,3 +467,36 @@ def test_device_liveness_uses_the_verdict_and_the_colour_frame() -> None:
         lambda _p: None, threading.Event()
     )
     assert not spoof.live and spoof.reason == "spoof"
+
+
+def test_device_liveness_with_the_simulated_liveness_camera() -> None:
+    """drivers/liveness (the face helper's seam): live, spoof and a device that fails."""
+    from drivers.errors import DeviceError
+    from drivers.liveness.simulator import Fault, SimulatedLivenessCamera
+
+    camera = SimulatedLivenessCamera()
+    check = DeviceLiveness(camera, FakeCamera(), timeout_s=0.2)
+    assert check.run(lambda _p: None, threading.Event()).live
+    camera.inject(Fault.SPOOF)
+    spoof = check.run(lambda _p: None, threading.Event())
+    assert not spoof.live and spoof.reason == "spoof" and spoof.frame_rgb is None
+    camera.clear()
+    camera.inject(Fault.UNPLUGGED)
+    with pytest.raises(DeviceError):
+        check.run(lambda _p: None, threading.Event())
+
+
+def test_a_spoof_verdict_attempts_no_match_and_a_failing_device_offers_help() -> None:
+    from drivers.liveness.simulator import Fault, SimulatedLivenessCamera
+
+    camera = SimulatedLivenessCamera()
+    camera.inject(Fault.SPOOF)
+    session = _session()
+    engine, _seen, matcher, _b = _engine(session, FakeLiveness(live()))
+    engine._liveness = DeviceLiveness(camera, FakeCamera(), timeout_s=0.2)
+    engine.start()
+    assert engine.state.phase == RETRY and engine.state.reason == "not_live" and matcher.templates == []
+    camera.clear()
+    camera.inject(Fault.UNPLUGGED)
+    engine.retry()
+    assert engine.state.phase == HELP and engine.state.offers_help and engine.matches_asked == 0
