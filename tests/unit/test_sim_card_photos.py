@@ -88,3 +88,13 @@ def test_sim_card_lists_each_cards_photo() -> None:
     listing = card_list(load_cards())
     assert "resident  张三丰  photo=demo" in listing
     assert "resident_other_face  赵六  photo=lfw:0 (someone else" in listing
+
+
+def test_the_demo_register_has_the_other_cards_holder_with_that_face() -> None:
+    """A card carrying someone else's face is that person in the register too: the face check
+    refuses the demo face whether it matches at the card or at the register."""
+    from kiosk.queue.demo_register import DEMO_FACE_FILE, OTHER_FACE_FILE, demo_residents
+
+    photos = {r["id_number"]: r["photo"] for r in demo_residents()}
+    assert photos["990101198509090019"] == OTHER_FACE_FILE  # 赵六, card.resident_other_face
+    assert photos["99010119800315031X"] == DEMO_FACE_FILE
