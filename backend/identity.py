@@ -15,7 +15,8 @@ also carries ``certificate``: the claims signed with the backend's certificate k
 Failed verifications (``COUNTED``: a face that is not the holder's, a number nobody holds) are
 limited per ID number and per kiosk: ``max_failures`` within ``window_s`` (default 5 an hour) and
 further attempts, even with the right face, are ``too_many_attempts`` until the window has moved
-on. Every attempt is audited in ``identity_audit`` (kiosk key id, masked number, outcome, time);
+on (exact within a process: the check, the match and the record are serialised). Every attempt
+is audited in ``identity_audit`` (kiosk key id, masked number, outcome, time);
 the live photo and its template exist only in memory for the request.
 """
 
@@ -84,6 +85,7 @@ class IdentityVerifier:
         self.clock = clock
         self._enrol_file = enrol_file  # enrolled before the first verification, then forgotten
         self._enrol_lock = threading.Lock()
+        self._serial = threading.Lock()
         self._pepper = b""
 
     # -- the route --------------------------------------------------------------------------------
@@ -116,43 +118,47 @@ class IdentityVerifier:
         photo_b64 = str(data.get("photo_jpeg_b64", ""))
         if not photo_b64:
             return refused("photo_missing")  # a photo_sha256 alone is no photo
-        if self._too_many(number, kiosk_id):
-            return refused("too_many_attempts")
-        try:
-            photo = base64.b64decode(photo_b64, validate=True)
-        except (binascii.Error, ValueError):
-            return refused("photo_unusable")
-        try:
-            self._enrol_pending()
-            resident = self.register.get(number)
-            if resident is None:
-                return refused("no_record")
-            similarity = self._similarity(photo, resident)
-        except _Unusable:
-            return refused("photo_unusable")
-        except (RegisterError, KeyRingError, RuntimeError) as exc:  # MatcherUnavailable is a RuntimeError
-            log.error("identity: cannot verify: %s", exc)
-            self._record(audit, "face_matcher_unavailable")
-            return 503, {"error": "face_matcher_unavailable", "detail": str(exc)}
-        if similarity < self.register.matcher.threshold:
+        # the limit's check and the attempt's record as one step in this process (dlib serialises
+        # matching anyway), so racing requests cannot slip past the limit; across several
+        # PostgreSQL ingest processes two racing requests may each still pass once
+        with self._serial:
+            if self._too_many(number, kiosk_id):
+                return refused("too_many_attempts")
+            try:
+                photo = base64.b64decode(photo_b64, validate=True)
+            except (binascii.Error, ValueError):
+                return refused("photo_unusable")
+            try:
+                self._enrol_pending()
+                resident = self.register.get(number)
+                if resident is None:
+                    return refused("no_record")
+                similarity = self._similarity(photo, resident)
+            except _Unusable:
+                return refused("photo_unusable")
+            except (RegisterError, KeyRingError, RuntimeError) as exc:  # MatcherUnavailable is a RuntimeError
+                log.error("identity: cannot verify: %s", exc)
+                self._record(audit, "face_matcher_unavailable")
+                return 503, {"error": "face_matcher_unavailable", "detail": str(exc)}
+            if similarity < self.register.matcher.threshold:
+                audit.similarity = similarity
+                return refused("photo_mismatch")
+            answer: dict[str, Any] = {
+                "verification_id": verification_id,
+                "verified": True,
+                "reason": "",
+                "holder": resident.holder(),
+                "similarity": round(similarity, 4),
+            }
+            if purpose in CERTIFICATE_SERVICES and request_id and self.issuer is not None:
+                answer["certificate"] = self.issuer.issue(
+                    request_id=request_id, kiosk_id=kiosk_id, id_number=resident.id_number,
+                    name=resident.name, photo_sha256=hashlib.sha256(photo).hexdigest(),
+                )  # fmt: skip
             audit.similarity = similarity
-            return refused("photo_mismatch")
-        answer: dict[str, Any] = {
-            "verification_id": verification_id,
-            "verified": True,
-            "reason": "",
-            "holder": resident.holder(),
-            "similarity": round(similarity, 4),
-        }
-        if purpose in CERTIFICATE_SERVICES and request_id and self.issuer is not None:
-            answer["certificate"] = self.issuer.issue(
-                request_id=request_id, kiosk_id=kiosk_id, id_number=resident.id_number,
-                name=resident.name, photo_sha256=hashlib.sha256(photo).hexdigest(),
-            )  # fmt: skip
-        audit.similarity = similarity
-        self._record(audit, "verified")
-        log.info("identity %s for %s at %s: verified", verification_id, mask_number(number), kiosk_id)
-        return 200, answer
+            self._record(audit, "verified")
+            log.info("identity %s for %s at %s: verified", verification_id, mask_number(number), kiosk_id)
+            return 200, answer
 
     # -- parts ------------------------------------------------------------------------------------
 

@@ -267,8 +267,27 @@ def after_first_frame(runtime: Runtime) -> Callable[[StartedApp], None]:
     def start(app: StartedApp) -> None:
         open_devices_in_background(runtime, on_opened=lambda _role: app.post(app.devices_changed))
         start_queue_in_background(runtime, app.post, app.devices_changed, app.queue_status)
+        warm_face_models_in_background()
 
     return start
+
+
+def warm_face_models_in_background() -> threading.Thread:
+    """Load the face model's files now, on a worker thread: dlib holds the GIL while it loads them
+    (about a second), which during a resident's first face check would freeze the live preview."""
+
+    def load() -> None:
+        try:
+            from contract.faces import MODELS
+
+            for model in ("detector", "shape5", "shape68", "resnet"):
+                MODELS.get(model)
+        except Exception as exc:  # the face check reports a missing model itself, calmly
+            log.warning("face model not loaded at start-up: %s", exc)
+
+    thread = threading.Thread(target=load, name="face-models", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_app(runtime: Runtime, **app_options: Any) -> int:

@@ -19,6 +19,9 @@ from drivers.errors import DeviceNotFound
 _HEAD_CENTRE = (226, 118)
 _HEAD_AXES = (66, 92)
 BACKDROP_BGR = (236, 238, 240)
+# The astronaut's eyes (centre, half-axes) in the source image, from dlib's 68-point landmarks:
+# painted over with skin and a lash line, they make the demo face's closed-eye frame (a blink).
+_EYES = (((203, 101), (12, 6)), ((246, 104), (12, 6)))
 
 
 def astronaut_bgr() -> Image:
@@ -37,15 +40,34 @@ def astronaut_bgr() -> Image:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
 
 
+def close_eyes(src: Image) -> Image:
+    """The astronaut with her eyes closed: each eye covered with the skin just below it and a
+    thin lash line (the eye aspect ratio of dlib's landmarks drops from ~0.31 to ~0.09)."""
+    out = src.copy()
+    for (cx, cy), (ax, ay) in _EYES:
+        skin = src[cy + 8 : cy + 13, cx - 3 : cx + 3].reshape(-1, 3).mean(axis=0)
+        cv2.ellipse(out, (cx, cy), (ax, ay + 1), 0, 0, 360, tuple(float(c) for c in skin), -1)
+        cv2.ellipse(out, (cx, cy + 1), (ax - 2, 2), 0, 0, 180, (60, 50, 50), 1, cv2.LINE_AA)
+    return out
+
+
 def portrait(
-    width: int = 640, height: int = 480, shift: tuple[int, int] = (0, 0), scale: float = 1.6
+    width: int = 640,
+    height: int = 480,
+    shift: tuple[int, int] = (0, 0),
+    scale: float = 1.6,
+    *,
+    eyes_closed: bool = False,
 ) -> Image:
     """A ``width`` x ``height`` frame with the astronaut's head on a plain light backdrop.
 
     ``shift`` moves the head from the centre (pixels), ``scale`` enlarges it (face width about
-    ``95 * scale`` px), so tests and the demo can produce centred, off-centre, near and far faces.
+    ``95 * scale`` px), so tests and the demo can produce centred, off-centre, near and far faces;
+    ``eyes_closed`` gives the frame of a blink (:func:`close_eyes`).
     """
     src = astronaut_bgr()
+    if eyes_closed:
+        src = close_eyes(src)
     cx, cy = _HEAD_CENTRE
     ax, ay = _HEAD_AXES
     head = src[cy - ay : cy + ay, cx - ax : cx + ax]

@@ -83,6 +83,8 @@ class SimulatedSource:
         self._lock = threading.Lock()
         self._fault: Fault | None = None
         self._scene: Image | None = None  # something held up to the camera (hold_up)
+        self._blink: Image | None = None  # the demo face with closed eyes, during a blink
+        self._blink_frames = 0
         self._last: Image | None = None
         self._open = False
 
@@ -93,6 +95,10 @@ class SimulatedSource:
     def set_scene(self, image: Image | None) -> None:
         with self._lock:
             self._scene = image
+
+    def blink(self, image: Image, frames: int) -> None:
+        with self._lock:
+            self._blink, self._blink_frames = image, frames
 
     def open(self) -> None:
         with self._lock:
@@ -105,6 +111,8 @@ class SimulatedSource:
             fault, scene = self._fault, self._scene
             if fault is Fault.GONE or not self._open:
                 return None
+            if scene is None and self._blink_frames > 0:
+                scene, self._blink_frames = self._blink, self._blink_frames - 1
         if fault is Fault.FROZEN and self._last is not None:
             return self._last.copy()
         base = next(self._cycle) if scene is None else scene
@@ -141,6 +149,9 @@ class SimulatedCamera(ThreadedCamera):
         frozen_after: float = 2.0,
         black_after: float = 1.0,
     ) -> None:
+        self._demo_face = frames is None and folder is None
+        self._size = (width, height)
+        self._closed_eyes: Image | None = None
         if frames is None:
             frames = load_folder(folder, width, height) if folder else [portrait(width, height)]
         self.source = SimulatedSource(frames)
@@ -155,6 +166,21 @@ class SimulatedCamera(ThreadedCamera):
     def inject(self, fault: Fault | None) -> None:
         """Start faking ``fault`` (None clears it); the capture thread reacts within one frame."""
         self.source.set_fault(fault)
+
+    @property
+    def can_blink(self) -> bool:
+        """Whether :meth:`blink` does anything: only the built-in demo face can blink."""
+        return self._demo_face
+
+    def blink(self, frames: int = 3) -> None:
+        """The demo face closes its eyes for ``frames`` frames (then opens them): demo mode plays
+        this for the liveness challenge "blink". A synthetic blink of a still photo: it shows the
+        path runs, not that liveness works on people (docs/identity.md)."""
+        if not self._demo_face:
+            return
+        if self._closed_eyes is None:
+            self._closed_eyes = portrait(*self._size, eyes_closed=True)
+        self.source.blink(self._closed_eyes, frames)
 
     def hold_up(self, image: Image | None) -> None:
         """Show ``image`` (same size as the frames) instead of the usual frames, as if something were

@@ -30,7 +30,7 @@ from drivers.errors import (
 from drivers.idcard.base import CardDataError, CardReaderError, CardReadFailed, IdCard, Presence, SamError
 from drivers.idcard.decode import TEXT_LEN, decode_address, decode_text
 from drivers.idcard.frame import Reply, decode_reply, encode_command, read_frame
-from drivers.idcard.wlt import WltDecoder
+from drivers.idcard.wlt import PhotoDecoder
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ class SamSerialReader:
         timeouts: Timeouts = Timeouts(),
         retries: int = 2,
         opener: PortOpener = open_pyserial,
-        wlt_decoder: WltDecoder | None = None,
+        wlt_decoder: PhotoDecoder | None = None,
         device: str = "card_reader",
     ) -> None:
         self._resolve = port if callable(port) else (lambda: port)

@@ -34,6 +34,7 @@ from drivers.idcard import frame
 from drivers.idcard.base import CardType, FrameError, IdCard
 from drivers.idcard.decode import encode_text
 from drivers.idcard.nations import nation_name
+from drivers.idcard.sim_photos import simulated_wlt
 
 DEFAULT_CARDS = Path(__file__).with_name("sim_cards.toml")
 SAM_ID = bytes([5, 0, 1, 0]) + (20240101).to_bytes(4, "little") + (1).to_bytes(4, "little") + bytes(4)
@@ -42,7 +43,8 @@ KEEP_COMMANDS = 1000  # commands remembered for tests and diagnostics
 
 
 def load_cards(path: Path = DEFAULT_CARDS) -> dict[str, IdCard]:
-    """Synthetic cards by key; photo and fingerprints are pseudo-random stand-ins for the real bytes."""
+    """Synthetic cards by key; the photo is a simulated WLT naming its picture (``photo = "demo"``,
+    ``"lfw:N"`` or ``"none"``), fingerprints are pseudo-random stand-ins for the real bytes."""
     with path.open("rb") as fh:
         table = tomllib.load(fh).get("card", {})
     cards = {}
@@ -56,7 +58,9 @@ def load_cards(path: Path = DEFAULT_CARDS) -> dict[str, IdCard]:
         if fields.get("nation_code"):
             fields["nation"] = nation_name(fields["nation_code"]) or ""
         seed = hashlib.sha256(key.encode()).digest()
-        fields["photo_wlt"] = b"".join(hashlib.sha256(seed + bytes([i])).digest() for i in range(32))
+        # the photo a simulated WLT decoder returns (drivers/idcard/sim_photos.py): the demo face
+        # unless the card names another
+        fields["photo_wlt"] = simulated_wlt(str(fields.pop("photo", "demo")), seed)
         fingers = int(fields.pop("fingerprints", 0))  # 512 bytes of template per finger, 0..2
         fields["fingerprint"] = b"".join(
             hashlib.sha256(seed + bytes([64 + i])).digest() for i in range(16 * fingers)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+from typing import Protocol
 
 from drivers.errors import DeviceError, DeviceNotFound
 
@@ -18,6 +19,12 @@ log = logging.getLogger(__name__)
 
 WLT_LEN = 1024
 BMP_LEN = 38862  # 102x126, 24-bit, rows padded to 4 bytes, plus the 54-byte header
+
+
+class PhotoDecoder(Protocol):
+    """What the reader needs of a decoder: WLT bytes in, the 102x126 BMP out (None: refused)."""
+
+    def decode(self, wlt: bytes) -> bytes | None: ...
 
 
 class WltDecoder:

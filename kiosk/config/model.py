@@ -150,6 +150,18 @@ class HeartbeatSection(_Section):
     interval_s: float = Field(default=60, ge=0, le=3600)  # 0: no heartbeat
 
 
+class IdentitySection(_Section):
+    """人证核验 before anything is filed in a person's name (kiosk/steps/face_check.py, docs/identity.md)."""
+
+    # card: the live face against the card photo, on the kiosk (needs the site's WLT decoder);
+    # register: the live JPEG to the backend, matched with the register photo; both: both must match;
+    # auto: card when the card reader has a WLT decoder, else register
+    match: Literal["auto", "card", "register", "both"] = "auto"
+    challenge: Literal["blink", "turn"] = "blink"  # the liveness challenge on the live video
+    challenge_timeout_s: float = Field(default=20, ge=5, le=120)  # then 呼叫帮助 is offered
+    match_timeout_s: float = Field(default=15, ge=1, le=120)  # the match (on the kiosk or the backend)
+
+
 class KioskConfig(_Section):
     kiosk: KioskSection
     display: DisplaySection = DisplaySection()
@@ -159,6 +171,7 @@ class KioskConfig(_Section):
     outbox: OutboxSection = OutboxSection()
     maintenance: MaintenanceSection = MaintenanceSection()
     heartbeat: HeartbeatSection = HeartbeatSection()
+    identity: IdentitySection = IdentitySection()
 
     # where the site file was (relative paths resolve against its folder); not a TOML key
     source: str = Field(default="", exclude=True)
@@ -173,6 +186,18 @@ class KioskConfig(_Section):
     @property
     def simulated_roles(self) -> list[str]:
         return [role for role, dev in self.devices.items() if dev.driver == "simulated"]
+
+    @property
+    def identity_match(self) -> Literal["card", "register", "both"]:
+        """``identity.match`` with ``auto`` resolved: the card photo when the card reader decodes
+        it (a licensed WLT decoder, or the simulated one), else the register photo at the backend."""
+        if self.identity.match != "auto":
+            return self.identity.match
+        reader = self.devices.get("card_reader")
+        decoder = reader.options.get("wlt_decoder", "") if reader is not None else ""
+        if reader is not None and reader.driver == "simulated" and "wlt_decoder" not in reader.options:
+            decoder = "simulated"  # the simulated reader decodes its synthetic cards' photos
+        return "card" if decoder else "register"
 
     def resolve(self, path: str) -> Path:
         """A path from the config, made absolute against the site file's folder."""

@@ -12,7 +12,8 @@ nowhere or accept a fake card. So production refuses to start, one line per prob
 - ``backend.signing_key_file`` (the Ed25519 seed of the certificates' QR codes) is empty or not one;
 - ``kiosk.status_base_url`` is still at the example domain of ``config/kiosk.toml`` (or another
   reserved example/test domain);
-- a device is simulated without ``kiosk.allow_simulated = true``.
+- a device is simulated without ``kiosk.allow_simulated = true`` (the simulated WLT decoder of the
+  card photos, ``devices.card_reader.wlt_decoder = "simulated"``, counts as one).
 
 :func:`production_problems` is the one list of these rules: :func:`~kiosk.config.model.load_config`
 applies it when asked (``kiosk``, ``kiosk-tech config check``, ``kiosk-tech doctor``, so all three
@@ -64,7 +65,7 @@ def simulated_problems(config: KioskConfig, file: str) -> list[ConfigProblem]:
     :func:`~kiosk.config.model.load_config`, as before the other production rules existed)."""
     if config.kiosk.mode != "production" or config.kiosk.allow_simulated:
         return []
-    return [
+    problems = [
         ConfigProblem(
             file,
             f"devices.{role}.driver",
@@ -73,6 +74,21 @@ def simulated_problems(config: KioskConfig, file: str) -> list[ConfigProblem]:
         )
         for role in config.simulated_roles
     ]
+    reader = config.devices.get("card_reader")
+    if (
+        reader is not None
+        and reader.driver != "simulated"
+        and reader.options.get("wlt_decoder") == "simulated"
+    ):
+        problems.append(
+            ConfigProblem(
+                file,
+                "devices.card_reader.wlt_decoder",
+                "the simulated WLT decoder is refused in production mode (it decodes only the "
+                "synthetic cards' photos): give the path of the site's licensed decoder library",
+            )
+        )
+    return problems
 
 
 def _kiosk_number_problems(config: KioskConfig, file: str) -> list[ConfigProblem]:

@@ -71,13 +71,18 @@ INCLUDE: dict[str, tuple[str, ...]] = {
         "voice_attract_every_min",
     ),
     "heartbeat": ("interval_s",),
+    "identity": ("challenge", "challenge_timeout_s", "match_timeout_s"),
     "outbox": ("min_free_mb", "keep_acknowledged_days"),
     "maintenance": ("lockout_after", "lockout_base_s", "pin_hash"),
 }
 # Keys that decide where requests go, whom the kiosk trusts and what receipts' QR codes point at:
 # never offered on the screen (a shoulder-surfed PIN must not redirect them) and refused by
-# save_setting; they change only in the site file, by a technician with a shell.
-SHELL_ONLY = frozenset({"backend.url", "backend.ca_file", "kiosk.status_base_url", "kiosk.id"})
+# save_setting; they change only in the site file, by a technician with a shell. identity.match
+# is one: it decides which photo a resident's face is checked against ("both" to "card" lowers
+# the assurance a site chose).
+SHELL_ONLY = frozenset(
+    {"backend.url", "backend.ca_file", "kiosk.status_base_url", "kiosk.id", "identity.match"}
+)
 # Keys whose value is (or leads to) a secret: shown as set / not set, never editable or logged.
 SECRETS = frozenset(
     {"backend.secret_file", "backend.signing_key_file", "backend.client_key", "maintenance.pin_hash"}

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Baud = Literal[115200, 57600, 38400, 19200, 9600]
+SIMULATED_DECODER = "simulated"  # wlt_decoder value: the synthetic cards' photo decoder (demo only)
 SimFault = Literal["corrupt", "noise", "silence", "truncate", "remove_mid_read", "status"]
 
 
@@ -49,7 +50,7 @@ class SamSerialOptions(_Common):
     usb_vid_pid: str = ""  # e.g. "1a86:7523" (CH340): the port is looked up at each (re)open
     baud: Baud = 115200
     wlt_decoder: str = ""  # path of a site's licensed WLT decoder library; empty: photo stays WLT
-    wlt_function: str = "unpack"
+    wlt_function: str = "unpack"  # ("simulated": the synthetic cards' decoder, refused in production)
 
     @field_validator("usb_vid_pid")
     @classmethod
@@ -74,6 +75,7 @@ class SimulatedOptions(_Common):
     card: str | None = None  # key of the card lying on the reader at start; none: no card
     pace: bool = False  # send replies at the real wire rate (115200 baud)
     faults: list[SimFault] = Field(default_factory=list)  # each injected once at start
+    wlt_decoder: Literal["simulated", ""] = "simulated"  # decode the synthetic cards' photos; "": none
 
 
 class CardReaderDevice:
@@ -146,7 +148,13 @@ def _open_sam_serial(options: Any, _context: DeviceContext) -> CardReaderDevice:
     from drivers.idcard.usb import find_port
     from drivers.idcard.wlt import load_decoder
 
-    decoder = load_decoder(options.wlt_decoder, options.wlt_function) if options.wlt_decoder else None
+    decoder: Any = None
+    if options.wlt_decoder == SIMULATED_DECODER:
+        from drivers.idcard.sim_photos import SimulatedWltDecoder
+
+        decoder = SimulatedWltDecoder()
+    elif options.wlt_decoder:
+        decoder = load_decoder(options.wlt_decoder, options.wlt_function)
     port: Any = options.port or (lambda: find_port(options.usb_vid_pid))
     reader = _reader(options, port, baud=options.baud, wlt_decoder=decoder)
     _try_open(reader)
@@ -170,7 +178,12 @@ def open_simulated(options: SimulatedOptions) -> CardReaderDevice:
     simulator.start()
     for fault in options.faults:
         simulator.inject(fault)
-    reader = _reader(options, simulator.port)
+    decoder: Any = None
+    if options.wlt_decoder == SIMULATED_DECODER:
+        from drivers.idcard.sim_photos import SimulatedWltDecoder
+
+        decoder = SimulatedWltDecoder()
+    reader = _reader(options, simulator.port, wlt_decoder=decoder)
     reader.simulated = True
     _try_open(reader)
     return CardReaderDevice(reader, options, simulator=simulator, cleanup=folder)

@@ -11,6 +11,7 @@ timeout rules as delivery.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any
@@ -83,15 +84,22 @@ class BackendClient:
     def cancel_payment(self, payment_id: str) -> dict[str, Any]:
         return dict(self._call("POST", f"/v1/payments/{payment_id}/cancel", {}))
 
-    def verify_identity(self, id_number: str, name: str, photo_sha256: str) -> dict[str, Any]:
-        """``verification_id``, ``verified`` and ``reason`` (for the temporary identity certificate)."""
-        return dict(
-            self._call(
-                "POST",
-                "/v1/identity/verify",
-                {"id_number": id_number, "name": name, "photo_sha256": photo_sha256},
-            )
-        )
+    def verify_identity(
+        self, id_number: str, name: str, photo_jpeg: bytes, *, request_id: str = "", purpose: str = ""
+    ) -> dict[str, Any]:
+        """Whether the live face is the registered holder of ``id_number``: ``verification_id``,
+        ``verified``, ``reason`` and, on a match only, ``holder`` (and ``certificate`` claims). The
+        live JPEG itself goes to the backend, which matches it against its register photo; a hash
+        alone proves nothing about a face. ``request_id`` is the visit's request id when it has one
+        (empty before submit), ``purpose`` the service id."""
+        data = {
+            "id_number": id_number,
+            "name": name,
+            "photo_jpeg_b64": base64.b64encode(photo_jpeg).decode("ascii"),
+            "request_id": request_id,
+            "purpose": purpose,
+        }
+        return dict(self._call("POST", "/v1/identity/verify", data))
 
     def heartbeat(self, doc: dict[str, Any]) -> None:
         """The kiosk's health and step analytics (kiosk/queue/heartbeat.py)."""

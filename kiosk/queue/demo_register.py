@@ -36,18 +36,22 @@ RESIDENTS_FILE = "residents.json"
 def demo_residents() -> list[dict[str, str]]:
     """Every simulated card holder with a well-formed number (photo: the demo face), then the
     resident whose register photo is someone else's."""
+    from drivers.idcard.sim_photos import photo_name
     from drivers.idcard.simulator import load_cards
 
     out = []
     for card in load_cards().values():
         if len(card.id_number) == 18 and card.id_number[:17].isdigit():
+            # the register's photo is the card's: a card carrying someone else's face (the
+            # simulator's resident_other_face, LFW face LFW_INDEX) is that person in the register too
+            other = photo_name(card.photo_wlt) == f"lfw:{LFW_INDEX}"
             out.append(
                 {
                     "id_number": card.id_number,
                     "name": card.name,
                     "nation": card.nation,
                     "address": card.address,
-                    "photo": DEMO_FACE_FILE,
+                    "photo": OTHER_FACE_FILE if other else DEMO_FACE_FILE,
                 }
             )
     out.append({**OTHER_FACE_RESIDENT, "photo": OTHER_FACE_FILE})

@@ -123,8 +123,11 @@ class Outbox:
         attachments: Sequence[Attachment] = (),
         *,
         test: bool = False,
+        request_id: str | None = None,
     ) -> SubmittedRequest:
         """Validate, freeze and durably commit one request; blocking (call from a worker thread).
+        ``request_id`` is a UUIDv7 reserved earlier in the visit (by the face check: the backend's
+        signed certificate names it); None makes a new one here.
 
         Raises SchemaViolation for a payload that does not match its schema (a programming error),
         StorageError when the disk is full or the file unusable (the screen says so calmly).
@@ -140,7 +143,7 @@ class Outbox:
                     f"outbox {self.path}: disk full ({free // 1_000_000} MB free, "
                     f"{self.min_free_bytes // 1_000_000} MB required), new submissions refused"
                 )
-        request_id = str(uuid7())
+        request_id = request_id or str(uuid7())
         now = time.time()
         created_at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
         files = [

@@ -65,9 +65,13 @@ class QueueServices:
         version: int,
         payload: Mapping[str, Any],
         attachments: Sequence[Attachment] = (),
+        *,
+        request_id: str | None = None,
     ) -> SubmittedRequest:
-        """Durably queue a request (blocking: call from a worker thread), then wake delivery."""
-        submitted = self.outbox.submit(request_type, version, payload, attachments)
+        """Durably queue a request (blocking: call from a worker thread), then wake delivery.
+        ``request_id``: the id reserved earlier in the visit (the identity check sent it to the
+        backend, which signed a certificate naming it); None makes a new one."""
+        submitted = self.outbox.submit(request_type, version, payload, attachments, request_id=request_id)
         self.worker.wake()
         return submitted
 

@@ -31,6 +31,10 @@ STEP_KINDS: dict[str, StepKind] = {
         StepKind("plate"),
         StepKind("address", collects_personal_data=True),  # the card's address or region lists
         StepKind("verify_identity", backend=True),
+        # 人证核验 (kiosk/steps/face_check.py): the camera always; the backend only when the match is
+        # at the register (no card, or identity.match = register | both), so a service without a
+        # card lists "backend" itself, and a card service keeps working offline in "card" mode
+        StepKind("face_check", devices=("camera",), collects_personal_data=True),
         StepKind("vehicle_lookup", backend=True),
         StepKind("violations", backend=True),
         StepKind("payment", backend=True),

@@ -14,7 +14,6 @@ service counter), and ``done`` tells the widget to move the flow on.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +37,9 @@ log = logging.getLogger(__name__)
 
 
 class IdentityClient(Closable, Protocol):
-    def verify_identity(self, id_number: str, name: str, photo_sha256: str) -> dict[str, Any]: ...
+    def verify_identity(
+        self, id_number: str, name: str, photo_jpeg: bytes, *, request_id: str = "", purpose: str = ""
+    ) -> dict[str, Any]: ...
 
 
 class VehicleClient(Closable, Protocol):
@@ -58,6 +59,7 @@ class Verification:
     verification_id: str = ""
     holder: Mapping[str, Any] = field(default_factory=dict)
     reason: str = ""
+    certificate: Mapping[str, Any] = field(default_factory=dict)  # the claims the backend signed
 
 
 def verification_of(answer: Mapping[str, Any]) -> Verification:
@@ -71,19 +73,27 @@ def verification_of(answer: Mapping[str, Any]) -> Verification:
     holder = answer.get("holder") or {}
     if not isinstance(holder, Mapping):
         raise MalformedAnswer("identity answer with a 'holder' that is not an object")
-    return Verification(True, str(answer["verification_id"]), dict(holder))
+    certificate = answer.get("certificate") or {}
+    if not isinstance(certificate, Mapping):
+        raise MalformedAnswer("identity answer with a 'certificate' that is not an object")
+    return Verification(True, str(answer["verification_id"]), dict(holder), certificate=dict(certificate))
 
 
-def identity_inputs(visit: Visit) -> tuple[str, str]:
-    """The ID number (typed, else the card's) and the live photo's sha256 sent for verification."""
-    number = str(visit.values.get("id_number", getattr(visit.identity, "id_number", "")))
-    photo = hashlib.sha256(visit.photo_jpeg).hexdigest() if visit.photo_jpeg else ""
-    return number, photo
+def identity_number(visit: Visit) -> str:
+    """The ID number to verify: the one typed, else the card's."""
+    return str(visit.values.get("id_number", getattr(visit.identity, "id_number", "")))
+
+
+def identity_name(visit: Visit) -> str:
+    """The name the card states (empty when the number was typed)."""
+    return str(getattr(visit.identity, "name", "") or "")
 
 
 class VerifyIdentityEngine(BackendEngine[LookupState]):
-    """Temporary identity certificate: the backend checks the ID number against the live photo;
-    on a match the registered holder data goes into ``artifacts["verification"]``."""
+    """The backend checks the ID number against the live photo (the JPEG itself, never only its
+    hash); on a match the registered holder data goes into ``artifacts["verification"]``. Services
+    now verify in their ``face_check`` step (:mod:`kiosk.steps.face_check`), which checks liveness
+    first; this kind stays for site catalogues that still name it."""
 
     kind = "verify_identity"
 
@@ -98,10 +108,19 @@ class VerifyIdentityEngine(BackendEngine[LookupState]):
         self.visit = visit
 
     def start(self) -> None:
-        number, photo = identity_inputs(self.visit)
+        number, photo = identity_number(self.visit), self.visit.photo_jpeg
+        if not photo:  # nothing to compare a face with: no question worth asking
+            self._set(phase=REFUSED, message_key="lookup.not_verified")
+            return
 
         def ask(client: IdentityClient) -> Verification:
-            return verification_of(client.verify_identity(number, "", photo))
+            answer = client.verify_identity(
+                number,
+                identity_name(self.visit),
+                photo,
+                purpose=str(getattr(self.visit, "service_id", "") or ""),
+            )
+            return verification_of(answer)
 
         self._call(ask, self._answer, "lookup.verifying")
 
@@ -110,6 +129,7 @@ class VerifyIdentityEngine(BackendEngine[LookupState]):
             self.visit.artifacts["verification"] = {
                 "verification_id": answer.verification_id,
                 "holder": dict(answer.holder),  # the registered data the certificate states
+                "certificate": dict(answer.certificate),
             }
             self._set(phase=DONE, message_key="")
         else:

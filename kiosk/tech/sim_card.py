@@ -3,7 +3,8 @@
 For technicians and developers without a reader: it prints the port to use (``kiosk-tech read-card
 --port PORT`` or a ``[devices.card_reader]`` config) and then serves until Ctrl-C. Lines on stdin
 drive it: ``place KEY``, ``remove``, ``fault NAME [COUNT]``, ``status SW3HEX``, ``unplug``,
-``replug``, ``cards``, ``quit``.
+``replug``, ``cards`` (each card's key and its photo: ``demo`` is the simulated camera's demo
+face, ``lfw:N`` someone else's, for trying a face check that must refuse), ``quit``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from drivers.idcard.base import IdCard
     from drivers.idcard.simulator import SamSimulator
 
 HELP = "commands: place KEY | remove | fault NAME [COUNT] | status SW3HEX | unplug | replug | cards | quit"
@@ -22,12 +24,34 @@ HELP = "commands: place KEY | remove | fault NAME [COUNT] | status SW3HEX | unpl
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = sub.add_parser("sim-card", help="run the ID-card reader simulator on a pseudo-terminal")
-    cmd.add_argument("--card", help="key of the synthetic card on the reader at start (default: none)")
+    cmd.add_argument(
+        "--card",
+        help="key of the synthetic card on the reader at start (default: none); "
+        "resident_other_face carries someone else's photo",
+    )
     cmd.add_argument("--cards", type=Path, help="TOML file of synthetic cards (default: the bundled one)")
     cmd.add_argument("--link", type=Path, help="also make this symlink to the pty (stable across replug)")
     cmd.add_argument("--pace", action="store_true", help="send replies at the real wire rate")
     cmd.add_argument("--baud", type=int, default=115200, help="wire rate for --pace (default 115200)")
     cmd.set_defaults(func=run_sim_card)
+
+
+def card_list(cards: dict[str, IdCard]) -> str:
+    """One line per synthetic card: its key, name and photo (what the face check compares)."""
+    from drivers.idcard.sim_photos import photo_name
+
+    lines = []
+    for key, card in cards.items():
+        photo = photo_name(card.photo_wlt) or "none"
+        note = (
+            " (the demo face)"
+            if photo == "demo"
+            else " (someone else: the face check refuses)"
+            if photo != "none"
+            else ""
+        )
+        lines.append(f"{key}  {card.name or card.name_en}  photo={photo}{note}")
+    return "\n".join(lines)
 
 
 def _command(sim: SamSimulator, line: str) -> bool:
@@ -53,7 +77,7 @@ def _command(sim: SamSimulator, line: str) -> bool:
             sim.replug()
             print(f"port {sim.port}", flush=True)
         elif verb == "cards":
-            print(" ".join(sim.cards), flush=True)
+            print(card_list(sim.cards), flush=True)
         else:
             print(HELP, file=sys.stderr)
             return True

@@ -53,6 +53,9 @@ class Session:
         self.identity: Any = None  # the card read or the identity entered (drivers.idcard.IdCard)
         self.photo_jpeg: bytes | None = None
         self.artifacts: dict[str, Any] = {}  # step results: look-ups, payment, submitted request
+        # the face check's live frame, its JPEG, the decoded card photo and the face templates
+        # (kiosk/steps/face_check.py): in memory for this visit only, never written or logged
+        self.face: dict[str, Any] = {}
         self._scratch_root = scratch_root  # None: the system's temporary folder
         self._temp_dir: Path | None = None
         self._wipe_hooks: list[Callable[[], None]] = []
@@ -75,6 +78,7 @@ class Session:
         """Forget everything about the resident. Safe to call twice; never raises."""
         self.values.clear()
         self.artifacts.clear()
+        self.face.clear()
         self.identity = None
         self.photo_jpeg = None
         self.service_id = None

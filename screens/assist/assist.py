@@ -137,6 +137,12 @@ class Assist:
             )
         return resolve_key(self.app.messages, self._screen)
 
+    def say(self, key: str) -> None:
+        """Speak ``key`` now (a step's live instruction, e.g. the face check's "please blink"),
+        instead of the step's own prompt; silent when the voice is off."""
+        if self.enabled:
+            self.player.play(key, self.app.lang)
+
     def repeat(self) -> None:
         """再听一遍: the current screen's prompt again (unmutes: the resident asked to hear it)."""
         if self.app.voice_muted:

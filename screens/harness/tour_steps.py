@@ -281,6 +281,32 @@ class StepTour:
         self.pilot.wait_until(lambda: widget.busy, what="the verification to start")
         self.shot(name)
 
+    def _face_check(self, widget: Any, name: str, _hold: Hold, _printer: Any) -> None:
+        """The live preview with its outline and instruction; once, every result the resident can
+        meet (drawn from engine states: the real check is stopped first, so none races the picture)."""
+        if widget.engine is None:
+            self.shot(name)
+            return
+        self.pilot.wait_until(lambda: widget.texture is not None, timeout_s=10, what="the live preview")
+        self.shot(name)
+        if not self._once("face-check"):
+            return
+        from kiosk.steps.face_check import FaceCheckState
+
+        widget.engine.leave()
+        states = {
+            "blink": FaceCheckState("liveness", "liveness.blink", progress=0.55, seconds_left=14),
+            "matching": FaceCheckState("matching", "face.matching", progress=1.0),
+            "passed": FaceCheckState("passed", "face.passed", progress=1.0),
+            "retry": FaceCheckState("retry", reason="photo_mismatch"),
+            "failed": FaceCheckState("failed", reason="photo_mismatch", attempt=2),
+            "cannot": FaceCheckState("help", reason="cannot", attempt=2),
+            "offline": FaceCheckState("offline", reason="offline"),
+        }
+        for state_name, state in states.items():
+            widget.render(state)
+            self.shot(f"{name}-{state_name}")
+
     def _vehicle_lookup(self, widget: Any, name: str, hold: Hold, _printer: Any) -> None:
         self.pilot.wait_until(lambda: widget.busy, what="the look-up to start")
         self.shot(f"{name}-busy")

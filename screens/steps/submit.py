@@ -43,7 +43,13 @@ class SubmitStep(StepBase):
             attachments.append(Attachment("photo", "image/jpeg", session.photo_jpeg))
 
         def work() -> Any:
-            return queue.submit(service.request_type, service.request_version, payload, attachments)
+            return queue.submit(
+                service.request_type,
+                service.request_version,
+                payload,
+                attachments,
+                request_id=session.artifacts.get("request_id"),  # reserved by the face check, if any
+            )
 
         # a resident who left meanwhile gets nothing: the request stays queued (teardown cancels)
         self.tasks.run(work, self._done, self._refused, name="submit")

@@ -267,3 +267,21 @@ def test_unavailable_signing_key_or_matcher_is_503_and_audited(tmp_path: Path) -
         assert outcomes == ["face_matcher_unavailable", "certificate_signing_unavailable"]
     finally:
         store.close()
+
+
+def test_racing_failures_cannot_slip_past_the_limit(tmp_path: Path) -> None:
+    """Eight attempts at once with the wrong face, limit 3: exactly 3 are matched and refused, the
+    other 5 are too_many_attempts (the check and the record are one step in the process)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = open_store(f"sqlite:///{tmp_path / 'b.db'}")
+    try:
+        register = Register(store, matcher_factory())
+        register.add(OTHER_FACE_NUMBER, "赵小红", faces.other_face_jpeg())
+        verifier = IdentityVerifier(store, register, limit=RateLimit(3, 3600))
+        live = _live(OTHER_FACE_NUMBER, faces.live_face_jpeg())
+        with ThreadPoolExecutor(8) as pool:
+            reasons = sorted(r[1]["reason"] for r in pool.map(lambda k: verifier.verify(live, k), ["K"] * 8))
+        assert reasons == ["photo_mismatch"] * 3 + ["too_many_attempts"] * 5
+    finally:
+        store.close()

@@ -27,6 +27,11 @@ class Traces:
     photo: bytes = b""
     extra: tuple[str, ...] = ()  # other identifying text, e.g. the card's address
     photo_shape: tuple[int, int] | None = None  # (height, width) of the accepted photo's pixels
+    # more bytes of the visit (the card photo's BMP, the face check's live JPEG): slices of each
+    blobs: tuple[bytes, ...] = ()
+    # weak references to the visit's objects that must die with it (the face check's live frame,
+    # the decoded card photo, the face templates): (what it is, weakref)
+    refs: list[tuple[str, Any]] = field(default_factory=list)
     needles: list[bytes] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
 
@@ -42,6 +47,10 @@ class Traces:
             needles += [chunk, base64.b64encode(chunk)]
             self.texts.append(base64.b64encode(chunk).decode("ascii"))
             self.photo = b""  # keep only the slices: the probe must not hold the photo itself
+        for blob in self.blobs:
+            middle = len(blob) // 2 // 3 * 3
+            needles.append(blob[middle : middle + 48])
+        self.blobs = ()
         self.needles = needles
 
     def in_text(self, text: str) -> str | None:
@@ -124,6 +133,9 @@ def object_finds(traces: Traces, *, baseline: set[int] | None = None) -> list[st
                 hit = f"photo bytes {hit[:8]!r}"
         if hit:
             found.append(f"{type(leaf).__name__}[{len(leaf)}] holds {hit!r:.40} (held by {_holders(leaf)})")
+    found += [
+        f"{what} is still alive (held by {_holders(ref())})" for what, ref in traces.refs if ref() is not None
+    ]
     return found
 
 

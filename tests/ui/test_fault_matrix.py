@@ -121,7 +121,7 @@ def test_card_reader_fault(kiosk: Any, fault: str) -> None:
             simulator.place("resident")  # the resident tries again: the read succeeds
         kiosk.wait_until(
             lambda: kiosk.app.flow is not None and kiosk.app.flow.step.id == "details",
-            timeout_s=20,
+            timeout_s=45,  # after the face check, which passes by itself in simulation
             what="the form after reading the card",
         )
         assert kiosk.app.session.identity is not None
@@ -184,7 +184,9 @@ def _household_to_print(kiosk: Any, printer: Any, fault: str) -> None:
     kiosk.tap("我已阅读并同意")
     kiosk.tap(kiosk.app.tr("readcard.demo_card"))
     kiosk.wait_until(
-        lambda: kiosk.app.flow.step.id == "details", timeout_s=15, what="the form after the card"
+        lambda: kiosk.app.flow.step.id == "details",
+        timeout_s=45,
+        what="the form after the card and face check",
     )
     simulator.remove()
     kiosk.tap("入学")

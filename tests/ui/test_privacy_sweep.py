@@ -14,6 +14,7 @@ import logging
 import sqlite3
 import tempfile
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,11 +80,34 @@ def _visit(kiosk: Any, stop_before: str | None = None) -> Traces:
     card = session.identity
     assert card is not None and card.name == CARD_NAME and card.id_number == CARD_ID
     assert session.photo_jpeg, "the visit took no photo"
-    traces = Traces(CARD_NAME, CARD_ID, session.photo_jpeg, (CARD_ADDRESS,), photo_shape=photo_shape)
+    blobs = tuple(b for b in (card.photo_bmp, session.face.get("live_jpeg")) if b)
+    traces = Traces(
+        CARD_NAME, CARD_ID, session.photo_jpeg, (CARD_ADDRESS,), photo_shape=photo_shape, blobs=blobs
+    )
+    traces.refs = _face_refs(session)  # every stop is after the face check
     # the probes can fail: while the visit lasts they do find the resident
     alive = object_finds(traces)
     assert [f for f in alive if "IdCard" in f and CARD_ID in f] and [f for f in alive if "photo bytes" in f]
     return traces
+
+
+def _face_refs(session: Any) -> list[tuple[str, Any]]:
+    """Weak references to what the face check kept in the session (it ran: the service has one)."""
+    face = session.face
+    assert face.get("live_rgb") is not None and card_photo_decoded(session), "the face check did not run"
+    refs = [("the face check's live frame", weakref.ref(face["live_rgb"]))]
+    if face.get("card_rgb") is not None:
+        refs.append(("the decoded card photo", weakref.ref(face["card_rgb"])))
+    for n, template in enumerate(face.get("templates", ())):
+        refs += [
+            (f"face template {n}", weakref.ref(template)),
+            (f"face template {n}'s vector", weakref.ref(template.vector)),
+        ]
+    return refs
+
+
+def card_photo_decoded(session: Any) -> bool:
+    return bool(getattr(session.identity, "photo_bmp", None))
 
 
 def _sweep(kiosk: Any, traces: Traces, log_path: Path, since: float, baseline: set[int]) -> list[str]:
@@ -105,14 +129,16 @@ def _sweep(kiosk: Any, traces: Traces, log_path: Path, since: float, baseline: s
     assert any("ended" in line for line in lines), "the log probe must see the visit's own lines"
     found += [f"log line: {line[:100]}" for line in lines if traces.in_text(line)]
     # the step widgets that showed the card and the camera (its preview texture is the face) are gone
+    from kiosk.steps.face_check import FaceCheckEngine
+    from screens.steps.face_check import FaceCheckStep
     from screens.steps.photo import TakePhotoStep
     from screens.steps.read_card import ReadCardStep
 
-    live = [
-        o for o in gc.get_objects() if type(o) in (TakePhotoStep, ReadCardStep)
-    ]  # not isinstance: weak proxies
+    kinds = (TakePhotoStep, ReadCardStep, FaceCheckStep, FaceCheckEngine)
+    live = [o for o in gc.get_objects() if type(o) in kinds]  # not isinstance: weak proxies
     found += [
-        f"a {type(o).__name__} is still alive (session {getattr(o.flow.session, 'wiped', '?')})" for o in live
+        f"a {type(o).__name__} is still alive (session {getattr(getattr(o, 'flow', None), 'session', o)})"
+        for o in live
     ]
     return found
 

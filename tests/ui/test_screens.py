@@ -369,7 +369,7 @@ def _household_certificate_to_print(kiosk: Any, before_submit: Any = None) -> An
     kiosk.tap("我已阅读并同意")
     kiosk.tap("模拟放置身份证（演示）")
     kiosk.wait_until(
-        lambda: kiosk.screen == "step" and kiosk.app.flow.step.id == "details", timeout_s=15, what="the form"
+        lambda: kiosk.screen == "step" and kiosk.app.flow.step.id == "details", timeout_s=45, what="the form"
     )
     kiosk.tap("入学")
     type_digits(kiosk, "2")

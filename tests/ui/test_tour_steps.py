@@ -22,7 +22,7 @@ def _filed(queue: Any) -> int:
 
 def test_answers_make_a_conditional_step_apply(kiosk: Any) -> None:
     service = kiosk.app.catalogue["traffic-fine"]
-    card, plate = service.steps[1], service.steps[2]
+    card, plate = (next(s for s in service.steps if s.id == name) for name in ("card", "plate"))
     assert synthetic_answers(service, card)["lookup_by"] == "card"
     assert synthetic_answers(service, plate)["lookup_by"] == "plate"
     flow = flow_at(kiosk.app, service, plate)
@@ -55,11 +55,11 @@ def test_every_step_of_a_service_and_the_notable_states(kiosk: Any, tmp_path: Pa
         screen, step_id, _ = seen[f"traffic-fine-{number:02d}-{step.id}"]
         assert step_id == step.id
         assert screen == {"review": "review", "done": "done"}.get(step.kind, "step")
-    assert seen["traffic-fine-04-violations"][2].items  # the two violations of the tour's plate
-    assert seen["traffic-fine-05-payment"][2].qr_texture is not None
-    submit = seen["traffic-fine-06-submit"][2]
+    assert seen["traffic-fine-05-violations"][2].items  # the two violations of the tour's plate
+    assert seen["traffic-fine-06-payment"][2].qr_texture is not None
+    submit = seen["traffic-fine-07-submit"][2]
     assert not submit.failed  # pictured while "submitting", held
-    failed = seen["traffic-fine-07-print-paper-out"][2]
+    failed = seen["traffic-fine-08-print-paper-out"][2]
     assert failed.phase == "failed" and failed.qr_texture is not None
     assert "paper_out" not in printer.faults  # cleared after the picture
     assert len(printer.jobs) == jobs_before  # a picture prints nothing
@@ -85,8 +85,8 @@ def test_backend_step_shows_its_progress_message(kiosk: Any) -> None:
         widget.message = app.tr("queue.lookup_unavailable")
         seen.append(kiosk.visible_texts())
 
-    service = app.catalogue["temp-id-certificate"]
-    verify = next(s for s in service.steps if s.kind == "verify_identity")
-    StepTour(app, kiosk, shot).picture(service, verify, "verify")
-    assert app.tr("lookup.verifying") in seen[0]
+    service = app.catalogue["plate-reissue"]
+    vehicle = next(s for s in service.steps if s.kind == "vehicle_lookup")
+    StepTour(app, kiosk, shot).picture(service, vehicle, "vehicle")
+    assert app.tr("lookup.vehicle_busy") in seen[0]
     assert app.tr("queue.lookup_unavailable") in seen[1]

@@ -13,7 +13,7 @@ from kiosk.services.flow import Flow, service_availability
 from kiosk.visit.session import Session
 
 ALL_KINDS = frozenset(
-    {"consent", "form", "review", "done", "read_card", "take_photo", "plate", "verify_identity",
+    {"consent", "form", "review", "done", "read_card", "take_photo", "plate", "verify_identity", "face_check",
      "vehicle_lookup", "violations", "payment", "submit", "print", "request_status"}
 )  # fmt: skip
 OK = DeviceHealth(Health.OK, "ready")
@@ -70,8 +70,12 @@ def test_catalogue_schema_errors_name_the_key(tmp_path: Path) -> None:
 
 def test_availability_needs_step_screens_devices_and_backend(catalogue: Catalogue) -> None:
     service = catalogue["household-certificate"]
-    devices = {"card_reader": OK, "printer": OK}
+    devices = {"card_reader": OK, "printer": OK, "camera": OK}
     assert service_availability(service, ready_kinds=ALL_KINDS, device_health=devices.get).ok
+    no_camera = service_availability(
+        service, ready_kinds=ALL_KINDS, device_health={**devices, "camera": None}.get
+    )
+    assert no_camera.reason_key == "service.unavailable.device.camera"  # the face check needs it
     not_built = service_availability(service, ready_kinds=frozenset({"form"}), device_health=devices.get)
     assert (not_built.ok, not_built.reason_key) == (False, "service.unavailable.not_ready")
     devices["printer"] = DeviceHealth(Health.DOWN, "paper_out", "no paper")
@@ -93,6 +97,8 @@ def test_flow_walks_a_service_and_validates_each_form(catalogue: Catalogue) -> N
     assert flow.complete() == []
     assert flow.step.kind == "read_card"
     assert flow.complete() == []
+    assert flow.step.kind == "face_check"  # 人证核验 right after the card
+    assert flow.complete() == []
     errors = flow.complete({"purpose": "school", "copies": "9", "phone": "12345"})
     assert {(e.field, e.key) for e in errors} == {
         ("copies", "field.error.range"),
@@ -102,7 +108,7 @@ def test_flow_walks_a_service_and_validates_each_form(catalogue: Catalogue) -> N
     assert flow.complete({"purpose": "school", "copies": "2", "phone": "13800138000"}) == []
     assert session.values == {"purpose": "school", "copies": 2, "phone": "13800138000"}
     assert flow.route.screen == "review"
-    assert flow.progress() == (4, 7)
+    assert flow.progress() == (5, 8)
     flow.complete()
     assert flow.step.kind == "submit"
     flow.complete()

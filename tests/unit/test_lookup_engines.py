@@ -3,7 +3,6 @@ vehicle record and outstanding violations, against a fake backend client."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -60,8 +59,10 @@ class FakeBackend:
             raise answer
         return answer
 
-    def verify_identity(self, id_number: str, name: str, photo_sha256: str) -> dict[str, Any]:
-        return self._answer("verify", (id_number, name, photo_sha256))  # type: ignore[no-any-return]
+    def verify_identity(
+        self, id_number: str, name: str, photo_jpeg: bytes, *, request_id: str = "", purpose: str = ""
+    ) -> dict[str, Any]:
+        return self._answer("verify", (id_number, name, photo_jpeg, purpose))  # type: ignore[no-any-return]
 
     def vehicle(self, plate: str) -> dict[str, Any] | None:
         return self._answer("vehicle", plate)  # type: ignore[no-any-return]
@@ -94,8 +95,12 @@ def test_identity_verified_keeps_the_registered_holder(session: Session) -> None
     engine, seen = _verify(session, backend)
     assert seen[0].busy and seen[0].message_key == "lookup.verifying"
     assert engine.state.phase == "done" and not engine.state.busy
-    assert session.artifacts["verification"] == {"verification_id": "ver-1", "holder": holder}
-    assert backend.asked == [("verify", (ID_NUMBER, "", hashlib.sha256(PHOTO).hexdigest()))]
+    assert session.artifacts["verification"] == {
+        "verification_id": "ver-1",
+        "holder": holder,
+        "certificate": {},
+    }
+    assert backend.asked == [("verify", (ID_NUMBER, "", PHOTO, ""))]  # the JPEG itself, never a hash
     assert backend.closed == 1
 
 
@@ -138,12 +143,22 @@ def test_identity_answer_missing_its_keys_ends_calmly_not_on_a_spinner(
     assert "verification" not in session.artifacts
 
 
-def test_the_card_number_is_used_when_none_was_typed() -> None:
+def test_the_card_number_and_name_are_used_when_none_was_typed() -> None:
     visit = Session("zh")
-    visit.identity = SimpleNamespace(id_number=ID_NUMBER)
+    visit.identity = SimpleNamespace(id_number=ID_NUMBER, name="张三丰")
+    visit.photo_jpeg = PHOTO
+    visit.service_id = "temp-id-certificate"
     backend = FakeBackend(verify={"verified": False})
     _verify(visit, backend)
-    assert backend.asked == [("verify", (ID_NUMBER, "", ""))]  # no photo: an empty digest
+    assert backend.asked == [("verify", (ID_NUMBER, "张三丰", PHOTO, "temp-id-certificate"))]
+
+
+def test_no_photo_is_refused_without_asking() -> None:
+    visit = Session("zh")
+    visit.values["id_number"] = ID_NUMBER
+    backend = FakeBackend(verify={"verified": True, "verification_id": "v"})
+    engine, _seen = _verify(visit, backend)
+    assert engine.state.refused and backend.asked == []
 
 
 def test_a_bug_in_a_look_up_goes_to_the_apps_calm_end(session: Session) -> None:

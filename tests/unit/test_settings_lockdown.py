@@ -33,6 +33,7 @@ REDIRECTS = {
     "backend.ca_file": "/tmp/attacker-ca.pem",
     "kiosk.status_base_url": "https://attacker.example.invalid/r/",
     "kiosk.id": "KIOSK-OTHER",
+    "identity.match": "card",  # which photo a face is checked against: the site's choice
 }
 
 

@@ -16,6 +16,7 @@ TOUCH_KINDS = {
     "read_card": "lay the card",
     "take_photo": "look at the camera; accept or retake",
     "verify_identity": "automatic",
+    "face_check": "look at the camera, blink or turn; 我做不了 / 再试一次 / 呼叫帮助 buttons",
     "vehicle_lookup": "yes / no",
     "violations": "tap the records to pay",
     "payment": "scan a QR code with a phone",
