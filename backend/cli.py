@@ -84,11 +84,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     def make_backend() -> Backend:
         store = open_store(args.store)
+        identity = identity_from_args(args, store)
+        identity.enrol_in_background()
         return Backend(
             store,
             keys,
             simulate=args.simulate,
-            lookups=Lookups(paid_after_polls=args.paid_after_polls, identity=identity_from_args(args, store)),
+            lookups=Lookups(paid_after_polls=args.paid_after_polls, identity=identity),
             console=ConsoleSettings(idle_s=args.console_idle_min * 60, silent_after_s=args.silent_after),
             answer_delay_s=args.answer_delay_ms / 1000,
         )

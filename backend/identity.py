@@ -172,6 +172,14 @@ class IdentityVerifier:
             raise _Unusable(exc.reason) from exc
         return float(matcher.similarity(live, self.register.template(resident)))
 
+    def enrol_in_background(self) -> None:
+        """Start enrolling the pending residents now, on a daemon thread (the demo backend at start:
+        loading the face model and making the templates takes seconds, which the first verification
+        would otherwise spend inside the kiosk's read timeout). A verification arriving meanwhile
+        waits for it on the lock."""
+        if self._enrol_file is not None:
+            threading.Thread(target=self._enrol_pending, name="register-enrol", daemon=True).start()
+
     def _enrol_pending(self) -> None:
         with self._enrol_lock:
             if self._enrol_file is None:

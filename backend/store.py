@@ -281,6 +281,7 @@ class Store:
                 (key_id, nonce, ts),
             )
             return bool(cur.rowcount == 1)
+
     def _free_number(self, cur: Any, number: object, request_id: str, now: str) -> str | None:
         """The acceptance number to store with ``request_id``: its own, unless another request holds
         it (see the module's docstring); None when the envelope has none."""
