@@ -26,6 +26,7 @@ KIOSK_EXTRA_MODULES: tuple[str, ...] = (
     "tomlkit",
     "cryptography",
     "fpdf",  # fpdf2
+    "fonticon_mdi7",  # fonticon-materialdesignicons7 (the icon font)
 )
 """Import names of the ``kiosk`` extra's distributions (pyproject.toml), checked without importing.
 
