@@ -266,6 +266,10 @@ class StepTour:
             tap(region, exact=True)
         self.shot(f"{name}-county")
         tap("长安区", exact=True)
+        self.shot(f"{name}-street")
+        tap(widget.tile_text(widget.choices()[0]), exact=True)  # 青园街道
+        self.shot(f"{name}-village")
+        tap(widget.tile_text(widget.choices()[0]), exact=True)
         for key in ("5", "号楼", "2", "单元", "3", "0", "1", "室"):
             tap(key, exact=True)
         self.shot(f"{name}-house-number")
