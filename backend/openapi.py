@@ -96,7 +96,13 @@ _ANSWERS: dict[str, Any] = {
             "violations": {
                 "type": "array",
                 "items": _object(
-                    {"violation_id": _STR, "date": _STR, "amount_fen": _INT, "points": _INT},
+                    {
+                        "violation_id": _STR,
+                        "date": _STR,
+                        "amount_fen": _INT,
+                        "points": _INT,
+                        "decision_no": _STR,
+                    },
                     ("violation_id", "date", "amount_fen", "points"),
                 ),
             }
