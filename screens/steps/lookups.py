@@ -292,6 +292,9 @@ class PaymentStep(BackendStep):
             (str(v.get(f"description_{lang}", "") or v.get("description_zh", "")), yuan(int(v["amount_fen"])))
             for v in chosen.get("items", ())
         ]
+        if not lines and chosen.get("violation_ids"):
+            count = len(chosen["violation_ids"])
+            lines = [(self.app.tr("pay.fines_item", count=count), yuan(int(chosen.get("amount_fen", 0))))]
         if not lines:
             title = self.flow.service.title.get(lang)
             lines = [(self.app.tr("pay.fee_item", service=title), yuan(int(self.flow.service.fee_fen)))]
