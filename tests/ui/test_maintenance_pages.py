@@ -282,7 +282,7 @@ def test_restart_sits_at_the_top_and_asks_first(maint: Any) -> None:
     app.restart = lambda: restarts.append(1)  # the real one replaces the process
     try:
         button = kiosk.find(app.tr("maint.restart"), exact=True)
-        x, y = button.to_window(*button.center)
+        _x, y = button.to_window(*button.center)
         assert y > kiosk.app.root_window.height * 0.7  # up by the title, not where 返回 sits
         kiosk.tap(button)
         assert restarts == [] and screen.restart_armed
