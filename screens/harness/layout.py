@@ -111,8 +111,14 @@ def window_rect(widget: Widget) -> Rect:
 
 def visible_widgets(roots: list[Widget] | None = None) -> Iterator[_Seen]:
     """Every widget drawn on the window: opacity above zero, inside its scroll view's viewport."""
+    from kivy.uix.modalview import ModalView
+
     window: Rect = (0.0, 0.0, float(Window.width), float(Window.height))
-    for root in roots if roots is not None else list(Window.children):
+    if roots is None:
+        roots = list(Window.children)
+        modal = [w for w in roots if isinstance(w, ModalView)]
+        roots = modal or roots  # an open dialog: the dimmed screen behind it is not read or touched
+    for root in roots:
         yield from _visit(root, 1.0, window)
 
 

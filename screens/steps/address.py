@@ -33,7 +33,7 @@ from screens.steps.base import StepBase
 from screens.widgets import KButton
 
 COLS = {True: 5, False: 4}  # tiles per row: landscape, portrait
-KEY_COLS = {True: 13, False: 8}  # house-number keys per row
+KEY_COLS = {True: 13, False: 7}  # house-number keys per row (portrait with large text: one less)
 TILE_LINE = 6  # characters a tile line holds; longer names are split into two balanced lines
 ROWS = {True: 4, False: 10}  # rows per page with normal text (large text: one row less in landscape)
 
@@ -276,11 +276,13 @@ class AddressStep(StepBase):
         grid = self._body.ids.keypad
         app = self.app
         grid.clear_widgets()
-        grid.cols = KEY_COLS[bool(app.landscape)]
+        landscape = bool(app.landscape)
+        grid.cols = KEY_COLS[landscape] - (1 if not landscape and app.text_scale > 1 else 0)
         for key in self.detail_keys():
             button = KButton(text=key, role="secondary")
             button.height = app.u * (84 if app.text_scale == 1 else 96)
-            button.font_size = app.u * 40 * app.text_scale
+            # words (号楼, 单元) a little smaller than single keys, so they never wrap
+            button.font_size = app.u * (40 if len(key) == 1 else 30) * app.text_scale
             button.bind(on_release=lambda b: self.press(b.text))
             grid.add_widget(button)
 

@@ -8,7 +8,9 @@ each on the 2-core box); ``KIOSK_LAYOUT_MATRIX=full`` runs all 16. Each check is
 report names the check that failed with every finding of it; ``KIOSK_LAYOUT_REPORT=FILE`` writes
 every finding to FILE.
 
-The deliberate regressions at the bottom prove each check can fail: one widget per defect is put
+Findings whose fix is on another branch of issue 18 are listed in ``KNOWN_ELSEWHERE`` with whose
+they are; every other finding fails its check. The deliberate regressions at the bottom prove each
+check can fail: one widget per defect is put
 on a live screen and the check must name exactly that widget.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,8 +42,23 @@ FULL_MODES = tuple(
     )
 )
 
-# A check whose fix belongs to another helper's branch of issue #18 (reason names whose).
-XFAIL: dict[str, str] = {}
+# Findings of today whose fix is on another helper's branch of issue #18 (the integrator removes an
+# entry once that branch is merged): (check, a regex on "shot where", whose). Any other finding fails.
+RESULTBAR = "resultbar (header, action bar, theme, services/review/form/attract screens, copy)"
+KNOWN_ELSEWHERE: tuple[tuple[str, str, str], ...] = (
+    ("clipped", r"ShortcutButton\(", RESULTBAR),  # attract shortcuts in English large text
+    ("ellipsised", r"Label\('(公安自助服务终端|Police Self-Service Terminal)'\)", RESULTBAR),  # header name
+    ("action_bar", r"KButton\('(退出办理|上一步|Cancel|Back)'\)", RESULTBAR),  # the three-slot bar
+    ("contrast", r"Label\('模拟 / SIMULATION'\)|AssistButton\(|KMuted\(", RESULTBAR),  # badge, help, muted
+    ("contrast", r"^services|KLabel\('(暂停办理|Not available now)", RESULTBAR),  # service tiles
+    ("contrast", r"KLabel\('(Service|Phone number|ID number|Applicant|Purpose|Reason|Fee|Copies|Collection)'",
+     RESULTBAR),  # review's and the form's field names in muted grey, 5.35:1 in 长辈模式
+    ("contrast", r"^step-status", "number (the status look-up's result)"),
+    ("contrast", r"^(attract|step-form|review|\S+-review|\S+-print-paper-out|traffic-fine-by-plate-only) ",
+     RESULTBAR),  # attract hint, form hints and disabled choices, review rows, the printing result
+    ("contrast", r"KButton\('Restart app'\)", RESULTBAR + ": white on the theme's danger red is 5.97:1"),
+    ("lone_char", r"^services|-review ", RESULTBAR),  # services' help, health answers on review
+)  # fmt: skip
 
 
 def _modes() -> tuple[Mode, ...]:
@@ -105,16 +123,15 @@ def _report(findings: list[Finding]) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize(
-    "check",
-    [
-        pytest.param(c, marks=pytest.mark.xfail(reason=XFAIL[c], strict=False)) if c in XFAIL else c
-        for c in CHECKS
-    ],
-)
+def _known_elsewhere(finding: Finding) -> bool:
+    text = f"{finding.shot} {finding.where}"
+    return any(check == finding.check and re.search(rx, text) for check, rx, _who in KNOWN_ELSEWHERE)
+
+
+@pytest.mark.parametrize("check", CHECKS)
 def test_tour_has_no_layout_finding(audit: LayoutAudit, check: str) -> None:
     assert audit.shots > 60 * len(_modes())  # the whole tour was checked, not one screen
-    findings = audit.by_check()[check]
+    findings = [f for f in audit.by_check()[check] if not _known_elsewhere(f)]
     assert not findings, f"{len(findings)} {check} findings:\n{_report(findings)}"
 
 
