@@ -261,7 +261,9 @@ class AddressStep(StepBase):
     def _tile(self, region: Region) -> KButton:
         app = self.app
         button = KButton(text=self.tile_text(region), role="secondary")
-        button.height = app.u * (100 if app.text_scale == 1 else 130)  # after the kv rule's height
+        # after the kv rule's height; 84 design px are 21 mm on the 21.5-inch panel (>= 15 mm), and
+        # four rows and the page buttons then fit under the two header lines
+        button.height = app.u * (84 if app.text_scale == 1 else 120)
         button.font_size = app.u * (34 if "\n" not in button.text else 28) * app.text_scale
         button.region_code = region.code
         button.bind(on_release=lambda b: self.choose(b.region_code))
