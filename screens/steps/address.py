@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.properties import NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.services.regions import (
@@ -68,6 +68,7 @@ class AddressStep(StepBase):
     page = NumericProperty(0)
     pages = NumericProperty(1)
     card_address = StringProperty("")
+    local = BooleanProperty(False)  # the tiles are the streets or villages under the chosen county
 
     def __init__(self, *, flow: Any, step: Any, **kwargs: Any) -> None:
         super().__init__(flow=flow, step=step, **kwargs)
@@ -225,6 +226,7 @@ class AddressStep(StepBase):
 
     def _show(self) -> None:
         app = self.app
+        self.local = self.local_level()
         self.wants_next = self.mode == "detail"
         if not isinstance(self._body, BODIES[self.mode]):
             self.ids.body.clear_widgets()

@@ -54,7 +54,7 @@ KNOWN_ELSEWHERE: tuple[tuple[str, str, str], ...] = (
     ("contrast", r"KLabel\('(Service|Phone number|ID number|Applicant|Purpose|Reason|Fee|Copies|Collection)'",
      RESULTBAR),  # review's and the form's field names in muted grey, 5.35:1 in 长辈模式
     ("contrast", r"^step-status", "number (the status look-up's result)"),
-    ("contrast", r"^(attract|step-form|review|\S+-review|\S+-print-paper-out|traffic-fine-by-plate-only) ",
+    ("contrast", r"^(attract|step-form\S*|review|\S+-review|\S+-print-paper-out|traffic-fine-by-plate-only) ",
      RESULTBAR),  # attract hint, form hints and disabled choices, review rows, the printing result
     ("contrast", r"KButton\('Restart app'\)", RESULTBAR + ": white on the theme's danger red is 5.97:1"),
     ("lone_char", r"^services|-review ", RESULTBAR),  # services' help, health answers on review
