@@ -102,6 +102,8 @@ class Lookups:
                     "description_en": en,
                     "amount_fen": fen,
                     "points": points,
+                    # the penalty decision's number (处罚决定书编号), as the resident's notice shows it
+                    "decision_no": f"1101{seed[i + 4]:04d}{seed[i + 6]:04d}{seed[i + 8]:04d}{i}",
                 }
             )
         return 200, {"violations": found}

@@ -72,6 +72,7 @@ class Violation(BaseModel):
     date: str
     amount_fen: int
     points: int
+    decision_no: str | None = Field(default=None, description="决定书编号 of the penalty decision")
 
 
 class Violations(BaseModel):

@@ -28,6 +28,7 @@ KIOSK_EXTRA_MODULES: tuple[str, ...] = (
     "fpdf",  # fpdf2
     "dlib",  # dlib-bin
     "face_recognition_models",
+    "fonticon_mdi7",  # fonticon-materialdesignicons7 (the icon font)
 )
 """Import names of the ``kiosk`` extra's distributions (pyproject.toml), checked without importing.
 

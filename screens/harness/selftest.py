@@ -67,11 +67,10 @@ def _address(pilot: Any, _step: Any) -> None:
     widget = pilot.app.screen("step").widget
     if widget.mode == "choose":
         pilot.tap(pilot.app.tr("address.pick_lists"))
-    for _level in range(3):
+    for _level in range(5):  # province, city, county, street, village (as many as are listed)
         if widget.mode == "detail":
             break
-        first = widget.regions.children(widget.parent_code)[0]
-        pilot.tap(first.name, exact=True)
+        pilot.tap(widget.tile_text(widget.choices()[0]), exact=True)
     pilot.wait_until(lambda: widget.mode == "detail", what="the house-number keypad")
     for key in SYNTHETIC_HOUSE:
         pilot.tap(key, exact=True)

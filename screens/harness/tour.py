@@ -94,11 +94,8 @@ def _picture_status_lookup(app: Any, pilot: Any, shot: Callable[[str], None]) ->
 def run_tour(runtime: Runtime, out: Path) -> int:
     from screens.harness.pilot import Pilot
 
-    clock = FakeClock()
-    runtime.clock = clock
+    runtime.clock = FakeClock()
     pilot = Pilot(runtime)
-    app = pilot.app
-    pilot.wait_until(lambda: not runtime.pending_roles(), timeout_s=30, what="the devices to open")
     shots: list[Path] = []
     number = 0
 
@@ -108,77 +105,95 @@ def run_tour(runtime: Runtime, out: Path) -> int:
         pilot.frames(3)
         shots.append(pilot.screenshot(out / f"{number:02d}-{name}.png"))
 
+    try:
+        picture_tour(pilot, shot)
+    finally:
+        pilot.close()
+    for path in shots:
+        print(path)
+    print(f"tour: {len(shots)} screens written to {out}", file=sys.stderr)
+    return 0
+
+
+def picture_tour(pilot: Any, shot: Callable[[str], None], *, modes: bool = True) -> None:
+    """Bring the app through every screen, calling ``shot(name)`` at each; the app's language,
+    text size and contrast are kept as found (``modes``: also picture the switches at the end)."""
+    app = pilot.app
+    runtime = app.runtime
+    clock = runtime.clock
+    pilot.wait_until(lambda: not runtime.pending_roles(), timeout_s=30, what="the devices to open")
+
     def step(action: Callable[[], object], name: str) -> None:
         action()
         shot(name)
 
-    try:
-        shot("attract")
-        step(app.begin, "home")
-        for category in ("household", "vehicle", "photo"):
-            app.choose_category(category)
-            shot(f"services-{category}")
-        flow = _open_flow(app, "household-certificate")
-        shot("step-consent")
-        flow.complete()  # consent
-        while flow.step.kind != "form":  # the card step is pictured below once its screen exists
-            flow.complete()
+    shot("attract")
+    step(app.begin, "home")
+    for category in ("household", "vehicle", "photo"):
+        app.choose_category(category)
+        shot(f"services-{category}")
+    flow = _open_flow(app, "household-certificate")
+    shot("step-consent")
+    flow.complete()  # consent
+    while flow.step.kind != "form":  # the card step is pictured below once its screen exists
+        flow.complete()
+    app.show_route()
+    shot("step-form-choice")
+    pilot.tap(app.catalogue["household-certificate"].field("purpose").options[0].label(app.lang))
+    for key in "12":
+        pilot.tap(key, exact=True)
+    shot("step-form-number")
+    pilot.tap(app.tr("form.clear"))
+    pilot.tap("2", exact=True)
+    pilot.tap(app.tr("app.next"))
+    for key in "1380013":
+        pilot.tap(key, exact=True)
+    pilot.tap(app.tr("app.next"))
+    shot("step-form-phone-error")
+    for key in "8000":
+        pilot.tap(key, exact=True)
+    pilot.tap(app.tr("app.next"))
+    shot("review")
+    while flow.step.kind != "done":
+        flow.complete()
+    app.show_route()
+    shot("done")
+    flow = _open_flow(app, "traffic-fine")
+    flow.complete({"lookup_by": "plate"})
+    app.show_route()
+    for key in ("京", "A", "D", "1", "2"):
+        pilot.tap(key, exact=True)
+    shot("step-plate")
+    if "camera" in runtime.devices:
+        flow = _open_flow(app, "id-photo")
+        flow.complete({"spec": "resident-id"})
         app.show_route()
-        shot("step-form-choice")
-        pilot.tap(app.catalogue["household-certificate"].field("purpose").options[0].label(app.lang))  # type: ignore[union-attr]
-        for key in "12":
-            pilot.tap(key, exact=True)
-        shot("step-form-number")
-        pilot.tap(app.tr("form.clear"))
-        pilot.tap("2", exact=True)
-        pilot.tap(app.tr("app.next"))
-        for key in "1380013":
-            pilot.tap(key, exact=True)
-        pilot.tap(app.tr("app.next"))
-        shot("step-form-phone-error")
-        for key in "8000":
-            pilot.tap(key, exact=True)
-        pilot.tap(app.tr("app.next"))
-        shot("review")
-        while flow.step.kind != "done":
-            flow.complete()
-        app.show_route()
-        shot("done")
-        flow = _open_flow(app, "traffic-fine")
-        flow.complete({"lookup_by": "plate"})
-        app.show_route()
-        for key in ("京", "A", "D", "1", "2"):
-            pilot.tap(key, exact=True)
-        shot("step-plate")
-        if "camera" in runtime.devices:
-            flow = _open_flow(app, "id-photo")
-            flow.complete({"spec": "resident-id"})
-            app.show_route()
-            photo = app.screen("step").widget
-            pilot.wait_until(lambda: photo.texture is not None, timeout_s=10, what="the live preview")
-            shot("step-photo-live")
-            pilot.wait_until(lambda: photo.can_accept, timeout_s=30, what="a capture")
-            shot("step-photo-review")
-        _picture_status_lookup(app, pilot, shot)
-        from screens.harness.tour_steps import StepTour
+        photo = app.screen("step").widget
+        pilot.wait_until(lambda: photo.texture is not None, timeout_s=10, what="the live preview")
+        shot("step-photo-live")
+        pilot.wait_until(lambda: photo.can_accept, timeout_s=30, what="a capture")
+        shot("step-photo-review")
+    _picture_status_lookup(app, pilot, shot)
+    from screens.harness.tour_steps import StepTour
 
-        StepTour(app, pilot, shot).run()  # every step of every service, and the notable states
-        if "card_reader" in runtime.devices:
-            simulator = getattr(runtime.devices["card_reader"], "simulator", None)
-            if simulator is not None:
-                simulator.remove()
-            flow = _open_flow(app, "household-certificate")
-            flow.complete()
-            app.show_route()
-            pilot.frames(10)
-            shot("step-read-card")
+    StepTour(app, pilot, shot).run()  # every step of every service, and the notable states
+    if "card_reader" in runtime.devices:
+        simulator = getattr(runtime.devices["card_reader"], "simulator", None)
+        if simulator is not None:
+            simulator.remove()
         flow = _open_flow(app, "household-certificate")
-        clock.advance(runtime.config.session.idle_timeout_s - runtime.config.session.idle_warning_s + 3)
-        pilot.wait_until(lambda: app._idle_view is not None, what="the idle warning")
-        shot("idle-warning")
-        app.keep_going()
-        app.fail(RuntimeError("tour: a picture of the error screen"))
-        shot("error")
+        flow.complete()
+        app.show_route()
+        pilot.frames(10)
+        shot("step-read-card")
+    flow = _open_flow(app, "household-certificate")
+    clock.advance(runtime.config.session.idle_timeout_s - runtime.config.session.idle_warning_s + 3)
+    pilot.wait_until(lambda: app._idle_view is not None, what="the idle warning")
+    shot("idle-warning")
+    app.keep_going()
+    app.fail(RuntimeError("tour: a picture of the error screen"))
+    shot("error")
+    if modes:
         app.cancel()
         app.toggle_language()
         step(app.begin, "home-english")
@@ -193,23 +208,20 @@ def run_tour(runtime: Runtime, out: Path) -> int:
         step(lambda: app.choose_category("vehicle"), "services-high-contrast-large-text")
         app.toggle_large_text()
         app.toggle_contrast()
-        runtime.failures["camera"] = DeviceHealth(Health.DOWN, "tour", "camera unplugged (tour)")
-        step(lambda: app.choose_category("photo"), "services-device-down")
-        del runtime.failures["camera"]
+    else:
         app.cancel()
-        app.enter_maintenance()
-        for key in "1234":
-            app.screen("maintenance_pin").press(key)
-        shot("maintenance-pin")
-        app.show("maintenance")
-        shot("maintenance-devices")
-        app.show_attract()
-        unexpected = [e for e in pilot.errors if "tour: a picture" not in str(e)]
-        if unexpected:
-            raise unexpected[0]
-    finally:
-        pilot.close()
-    for path in shots:
-        print(path)
-    print(f"tour: {len(shots)} screens written to {out}", file=sys.stderr)
-    return 0
+        app.begin()
+    runtime.failures["camera"] = DeviceHealth(Health.DOWN, "tour", "camera unplugged (tour)")
+    step(lambda: app.choose_category("photo"), "services-device-down")
+    del runtime.failures["camera"]
+    app.cancel()
+    app.enter_maintenance()
+    for key in "1234":
+        app.screen("maintenance_pin").press(key)
+    shot("maintenance-pin")
+    app.show("maintenance")
+    shot("maintenance-devices")
+    app.show_attract()
+    unexpected = [e for e in pilot.errors if "tour: a picture" not in str(e)]
+    if unexpected:
+        raise unexpected[0]

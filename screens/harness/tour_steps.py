@@ -159,7 +159,16 @@ def flow_at(app: Any, service: Any, target: Any) -> Flow | None:
         elif step.kind == "address":
             results.update(mail_address="北京市东城区5号楼301室", mail_region="110101")
         elif step.kind == "violations":
-            session.artifacts["violations"] = {"violation_ids": ["V-TOUR-1"], "amount_fen": 20000}
+            session.artifacts["violations"] = {
+                "violation_ids": ["V-TOUR-1", "V-TOUR-2"],
+                "amount_fen": 25000,
+                "items": [  # made up, as the violations step hands them on
+                    {"violation_id": "V-TOUR-1", "description_zh": "超速行驶", "description_en": "Speeding",
+                     "amount_fen": 20000, "points": 3},
+                    {"violation_id": "V-TOUR-2", "description_zh": "违法停车", "description_en": "Parking",
+                     "amount_fen": 5000, "points": 0},
+                ],
+            }  # fmt: skip
         elif step.kind == "payment":
             session.artifacts["payment"] = {"payment_id": "P-TOUR", "amount_fen": 0}
         elif step.kind == "submit":
@@ -268,6 +277,10 @@ class StepTour:
             tap(region, exact=True)
         self.shot(f"{name}-county")
         tap("长安区", exact=True)
+        self.shot(f"{name}-street")
+        tap(widget.tile_text(widget.choices()[0]), exact=True)  # 青园街道
+        self.shot(f"{name}-village")
+        tap(widget.tile_text(widget.choices()[0]), exact=True)
         for key in ("5", "号楼", "2", "单元", "3", "0", "1", "室"):
             tap(key, exact=True)
         self.shot(f"{name}-house-number")

@@ -1,23 +1,39 @@
-"""Device dashboard: each device's live status, port, driver, counters and last error, refreshed
-once a second while the page is open (the status requests run on a worker thread)."""
+"""Device dashboard: one card per device in Chinese first: the device's name, a plain status word
+in its colour (正常 / 部分可用 / 故障 / 未知), the cause in one sentence, and the details (driver,
+port, counters, last error) on request. Refreshed once a second while the page is open (the
+status requests run on a worker thread). A simulator's temporary pseudo-terminal path is shown as
+"模拟设备", never as a /tmp path."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from kivy.clock import Clock
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from screens.maintenance.page import MaintenancePage
 
 REFRESH_S = 1.0
+ROLES = ("card_reader", "camera", "printer", "a4_printer")
+STATES = ("ok", "degraded", "down", "unknown")
 
 
 class DeviceCard(BoxLayout):
-    body = StringProperty("")
+    body = StringProperty("")  # the details, shown on request
+    title = StringProperty("")
     state = StringProperty("unknown")  # drivers.base.Health value
+    state_word = StringProperty("")
+    cause = StringProperty("")
+    open_details = BooleanProperty(False)
     mono_font = StringProperty("Roboto")
+
+
+def shown_port(port: str, driver: str) -> str:
+    """A port as a technician should read it: a simulator's /tmp pseudo-terminal is "simulated"."""
+    if not port or port == "-":
+        return ""
+    return "" if port.startswith("/tmp/") or driver == "simulated" else port
 
 
 class DevicesPage(MaintenancePage):
@@ -62,7 +78,24 @@ class DevicesPage(MaintenancePage):
             lines.append("")
         self.text = "\n".join(lines).rstrip() or self.app.tr("maint.no_devices")
         self.refreshed = time.strftime("%H:%M:%S")
-        self._cards([(row.role, row.health.state.value, "\n".join(row.lines())) for row in rows])
+        self._cards([(row.role, row.health.state.value, self._details(row)) for row in rows])
+        for row in rows:
+            card = self.__dict__["_cards_by_role"][row.role]
+            detail = row.health.detail or ""
+            card.cause = "" if row.health.state.value == "ok" or detail.startswith("/tmp/") else detail
+
+    def _details(self, row: Any) -> str:
+        tr, c = self.app.tr, row.counters
+        port = shown_port(row.port, row.driver) or tr("maint.card.simulated")
+        out = [
+            tr("maint.card.driver", driver=row.driver, port=port),
+            tr("maint.card.counts", reads=c.reads, prints=c.prints, frames=c.frames, errors=c.errors),
+        ]
+        if c.last_error:
+            out.append(tr("maint.card.last_error", error=c.last_error))
+        if row.health.code:
+            out.append(tr("maint.card.code", code=row.health.code))
+        return "\n".join(out)
 
     def _cards(self, shown: list[tuple[str, str, str]]) -> None:
         """One card per device, two columns in landscape; cards are kept and updated in place."""
@@ -74,8 +107,14 @@ class DevicesPage(MaintenancePage):
             for role, _state, _body in shown:
                 cards[role] = DeviceCard(mono_font=self.mono_font)
                 grid.add_widget(cards[role])
+        tr = self.app.tr
         for role, state, body in shown:
-            cards[role].state, cards[role].body = state, body
+            card = cards[role]
+            card.state, card.body = state, body
+            card.title = tr(f"maint.card.role.{role}") if role in ROLES else role
+            card.state_word = tr(
+                f"maint.card.state.{state}" if state in STATES else "maint.card.state.unknown"
+            )
 
     def show_error(self, exc: BaseException) -> None:
         self.text = f"{type(exc).__name__}: {exc}"

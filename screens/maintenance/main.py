@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.clock import Clock
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.maintenance.textfiles import tail_lines
 from kiosk.work import Tasks
@@ -14,6 +14,7 @@ from screens.base import KioskScreen
 
 LOG_LINES = 200
 AUDIT_LINES = 40
+RESTART_CONFIRM_S = 10.0  # the second touch of 重启程序 must come within this
 
 # Tabs drawn by a page widget of their own (module screens/NAME.py + NAME.kv, with PAGE_CLASS);
 # other tabs (logs, audit) are text views drawn here. The settings page plugs in as "settings".
@@ -31,6 +32,7 @@ class MaintenanceScreen(KioskScreen):
     tab = StringProperty("devices")
     text = StringProperty("")
     mono_font = StringProperty("Roboto")  # aligned device table; CJK default font when none
+    restart_armed = BooleanProperty(False)  # 重启程序 touched once: asking for the second touch
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -53,6 +55,7 @@ class MaintenanceScreen(KioskScreen):
 
     def on_pre_leave(self, *_args: Any) -> None:
         self._event.cancel()
+        self.disarm_restart()
         self._close_page()
         self._tasks.cancel()  # a read still on its way is not shown on the next visit
         self._reading = False
@@ -143,8 +146,20 @@ class MaintenanceScreen(KioskScreen):
         )
 
     def restart(self) -> None:
+        """The first touch asks (再按一次确认); the second, within RESTART_CONFIRM_S, restarts."""
+        if not self.restart_armed:
+            self.restart_armed = True
+            self._disarm = Clock.schedule_once(lambda _dt: self.disarm_restart(), RESTART_CONFIRM_S)
+            return
+        self.disarm_restart()
         self.app.runtime.gate.audit.record("maintenance.restart")
         self.app.restart()
+
+    def disarm_restart(self) -> None:
+        self.restart_armed = False
+        event, self._disarm = getattr(self, "_disarm", None), None
+        if event is not None:
+            event.cancel()
 
     def leave(self) -> None:
         self.app.runtime.gate.audit.record("maintenance.leave")

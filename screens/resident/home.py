@@ -1,12 +1,50 @@
-"""Home: the three service areas."""
+"""Home: the three service areas and the status look-up, as big cards with an icon, the area's
+name and its services one to a line (no card mostly empty), four in a row in landscape, two when
+the text is large or the screen is portrait, one in portrait with large text."""
 
 from __future__ import annotations
 
+import re
+
+from kivy.properties import BooleanProperty, ListProperty, StringProperty
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+
+import screens.icons  # noqa: F401  (registers Icon for home.kv)
 from screens.base import KioskScreen
+
+CATEGORY_ICONS = {
+    "household": "home-account",
+    "vehicle": "car",
+    "photo": "camera-account",
+    "status": "clipboard-search-outline",
+}
+
+
+def service_lines(help_text: str) -> list[str]:
+    """A card's services (临时身份证明、户籍证明、身份证换领补领) as one a line."""
+    return [part.strip() for part in re.split(r"[、，,;；]", help_text) if part.strip()]
+
+
+def home_columns(landscape: bool, large_text: bool) -> int:
+    """Cards per row: fewer as the text grows (长辈模式 reflows, it is never squeezed)."""
+    if landscape:
+        return 2 if large_text else 4
+    return 1 if large_text else 2
+
+
+class CategoryCard(ButtonBehavior, BoxLayout):
+    """One home card (see home.kv): ``category`` names the area, or "status" for the look-up."""
+
+    category = StringProperty("")
+    accent = ListProperty([0, 0, 0, 1])
+    icon = StringProperty("")
+    lines = ListProperty([])
+    primary = BooleanProperty(False)
 
 
 class HomeScreen(KioskScreen):
-    pass
+    icons = CATEGORY_ICONS
 
 
 SCREEN_CLASS = HomeScreen

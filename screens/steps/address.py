@@ -1,17 +1,19 @@
 """Address step: where a document is mailed, without typing Chinese.
 
-A resident whose ID card was read may mail to the card's address with one touch. Otherwise (or
-instead) they pick province -> city -> county from big paged tiles (``kiosk/services/regions.py``; the lists
-open at the terminal's own area when the site sets ``kiosk.region_code``) and type only the house
-number on a keypad of digits, a few letters and words like 号 楼 单元 室. The address goes to the
-request as ``mail_address`` (the schemas' field) with the county code as ``mail_region``.
+A resident whose ID card was read sees the card's address in full, readable, and may mail to it
+with one touch. Otherwise (or instead) they pick province -> city -> county -> town/street ->
+village/community from big paged tiles (``kiosk/services/regions.py``; the lists open at the
+terminal's own area when the site sets ``kiosk.region_code``; a level with no shipped list is
+skipped, and "not in the list" goes straight on) and type only the house number on a keypad of
+digits, every capital letter and words like 号 楼 单元 室. The address goes to the request as
+``mail_address`` (the schemas' field) with the county code as ``mail_region``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kivy.properties import NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.services.regions import (
@@ -22,13 +24,17 @@ from kiosk.services.regions import (
     compose_address,
     detail_problem,
     load_regions,
-    mask_address,
     page_of,
+    streets,
+    villages,
+    written_local,
 )
 from screens.steps.base import StepBase
 from screens.widgets import KButton
 
 COLS = {True: 5, False: 4}  # tiles per row: landscape, portrait
+KEY_COLS = {True: 13, False: 7}  # house-number keys per row (portrait with large text: one less)
+TILE_LINE = 6  # characters a tile line holds; longer names are split into two balanced lines
 ROWS = {True: 4, False: 10}  # rows per page with normal text (large text: one row less in landscape)
 
 
@@ -62,12 +68,14 @@ class AddressStep(StepBase):
     page = NumericProperty(0)
     pages = NumericProperty(1)
     card_address = StringProperty("")
+    local = BooleanProperty(False)  # the tiles are the streets or villages under the chosen county
 
     def __init__(self, *, flow: Any, step: Any, **kwargs: Any) -> None:
         super().__init__(flow=flow, step=step, **kwargs)
         self.regions = load_regions()
         self.parent_code = ""  # whose children are on the tiles ("" = provinces)
         self.region_code = ""  # the county chosen
+        self.trail: list[Region] = []  # the town/street and village/community chosen under it
         identity = flow.session.identity
         self.card_address = str(getattr(identity, "address", "") or "").strip()
         self._start = self.regions.start_code(self.app.runtime.config.kiosk.region_code)
@@ -89,7 +97,22 @@ class AddressStep(StepBase):
         self.mode = "pick"
         self._show()
 
+    def local_level(self) -> bool:
+        """Whether the tiles are the towns/streets or villages under the chosen county."""
+        return self.mode == "pick" and bool(self.region_code)
+
+    def choices(self) -> tuple[Region, ...]:
+        if not self.local_level():
+            return self.regions.children(self.parent_code)
+        return villages(self.trail[-1].code) if self.trail else streets(self.region_code)
+
     def choose(self, code: str) -> None:
+        if self.local_level():
+            region = next((r for r in self.choices() if r.code == code), None)
+            if region is not None:
+                self.trail.append(region)
+                self._descend()
+            return
         region = self.regions.get(code)
         if region is None:
             return
@@ -99,9 +122,31 @@ class AddressStep(StepBase):
             self._show()
             return
         self.region_code = code
-        self.region_text = self.regions.written_name(code)
+        self.trail = []
+        self._descend()
+
+    def skip_level(self) -> None:
+        """'Not in the list': the rest is typed as the house number (村 and 组 are on the keypad)."""
         self.error = ""
         self.mode = "detail"
+        self._show()
+
+    def _descend(self) -> None:
+        """The next list under the county, or the house number once there is none."""
+        self.page = 0
+        self.region_text = self._written_so_far()
+        self.error = ""
+        if len(self.trail) < 2 and self.choices():
+            self.mode = "pick"
+            self._show()
+            return
+        self.mode = "detail"
+        self._show()
+
+    def _written_so_far(self) -> str:
+        return self.regions.written_name(self.region_code) + "".join(
+            written_local(r.name) for r in self.trail
+        )
 
     def turn(self, delta: int) -> None:
         self.page = max(0, min(self.pages - 1, self.page + delta))
@@ -122,13 +167,25 @@ class AddressStep(StepBase):
         if problem:
             self.error = self.app.tr(problem)
             return
-        address = compose_address(self.regions, self.region_code, self.detail)
+        address = compose_address(self.regions, self.region_code, self.detail, self.trail)
         self.app.step_done(results={"mail_address": address, "mail_region": self.region_code})
 
     def back(self) -> bool:
         """Up one level inside the step; False when the resident leaves it."""
         if self.mode == "detail":
+            if self.trail and not villages(self.trail[-1].code) and len(self.trail) < 2:
+                self.trail.pop()  # the street had no village list: back to the streets
             self.mode = "pick"
+            self._show_local()
+            return True
+        if self.local_level():
+            if self.trail:
+                self.trail.pop()
+                self._show_local()
+            else:
+                self.region_code = ""
+                self.page = 0
+                self._show()
             return True
         if self.mode == "pick" and self.parent_code and self.parent_code != self._start:
             path = self.regions.path(self.parent_code)
@@ -141,10 +198,21 @@ class AddressStep(StepBase):
             return True
         return False
 
+    def _show_local(self) -> None:
+        """After going back: the list the resident chose from last (the county list if none)."""
+        if self.region_code and not self.choices():
+            self.region_code = ""
+            self.trail = []
+        self.page = 0
+        self.region_text = self._written_so_far() if self.region_code else ""
+        self._show()
+
     def go_up(self) -> None:
         """'Change the area' button: from the start area back up to the provinces."""
         self._start = ""
         self.parent_code = ""
+        self.region_code = ""
+        self.trail = []
         self.page = 0
         self.mode = "pick"
         self._show()
@@ -153,14 +221,12 @@ class AddressStep(StepBase):
     def refresh_texts(self) -> None:
         self._show()
 
-    def masked_card_address(self) -> str:
-        return mask_address(self.card_address)
-
     def detail_keys(self) -> list[str]:
         return [*"1234567890", *DETAIL_LETTERS, *DETAIL_WORDS]
 
     def _show(self) -> None:
         app = self.app
+        self.local = self.local_level()
         self.wants_next = self.mode == "detail"
         if not isinstance(self._body, BODIES[self.mode]):
             self.ids.body.clear_widgets()
@@ -171,6 +237,10 @@ class AddressStep(StepBase):
         elif self.mode == "detail":
             self.prompt = app.tr("address.detail")
             self._fill_keys()
+        elif self.local_level():
+            self.prompt = app.tr("address.pick.village" if self.trail else "address.pick.street")
+            self.region_text = self._written_so_far()
+            self._fill_tiles()
         else:
             level = len(self.parent_code)
             key = {0: "province", 2: "city"}.get(level, "county")
@@ -184,7 +254,7 @@ class AddressStep(StepBase):
         landscape = bool(app.landscape)
         rows = ROWS[landscape] - (1 if landscape and app.text_scale > 1 else 0)
         per_page = rows * COLS[landscape]
-        items, self.pages = page_of(self.regions.children(self.parent_code), self.page, per_page)
+        items, self.pages = page_of(self.choices(), self.page, per_page)
         grid.clear_widgets()
         grid.cols = COLS[landscape]
         for region in items:
@@ -192,21 +262,37 @@ class AddressStep(StepBase):
 
     def _tile(self, region: Region) -> KButton:
         app = self.app
-        button = KButton(text=region.name, role="secondary")
-        button.height = app.u * (100 if app.text_scale == 1 else 110)  # after the kv rule's height
-        button.font_size = app.u * (34 if len(region.name) <= 6 else 28) * app.text_scale
+        button = KButton(text=self.tile_text(region), role="secondary")
+        # after the kv rule's height; 84 design px are 21 mm on the 21.5-inch panel (>= 15 mm), and
+        # four rows and the page buttons then fit under the two header lines
+        button.height = app.u * (84 if app.text_scale == 1 else 120)
+        button.font_size = app.u * (34 if "\n" not in button.text else 28) * app.text_scale
         button.region_code = region.code
         button.bind(on_release=lambda b: self.choose(b.region_code))
         return button
+
+    def tile_text(self, region: Region) -> str:
+        """What a tile shows for ``region`` (tests and the tour tap it by this)."""
+        name = written_local(region.name) if len(region.code) > 6 else region.name
+        return name if len(name) <= TILE_LINE else balanced(name)
 
     def _fill_keys(self) -> None:
         grid = self._body.ids.keypad
         app = self.app
         grid.clear_widgets()
-        grid.cols = 11 if app.landscape else 8
+        landscape = bool(app.landscape)
+        grid.cols = KEY_COLS[landscape] - (1 if not landscape and app.text_scale > 1 else 0)
         for key in self.detail_keys():
             button = KButton(text=key, role="secondary")
             button.height = app.u * (84 if app.text_scale == 1 else 96)
-            button.font_size = app.u * 40 * app.text_scale
+            # words (号楼, 单元) a little smaller than single keys, so they never wrap
+            button.font_size = app.u * (40 if len(key) == 1 else 30) * app.text_scale
             button.bind(on_release=lambda b: self.press(b.text))
             grid.add_widget(button)
+
+
+def balanced(name: str) -> str:
+    """A long name on two lines of nearly equal length, so no character is left alone on a line
+    (石家庄高新技术产业开发区 -> 石家庄高新技\n术产业开发区)."""
+    half = -(-len(name) // 2)
+    return name[:half] + "\n" + name[half:]

@@ -1,7 +1,9 @@
-"""Take-photo step: live preview with a head outline, one hint at a time, automatic capture after
-a countdown once every check passes, then review: accept, retake (limited), or choose an earlier
-shot. Capture and checks run on the photo session's threads (kiosk/photo/session.py); this widget
-only draws the newest frame and state handed to it through the app's clock (via ``self.tasks``, so
+"""Take-photo step: live preview (mirrored, as a mirror moves) with a thick two-tone head outline
+that shows on a white wall as on a dark one, one hint at a time with an arrow for the way to move
+("请向左移一点"), automatic capture after a countdown once every check passes, then review of the
+final cropped ID photo (not the live frame): accept, retake (limited), or choose an earlier shot.
+Capture and checks run on the photo session's threads (kiosk/photo/session.py); this widget only
+draws the newest frame and state handed to it through the app's clock (via ``self.tasks``, so
 a frame still on its way when the resident left is dropped)."""
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 
+from kiosk.photo.checks import Assessment, Limits
 from kiosk.photo.session import Phase, PhotoSession, PhotoState
 from kiosk.photo.specs import get_spec
 from screens.steps.base import StepBase
@@ -26,8 +29,38 @@ def photo_code(jpeg: bytes) -> str:
     return "-".join(digest[i : i + 4] for i in range(0, 16, 4))
 
 
+def direction(assessment: Assessment | None, limits: Limits | None = None) -> tuple[str, str] | None:
+    """The way the resident should move now, as (icon name, message key), or None.
+
+    For the first failed check that a move mends: off centre (left/right/up/down, as seen in the
+    mirrored preview: moving to one's own left moves the picture left), too small (closer) or too
+    big (farther)."""
+    if assessment is None or not assessment.failures or assessment.face is None:
+        return None
+    first = assessment.failures[0]
+    if first.name == "face_size":
+        return ("arrow-expand-all", "photo.hint.closer") if first.message == "photo.hint.closer" else (
+            "arrow-collapse-all", "photo.hint.farther")  # fmt: skip
+    if first.name != "centring":
+        return None
+    limits = limits or Limits()
+    width, height = assessment.frame_size
+    cx, cy = assessment.face.centre
+    screen_dx = 0.5 - cx / width  # mirrored: the face's offset from the middle as the resident sees it
+    dy = cy / height - limits.centre_y  # > 0: the face is too low in the picture
+    if abs(screen_dx) / limits.max_centre_offset_x >= abs(dy) / limits.max_centre_offset_y:
+        return (
+            ("arrow-right-bold", "photo.move.right")
+            if screen_dx < 0
+            else ("arrow-left-bold", "photo.move.left")
+        )
+    return ("arrow-up-bold", "photo.move.up") if dy > 0 else ("arrow-down-bold", "photo.move.down")
+
+
 class TakePhotoStep(StepBase):
     texture = ObjectProperty(None, allownone=True)
+    arrow = StringProperty("")  # the icon of the way to move ("" = none)
+    reviewing = BooleanProperty(False)  # the final crop is shown: no outline over it
     hint = StringProperty("")
     countdown = StringProperty("")
     phase = StringProperty("waiting")
@@ -58,7 +91,9 @@ class TakePhotoStep(StepBase):
     def _frame(self, frame: Any) -> None:
         if self.phase in ("review", "help") and self.shots:
             return  # the resident is looking at a shot, not at the live picture
-        self._show_image(frame.image)
+        import numpy as np
+
+        self._show_image(np.ascontiguousarray(frame.image[:, ::-1]))  # a mirror: left is left
 
     def _show_image(self, image: Any) -> None:
         height, width = image.shape[:2]
@@ -80,15 +115,29 @@ class TakePhotoStep(StepBase):
             return
         app = self.app
         self.phase = state.phase.value
-        self.hint = app.tr(state.hint)
+        way = direction(state.assessment) if state.phase in (Phase.GUIDING,) else None
+        self.arrow = way[0] if way else ""
+        self.hint = app.tr(way[1] if way else state.hint)
         self.countdown = str(state.countdown) if state.countdown else ""
         self.attempts = app.tr("photo.retakes_left", count=state.attempts_left) if state.shots else ""
         self.shots = state.shots
         self.selected = -1 if state.selected is None else state.selected
         self.can_accept = state.phase in (Phase.REVIEW, Phase.HELP) and state.shots > 0
         self.can_retake = state.phase is Phase.REVIEW and state.attempts_left > 0
-        if self.can_accept and self.session is not None and state.selected is not None:
-            self._show_image(self.session.shots()[state.selected].image)
+        self.reviewing = bool(self.can_accept and self.session is not None and state.selected is not None)
+        if self.reviewing and self.session is not None:
+            self._show_final_crop()
+
+    def _show_final_crop(self) -> None:
+        """The chosen shot as it will be filed: the spec's crop, scaled (a few ms, bench/photo.py)."""
+        import cv2
+        import numpy as np
+
+        assert self.session is not None
+        composed = self.session.compose()
+        image = cv2.imdecode(np.frombuffer(composed.jpeg, dtype=np.uint8), cv2.IMREAD_COLOR)
+        if image is not None:
+            self._show_image(image)
 
     # -- the resident's choices ----------------------------------------------------------------------
     def retake(self) -> None:

@@ -62,16 +62,22 @@ def test_lists_then_house_number_then_masked_review(kiosk: Any) -> None:
     texts = kiosk.visible_texts()
     assert step.mode == "pick" and "请选择省份" in texts and "北京市" in texts
     assert "寄到身份证上的地址" not in texts  # no card was read
-    assert "新疆维吾尔自治区" not in texts  # the second page
+    assert "新疆维吾\n尔自治区" not in texts  # the second page (a long name on two balanced lines)
     kiosk.tap("下一页")
-    assert "新疆维吾尔自治区" in kiosk.visible_texts() and "北京市" not in kiosk.visible_texts()
+    assert "新疆维吾\n尔自治区" in kiosk.visible_texts() and "北京市" not in kiosk.visible_texts()
     kiosk.tap("上一页")
     kiosk.tap("河北省", exact=True)
     assert "请选择城市" in kiosk.visible_texts()
     kiosk.tap("石家庄市", exact=True)
     assert "请选择区县" in kiosk.visible_texts()
     kiosk.tap("长安区", exact=True)
-    assert step.mode == "detail" and "河北省石家庄市长安区" in kiosk.visible_texts()
+    assert "请选择街道或乡镇" in kiosk.visible_texts() and "建北街道" in kiosk.visible_texts()
+    kiosk.tap("青园街道", exact=True)
+    assert (
+        "请选择社区或村" in kiosk.visible_texts() and "河北省石家庄市长安区青园街道" in kiosk.visible_texts()
+    )
+    kiosk.tap("东安社区", exact=True)  # 东安社区居民委员会, as written on an envelope
+    assert step.mode == "detail" and "河北省石家庄市长安区青园街道东安社区" in kiosk.visible_texts()
     kiosk.tap("下一步")
     assert "请输入门牌号" in kiosk.visible_texts()  # nothing typed yet
     for key in ("5", "号楼", "3", "0", "1", "室"):
@@ -79,9 +85,12 @@ def test_lists_then_house_number_then_masked_review(kiosk: Any) -> None:
     kiosk.tap("下一步")
     assert kiosk.screen == "review"
     values = kiosk.app.session.values
-    assert values["mail_address"] == "河北省石家庄市长安区5号楼301室" and values["mail_region"] == "130102"
+    assert values["mail_address"] == "河北省石家庄市长安区青园街道东安社区5号楼301室"
+    assert values["mail_region"] == "130102"
     shown = " ".join(kiosk.visible_texts())
-    assert "河北省石家庄市长安区*****" in shown and "301" not in shown  # the house number is masked
+    assert (
+        "河北省石家庄市长安区青园街道东安社区*****" in shown and "301" not in shown
+    )  # the house number is masked
     service = kiosk.app.flow.service
     kiosk.app.session.artifacts["payment"] = {"payment_id": "P-test"}
     payload = build_payload(service, kiosk.app.session)
@@ -93,8 +102,7 @@ def test_lists_then_house_number_then_masked_review(kiosk: Any) -> None:
 def test_card_address_with_one_touch(kiosk: Any) -> None:
     step = to_address_step(kiosk, card=CARD)
     assert step.mode == "choose"
-    shown = " ".join(kiosk.visible_texts())
-    assert "北京市东城区东华门大街*****" in shown and "1号" not in shown
+    assert CARD.address in kiosk.visible_texts()  # in full, for the resident to confirm
     kiosk.tap("寄到身份证上的地址")
     assert kiosk.screen == "review"
     assert kiosk.app.session.values["mail_address"] == CARD.address
@@ -102,7 +110,7 @@ def test_card_address_with_one_touch(kiosk: Any) -> None:
 
 def test_back_climbs_the_lists_then_leaves_the_step(kiosk: Any) -> None:
     step = to_address_step(kiosk, card=CARD)
-    kiosk.tap("选择省、市、区县，再输入门牌号")
+    kiosk.tap("寄到其他地址")
     kiosk.tap("下一页")  # 重庆 is on the second page of provinces
     kiosk.tap("重庆市", exact=True)
     assert step.regions.children(step.parent_code)[0].name == "重庆市"  # one city, not 市辖区 and 县
@@ -131,3 +139,20 @@ def test_site_region_opens_the_lists_at_the_terminal_city(kiosk: Any, site_regio
         assert "Choose the province" in kiosk.visible_texts()
     finally:
         kiosk.app.toggle_language()
+
+
+def test_a_county_without_village_list_goes_from_street_to_house_number(kiosk: Any) -> None:
+    step = to_address_step(kiosk)
+    for name in ("河北省", "石家庄市", "桥西区"):  # 桥西区: streets shipped, villages not
+        kiosk.tap(name, exact=True)
+    assert "请选择街道或乡镇" in kiosk.visible_texts()
+    kiosk.tap(step.tile_text(step.choices()[0]), exact=True)
+    assert step.mode == "detail" and step.trail and step.region_text.startswith("河北省石家庄市桥西区")
+    kiosk.tap("上一步")
+    assert step.local_level() and not step.trail  # back on the streets, not the counties
+    kiosk.tap("列表里没有")
+    assert step.mode == "detail" and step.region_text == "河北省石家庄市桥西区"
+    for key in ("K", "座", "1", "2", "室"):  # the whole alphabet is on the keypad
+        kiosk.tap(key, exact=True)
+    kiosk.tap("下一步")
+    assert kiosk.app.session.values["mail_address"] == "河北省石家庄市桥西区K座12室"

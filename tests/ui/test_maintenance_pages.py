@@ -50,7 +50,15 @@ def test_dashboard_is_live_counts_reads_and_survives_an_unplugged_reader(maint: 
     kiosk.wait_until(lambda: page.refreshed != first, timeout_s=5, what="the next refresh")
     cards = page._cards_by_role  # one card per device, side by side in landscape
     assert list(cards) == ["card_reader", "camera", "printer", "a4_printer"] and page.ids.cards.cols == 2
-    assert all(card.state == "ok" and card.body.startswith(role) for role, card in cards.items())
+    tr = kiosk.app.tr
+    assert all(
+        card.state == "ok" and card.title == tr(f"maint.card.role.{role}") for role, card in cards.items()
+    )
+    assert all(card.state_word == "正常" and "驱动：simulated" in card.body for card in cards.values())
+    from kivy.uix.label import Label
+
+    shown = " ".join(w.text for w in kiosk.walk() if isinstance(w, Label) and w.opacity and w.text)
+    assert "/tmp/" not in shown and "card_reader" not in shown  # Chinese first, no temporary paths
     _shot(kiosk, "maintenance-devices.png")
 
     simulator = runtime.devices["card_reader"].simulator
@@ -63,7 +71,9 @@ def test_dashboard_is_live_counts_reads_and_survives_an_unplugged_reader(maint: 
         )
         reader_block = page.text.split("camera")[0]
         assert "last error" in reader_block and "errors 0" not in reader_block  # counted, with its cause
-        assert cards["card_reader"].state == "down" and "last error" in cards["card_reader"].body
+        reader = cards["card_reader"]
+        assert reader.state == "down" and reader.state_word == "故障" and "最近错误" in reader.body
+        assert reader.cause  # the cause in one sentence, without opening the details
         assert kiosk.screen == "maintenance"
     finally:
         simulator.replug()
@@ -262,3 +272,25 @@ def test_log_and_audit_views_read_only_the_end_of_large_files_off_the_ui_thread(
     kiosk.wait_until(
         lambda: "maintenance.view" in screen.text and "tab=audit" in screen.text, what="the audit"
     )
+
+
+def test_restart_sits_at_the_top_and_asks_first(maint: Any) -> None:
+    kiosk = maint
+    app = kiosk.app
+    screen = app.screen("maintenance")
+    restarts: list[int] = []
+    app.restart = lambda: restarts.append(1)  # the real one replaces the process
+    try:
+        button = kiosk.find(app.tr("maint.restart"), exact=True)
+        _x, y = button.to_window(*button.center)
+        assert y > kiosk.app.root_window.height * 0.7  # up by the title, not where 返回 sits
+        kiosk.tap(button)
+        assert restarts == [] and screen.restart_armed
+        assert app.tr("maint.restart_ask") in kiosk.visible_texts()
+        kiosk.tap(app.tr("maint.restart_cancel"), exact=True)
+        assert not screen.restart_armed
+        kiosk.tap(app.tr("maint.restart"), exact=True)
+        kiosk.tap(app.tr("maint.restart_confirm"), exact=True)
+        assert restarts == [1]
+    finally:
+        del app.restart

@@ -301,7 +301,7 @@ def test_fine_by_plate_vehicle_violations_payment_and_submit(kiosk: Any) -> None
     step = kiosk.app.screen("step").widget
     kiosk.wait_until(lambda: len(step.items) == 2, timeout_s=10, what="the two violations")
     second = step.items[1]["violation_id"]
-    kiosk.tap(step.line(step.items[0]))  # the resident pays only the second one
+    kiosk.tap(step.ids.rows.children[-1])  # the first row: the resident pays only the second one
     assert step.chosen == [second]
     kiosk.tap("缴纳所选")
     payment = kiosk.app.screen("step").widget

@@ -421,10 +421,12 @@ def test_photo_failing_its_checks_says_why_then_a_good_one_passes(kiosk: Any) ->
         kiosk.tap("证件照", exact=True)
         kiosk.tap("居民身份证", exact=True)
         step = kiosk.app.screen("step").widget
-        wanted = {kiosk.app.tr(k) for k in ("photo.hint.centre", "photo.hint.framing")}
+        # the way to move, with an arrow: right of the picture is the resident's left in the mirror
+        wanted = {kiosk.app.tr(k) for k in ("photo.move.right", "photo.hint.framing")}
         kiosk.wait_until(lambda: step.hint in wanted, timeout_s=20, what="the off-centre hint")
         kiosk.frames(30)  # the picture keeps failing: nothing is captured meanwhile
         assert step.hint in wanted and step.shots == 0 and not step.can_accept
+        assert step.hint != kiosk.app.tr("photo.move.right") or step.arrow == "arrow-right-bold"
         assert step.hint in kiosk.visible_texts()
         assert_calm(kiosk, step.hint)
         _shot(kiosk, "photo-off-centre")
@@ -433,6 +435,7 @@ def test_photo_failing_its_checks_says_why_then_a_good_one_passes(kiosk: Any) ->
         camera.hold_up(portrait(scale=0.7))
         far = {kiosk.app.tr(k) for k in ("photo.hint.closer", "photo.hint.face_too_small")}
         kiosk.wait_until(lambda: step.hint in far, timeout_s=20, what="the come-closer hint")
+        assert step.arrow in ("arrow-expand-all", "")  # closer: the arrows point outwards
         assert step.shots == 0 and not step.can_accept
         assert_calm(kiosk, step.hint)
     finally:

@@ -15,10 +15,14 @@ from kiosk.services.regions import (
     ADDRESS_MAX,
     compose_address,
     detail_problem,
+    has_villages,
     load_regions,
     mask_address,
     page_of,
     parse_regions,
+    streets,
+    villages,
+    written_local,
 )
 from kiosk.visit.session import Session
 
@@ -146,3 +150,43 @@ def test_region_file_is_compact_json() -> None:
 
     data = json.loads((config_dir() / "regions.json").read_text(encoding="utf-8"))
     assert set(data) == {"source", "provinces"}
+
+
+def test_every_county_has_its_towns_and_streets() -> None:
+    table = load_regions()
+    counties = [k for p in table.provinces for c in p.children for k in c.children if len(k.code) == 6]
+    with_streets = [k for k in counties if streets(k.code)]
+    assert len(with_streets) > 0.98 * len(counties)  # a handful of new districts have none listed yet
+    dongcheng = streets("110101")
+    assert [r.name for r in dongcheng[:2]] == ["东华门街道", "景山街道"]
+    assert all(r.code.startswith("110101") and r.level == 4 for r in dongcheng)
+    assert streets("999999") == () and streets("1101") == ()
+
+
+def test_villages_are_shipped_for_the_demo_counties_only() -> None:
+    assert has_villages("110101") and has_villages("130102") and not has_villages("130104")
+    communities = villages("110101001")
+    assert communities[0].name == "多福巷社区居委会" and communities[0].level == 5
+    assert villages("130104001") == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "written"),
+    [("多福巷社区居委会", "多福巷社区"), ("光华路社区居民委员会", "光华路社区"), ("东村村委会", "东村"),
+     ("王庄村村民委员会", "王庄村"), ("东华门街道", "东华门街道")],
+)  # fmt: skip
+def test_committee_names_as_written_on_an_envelope(name: str, written: str) -> None:
+    assert written_local(name) == written
+
+
+def test_the_address_names_street_and_village() -> None:
+    table = load_regions()
+    (street,) = (s for s in streets("130102") if s.name == "青园街道")
+    village = villages(street.code)[1]
+    address = compose_address(table, "130102", "5号楼301室", (street, village))
+    assert address == "河北省石家庄市长安区青园街道东安社区5号楼301室"
+
+
+@pytest.mark.parametrize("detail", ["12B栋3单元", "K座501室", "Z-3号"])
+def test_every_capital_letter_is_a_house_number_letter(detail: str) -> None:
+    assert detail_problem(detail) is None

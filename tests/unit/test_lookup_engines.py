@@ -277,7 +277,20 @@ def test_some_violations_all_chosen_then_toggled_and_paid() -> None:
     engine.toggle("v-1")
     engine.pay()
     assert engine.state.phase == "done"
-    assert visit.artifacts["violations"] == {"violation_ids": ["v-1"], "amount_fen": 20000}
+    assert visit.artifacts["violations"] == {
+        "violation_ids": ["v-1"],
+        "amount_fen": 20000,
+        "items": [VIOLATIONS[0]],  # what the payment screen lists
+    }
+
+
+def test_choose_all_then_none() -> None:
+    engine, _visit, _backend = _violations([dict(v) for v in VIOLATIONS])
+    engine.toggle("v-1")
+    engine.choose_all()
+    assert engine.state.chosen == ("v-1", "v-2") and engine.state.total_fen == 25000
+    engine.choose_all()  # all were chosen: the same button chooses none
+    assert engine.state.chosen == ()
 
 
 def test_without_a_plate_the_persons_violations_are_asked() -> None:
