@@ -95,6 +95,7 @@ class VisitController:
         self.category = "household"
         self.idle_warning = False
         self.return_at: float | None = None  # when the done/error screen gives way to the attract one
+        self.time_scale = 1.0  # 长辈模式 gives more time: every idle limit is multiplied by this
         self._on_end: list[Callable[[str], None]] = []
 
     @classmethod
@@ -161,6 +162,15 @@ class VisitController:
         self.idle_warning = False
         self.idle.reset()
         return self.view()
+
+    def set_time_scale(self, scale: float) -> None:
+        """长辈模式 on or off: the idle limits of this step and every later one are ``scale`` times
+        the configured ones (the count starts again now)."""
+        self.time_scale = scale
+        if self.session is not None and self.screen not in MAINTENANCE_SCREENS:
+            timeout = self.flow.step.timeout_s if self.flow is not None and not self.flow.finished else None
+            timeout = timeout or self.settings.idle_timeout_s
+            self.idle.reset(timeout * scale, self.settings.idle_warning_s * scale)
 
     def set_language(self, lang: str) -> None:
         self.lang = lang
@@ -231,7 +241,8 @@ class VisitController:
             self.screen = "home"
             return self.view()
         route = self.flow.route
-        self.idle.reset(route.step.timeout_s or self.settings.idle_timeout_s, self.settings.idle_warning_s)
+        timeout = route.step.timeout_s or self.settings.idle_timeout_s
+        self.idle.reset(timeout * self.time_scale, self.settings.idle_warning_s * self.time_scale)
         self.screen = route.screen
         if route.screen == "done":
             self.return_at = self.clock() + self.settings.attract_return_s
@@ -314,4 +325,5 @@ class VisitController:
         self.end("new_session")
         self.session = Session(self.lang, clock=self.clock, scratch_root=self.scratch_root)
         self.session.on_wipe(MASKING_FILTER.forget)
-        self.idle.reset(self.settings.idle_timeout_s, self.settings.idle_warning_s)
+        scale = self.time_scale
+        self.idle.reset(self.settings.idle_timeout_s * scale, self.settings.idle_warning_s * scale)

@@ -116,7 +116,7 @@ def test_each_screen_and_step_speaks_its_prompt_and_a_new_one_stops_the_last(kio
     last_prompt(kiosk, voice, "voice.step.form", "en")  # the new language is spoken at once
     kiosk.tap("中文")
     last_prompt(kiosk, voice, "voice.step.form", "zh")
-    kiosk.tap("退出办理")
+    kiosk.tap("退出", exact=True)
     kiosk.wait_until(lambda: kiosk.screen == "attract")
     assert not voice.playing  # the visit's prompt stopped with the visit
 

@@ -129,6 +129,7 @@ def _to_the_submit_step(kiosk: Any) -> None:
     kiosk.tap("户籍业务")
     kiosk.tap("提交测试业务")
     kiosk.tap("入学")
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     kiosk.tap("1", exact=True)
     kiosk.tap("下一步")
     for digit in "13800138000":

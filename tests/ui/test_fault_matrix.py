@@ -145,6 +145,7 @@ def test_camera_fault(kiosk: Any, fault: str) -> None:
     kiosk.tap("证件照", exact=True)
     kiosk.tap("证件照", exact=True)
     kiosk.tap("居民身份证", exact=True)
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     step = kiosk.app.screen("step").widget
     kiosk.wait_until(lambda: step.texture is not None, timeout_s=10, what="the live preview")
     camera.inject(Fault(fault))  # mid-session: the resident is in front of the camera
@@ -188,6 +189,7 @@ def _household_to_print(kiosk: Any, printer: Any, fault: str) -> None:
     )
     simulator.remove()
     kiosk.tap("入学")
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     type_keys(kiosk, "1")
     kiosk.tap(kiosk.app.tr("app.next"))
     type_keys(kiosk, "13800138000")
@@ -235,6 +237,7 @@ def _traffic_fine_to_violations(kiosk: Any) -> Any:
     kiosk.tap("车驾管业务")
     kiosk.tap("交通违法缴款", exact=True)
     kiosk.tap("输入车牌号", exact=True)
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     type_keys(kiosk, "京A10000")
     kiosk.tap(kiosk.app.tr("app.next"))
     return kiosk.app.screen("step").widget
@@ -272,6 +275,7 @@ def test_backend_fault_at_submit(kiosk: Any, proxy: FaultProxy, fault: str) -> N
     kiosk.tap("户籍业务")
     kiosk.tap("提交测试业务")
     kiosk.tap("入学")
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     type_keys(kiosk, "1")
     kiosk.tap(kiosk.app.tr("app.next"))
     type_keys(kiosk, "13800138000")
