@@ -67,22 +67,27 @@ class IdleWarning(ModalView):
 # -- text that wraps well in Chinese -------------------------------------------------------------
 
 PUNCTUATION = set("，。、；：？！…）》」』”’,.;:?!)·-— ")
+# closing marks that must not begin a wrapped line (Chinese line-breaking rule, 避头点)
+NO_LINE_START = set("，。、；：？！…）》」』”’,.;:?!)")
 
 
 def lone_last_line(label: Label) -> bool:
-    """True when a wrapped label ends with one character alone on its last line (punctuation does
-    not count as a character: "动。" is lone too). Reads the lines Kivy laid out last."""
+    """True when a wrapped label breaks badly: one character alone on its last line (punctuation
+    does not count: "动。" is lone too), or a line beginning with a closing mark ("，用来...").
+    Reads the lines Kivy laid out last."""
     lines = [line for line in getattr(label._label, "_cached_lines", []) if line.words]
     if len(lines) < 2:
         return False
-    last = "".join(word.text for word in lines[-1].words)
-    return len([c for c in last.strip() if c not in PUNCTUATION]) == 1
+    texts = ["".join(word.text for word in line.words).strip() for line in lines]
+    if any(text[:1] in NO_LINE_START for text in texts[1:]):
+        return True
+    return len([c for c in texts[-1] if c not in PUNCTUATION]) == 1
 
 
 class KLabel(Label):
     """The kiosk's body text: wraps to its width and grows to its height. A wrapped line never
-    leaves one character alone on the last line (UX.md): the wrap width is narrowed by one
-    character at a time (at most three) until the last line holds two."""
+    leaves one character alone on the last line (UX.md) nor starts with a closing mark: the wrap
+    width is narrowed by one character at a time (at most three) until it breaks well."""
 
     narrow = NumericProperty(0)
 

@@ -65,7 +65,12 @@ class StepScreen(KioskScreen):
         kind = self._flow.step.kind
         self.next_visible = bool(widget.wants_next)
         self.busy = bool(widget.busy)
-        self.question = widget.question or self.step_title or self.service_title
+        default = f"question.{kind}"
+        self.question = (
+            widget.question
+            or self.step_title
+            or (app.tr(default) if default in app.messages else self.service_title)
+        )
         self.can_go_back = kind not in NO_BACK
         self.back_text = app.tr("app.back") if self.can_go_back else ""
         self.leave_text = app.tr("app.finish" if kind in SUBMITTED else "app.cancel")
