@@ -100,8 +100,28 @@ class KLabel(Label):
         self.narrow = 0
 
     def _check_lone(self, *_args: Any) -> None:
+        if self.narrow == 0 and self._break_at_punctuation():
+            return
         if self.narrow < self.font_size * 3 and lone_last_line(self):
             self.narrow += self.font_size
+
+    def _break_at_punctuation(self) -> bool:
+        """Two lines whose second is a short tail ("...付款成功后自" / "动继续"): break after the
+        first line's last comma or full stop instead, so the sentence's clause stays whole."""
+        lines = [line for line in getattr(self._label, "_cached_lines", []) if line.words]
+        if len(lines) != 2:
+            return False
+        first, last = ("".join(word.text for word in line.words) for line in lines)
+        if len([c for c in last if c not in PUNCTUATION]) > 6:
+            return False
+        cut = max(first.rfind(mark) for mark in "，。；：！？")
+        if cut < len(first) // 2 or cut >= len(first) - 1:
+            return False
+        width = self._label.get_extents(first[: cut + 1])[0] + 2
+        if width >= self.width:
+            return False
+        self.narrow = self.width - width
+        return True
 
 
 # -- the three-slot action bar and the result template (docs/ux.md) ------------------------------

@@ -4,6 +4,7 @@ header's full name never cut, 长辈模式 at least 1.5x with more time, seconda
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -213,5 +214,71 @@ def test_no_character_alone_on_the_last_wrapped_line(kiosk: Any) -> None:
         assert not lone_last_line(label) and label.narrow > 0
         lines = [ln for ln in label._label._cached_lines if ln.words]
         assert len(lines) == 2 and len("".join(w.text for w in lines[-1].words)) >= 2
+        # a short tail after a comma: the break moves to the comma ("...自" / "动继续" before)
+        label.text = "请用手机扫描二维码付款，付款成功后自动继续"
+        label.width = em * 18 + 4
+        kiosk.frames(6)
+        lines = ["".join(w.text for w in ln.words) for ln in label._label._cached_lines if ln.words]
+        assert lines == ["请用手机扫描二维码付款，", "付款成功后自动继续"], lines
     finally:
         Window.remove_widget(label)
+
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _clipped(kiosk: Any) -> list[str]:
+    """Visible labels whose text does not fit their box (cut or spilling out)."""
+    from kivy.uix.label import Label
+
+    bad = []
+    for widget in kiosk.walk():
+        if not isinstance(widget, Label) or not widget.text or widget.opacity == 0 or widget.width < 2:
+            continue
+        if (
+            widget.shorten
+            or widget.texture_size[1] > widget.height + 2
+            or (widget.text_size[0] and widget.texture_size[0] > widget.width + 2)
+        ):
+            bad.append(widget.text)
+    return bad
+
+
+@pytest.mark.parametrize("contrast", [False, True])
+def test_elder_mode_form_and_review_reflow_without_clipping(kiosk: Any, contrast: bool) -> None:
+    app = kiosk.app
+    mode = "high-contrast" if contrast else "large-text"
+    app.high_contrast = contrast
+    try:
+        kiosk.tap_at(300, 300)
+        if contrast:
+            kiosk.screenshot(SHOTS / "a11y-high-contrast-home.png")
+        app.large_text = True
+        kiosk.frames(3)
+        assert _clipped(kiosk) == []
+        kiosk.screenshot(SHOTS / f"a11y-{'high-contrast-large-text' if contrast else 'large-text'}-home.png")
+        app.large_text = not contrast
+        kiosk.tap("户籍业务")
+        kiosk.tap("表单测试业务")
+        kiosk.tap(app.tr("consent.agree"))
+        kiosk.tap("入学")
+        kiosk.tap(app.tr("app.next"))
+        kiosk.tap("2", exact=True)
+        kiosk.tap(app.tr("app.next"))
+        for key in "1380013":
+            kiosk.tap(key, exact=True)
+        kiosk.tap(app.tr("app.next"))  # too short: the error shows above the pad
+        kiosk.frames(3)
+        assert _clipped(kiosk) == []
+        kiosk.screenshot(SHOTS / f"a11y-{mode}-form{'' if contrast else '-phone'}.png")
+        for key in "8000":
+            kiosk.tap(key, exact=True)
+        kiosk.tap(app.tr("app.next"))
+        kiosk.tap(app.tr("app.next"))  # the date as offered
+        assert kiosk.screen == "review"
+        kiosk.frames(3)
+        assert _clipped(kiosk) == []
+        kiosk.screenshot(SHOTS / f"a11y-{mode}-review.png")
+    finally:
+        app.large_text = app.high_contrast = False
+        app.cancel()
