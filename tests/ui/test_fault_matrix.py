@@ -112,7 +112,7 @@ def test_card_reader_fault(kiosk: Any, fault: str) -> None:
             simulator.clear_faults()
         else:
             assert_calm(kiosk, message)
-            assert_way_forward(kiosk, "app.back", "app.cancel")
+            assert_way_forward(kiosk, "app.back", "app.cancel", "app.home")
             if fault == "unplug":
                 simulator.replug()
             simulator.remove()
@@ -160,7 +160,7 @@ def test_camera_fault(kiosk: Any, fault: str) -> None:
         kiosk.wait_until(lambda: step.hint == text, timeout_s=20, what=f"the {fault} camera message")
         assert_calm(kiosk, step.hint)
         assert not step.can_accept and step.shots == 0  # nothing captured from a broken picture
-        assert_way_forward(kiosk, "app.back", "app.cancel")
+        assert_way_forward(kiosk, "app.back", "app.cancel", "app.home")
     finally:
         camera.inject(None)
     kiosk.wait_until(lambda: step.can_accept, timeout_s=40, what="a capture once the camera recovered")
@@ -214,7 +214,7 @@ def test_printer_fault(kiosk: Any, fault: str) -> None:
         assert any(request_id in t for t in kiosk.visible_texts())  # the number to note down
         assert step.qr_texture is not None
         assert_way_forward(kiosk, "printing.reprint")
-        assert_way_forward(kiosk, "printing.finish_without")
+        assert_way_forward(kiosk, "app.finish")
         assert outbox_total(kiosk) == before_outbox + 1  # already safe before the paper
         printer.clear()
         kiosk.tap(kiosk.app.tr("printing.reprint"), exact=True)
@@ -253,7 +253,7 @@ def test_backend_fault_at_violations(kiosk: Any, proxy: FaultProxy, fault: str) 
     proxy.set("pass")
     if fault in REFUSED_BY_BACKEND:  # refused (the kiosk's key or clock): back, then ask again
         assert step.refused and not step.offline
-        assert_way_forward(kiosk, "app.back", "app.cancel")
+        assert_way_forward(kiosk, "app.back", "app.cancel", "app.home")
         kiosk.tap(kiosk.app.tr("app.back"), exact=True)
         kiosk.tap(kiosk.app.tr("app.next"), exact=True)
         step = kiosk.app.screen("step").widget
