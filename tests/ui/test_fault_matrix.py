@@ -251,12 +251,14 @@ def test_backend_fault_at_violations(kiosk: Any, proxy: FaultProxy, fault: str) 
     assert proxy.hits[fault] >= 1 and not step.items
     assert_calm(kiosk, step.message)
     proxy.set("pass")
-    if fault in REFUSED_BY_BACKEND:  # refused (the kiosk's key or clock): back, then ask again
+    if fault in REFUSED_BY_BACKEND:  # refused (the kiosk's key or clock): asking again cannot mend it
         assert step.refused and not step.offline
-        assert_way_forward(kiosk, "app.back", "app.cancel", "app.home")
-        kiosk.tap(kiosk.app.tr("app.back"), exact=True)
-        kiosk.tap(kiosk.app.tr("app.next"), exact=True)
-        step = kiosk.app.screen("step").widget
+        assert kiosk.app.screen("step").result is not None  # the result template, not a dead end
+        assert_way_forward(kiosk, "assist.help")
+        assert_way_forward(kiosk, "app.home")
+        kiosk.tap(kiosk.app.tr("app.home"), exact=True)
+        assert kiosk.screen == "attract" and kiosk.app.session is None
+        return
     else:  # the backend could not be reached: try again later, the retry button
         assert step.offline and not step.refused
         assert_way_forward(kiosk, "lookup.retry")
