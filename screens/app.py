@@ -26,7 +26,7 @@ from kiosk.visit.memory import freeze_startup_objects, release_visit_memory
 from kiosk.work import install_excepthook
 from screens.forwarding import forward, visit_attribute
 from screens.look import ThemedApp
-from screens.overlays import IdleOverlay, KioskRoot, queue_banner
+from screens.overlays import IdleOverlay, KioskRoot, SimDock, queue_banner
 from screens.registry import ScreenRegistry
 from screens.startup import CalmExceptionHandler, InputLock, restart_process, start_watchdog_pings
 
@@ -79,6 +79,7 @@ class KioskApp(ThemedApp):
         self.registry.build_first(then=lambda: Clock.schedule_once(self._freeze_startup, 1.0))
         root = KioskRoot()
         root.add_widget(self.manager)
+        root.add_widget(SimDock())  # demo builds: the simulation's controls, above every screen
         self.apply_scale()
         Window.bind(size=lambda *_: self.apply_scale())
         Window.bind(on_touch_down=lambda *_: self.visit.touch())
@@ -115,6 +116,13 @@ class KioskApp(ThemedApp):
         self.end_session("app_stop")
         if self._restore_excepthook is not None:
             self._restore_excepthook()
+
+    def elder_mode_changed(self, on: bool) -> None:
+        from screens.look import ELDER_TIME_SCALE
+
+        self.visit.set_time_scale(ELDER_TIME_SCALE if on else 1.0)
+        if hasattr(self, "assist"):
+            self.assist.set_slow(on)
 
     def on_lang(self, _instance: Any, value: str) -> None:
         self.visit.set_language(value)

@@ -24,7 +24,8 @@ from screens.theme import HIGH_CONTRAST, STANDARD
 
 log = logging.getLogger(__name__)
 
-LARGE_TEXT_SCALE = 1.35
+LARGE_TEXT_SCALE = 1.5  # 长辈模式: at least 1.5x (UX.md); the layouts reflow, nothing is clipped
+ELDER_TIME_SCALE = 1.5  # 长辈模式 also gives more time: idle limits x1.5 (kiosk/visit/controller.py)
 
 
 class ThemedApp(App):
@@ -57,6 +58,7 @@ class ThemedApp(App):
     voice_muted = BooleanProperty(False)
     assist_shown = BooleanProperty(True)  # false on maintenance screens
     help_state = StringProperty("")  # "" | pending | sent
+    demo_text = StringProperty("")  # the simulation dock's button (screens/overlays.py), "" : none
 
     messages: Messages
     design_size: tuple[int, int] = (1920, 1080)
@@ -74,7 +76,13 @@ class ThemedApp(App):
         Builder.load_file(str(screens_dir() / "assist" / "voice.kv"))
 
     def on_large_text(self, _instance: Any, value: bool) -> None:
+        """长辈模式 (the resident-facing name of the large-text setting): larger text, more time
+        and a slower voice; the last two are the app's (:meth:`elder_mode_changed`)."""
         self.text_scale = LARGE_TEXT_SCALE if value else 1.0
+        self.elder_mode_changed(value)
+
+    def elder_mode_changed(self, on: bool) -> None:
+        """More time and a slower voice follow 长辈模式 (the kiosk app overrides this)."""
 
     def on_high_contrast(self, _instance: Any, value: bool) -> None:
         for name, colour in (HIGH_CONTRAST if value else STANDARD).items():
@@ -90,6 +98,17 @@ class ThemedApp(App):
             log.warning(
                 "window %dx%d is smaller than the designed %dx%d; scaling down", width, height, *design
             )
+
+    def offer_demo(self, key: str, action: Any = None) -> None:
+        """Demo builds: show one simulation action (e.g. "lay a sample ID card") in the orange
+        simulation dock, outside the resident's layout; an empty key hides it."""
+        self.demo_text = self.tr(key) if key and self.simulated else ""
+        self._demo_action = action if self.demo_text else None
+
+    def run_demo(self) -> None:
+        action = getattr(self, "_demo_action", None)
+        if action is not None:
+            action()
 
     def tr(self, key: str, lang: str | None = None, **values: Any) -> str:
         """A resident-facing text; kv calls ``app.tr('key', app.lang)`` so it re-binds on switch."""

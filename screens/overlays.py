@@ -7,9 +7,17 @@ from typing import Any
 
 from kivy.uix.floatlayout import FloatLayout
 
+from screens.widgets import KButton
+
 
 class KioskRoot(FloatLayout):
-    """The window's root: the screen manager plus overlays (badge, idle warning)."""
+    """The window's root: the screen manager plus overlays (simulation dock, idle warning)."""
+
+
+class SimDock(KButton):
+    """Demo builds only: the simulation's own controls (lay a sample card...), orange and marked
+    模拟, at the window's edge and out of the resident's layout (look in widgets.kv). Hidden on a
+    production terminal: ``app.offer_demo`` shows nothing unless the kiosk is simulated."""
 
 
 class IdleOverlay:

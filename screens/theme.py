@@ -10,7 +10,7 @@ STANDARD: dict[str, Colour] = {
     "c_bg": [0.95, 0.96, 0.98, 1],
     "c_card": [1, 1, 1, 1],
     "c_text": [0.11, 0.13, 0.18, 1],
-    "c_muted": [0.38, 0.42, 0.50, 1],
+    "c_muted": [0.25, 0.28, 0.34, 1],  # secondary text: >= 7:1 on page, card and secondary (UX.md)
     "c_primary": [0.08, 0.25, 0.55, 1],
     "c_primary_down": [0.05, 0.17, 0.40, 1],
     "c_on_primary": [1, 1, 1, 1],

@@ -48,7 +48,12 @@ def run_build(args: argparse.Namespace) -> int:
     folder, _recorded = voice_folder(args.config, args.out)
     started = time.monotonic()
     report = build_voice(
-        Messages.load(), folder, espeak_synthesiser(), languages=args.lang or LANGUAGES, force=args.force
+        Messages.load(),
+        folder,
+        espeak_synthesiser(),
+        languages=args.lang or LANGUAGES,
+        force=args.force,
+        slow=espeak_synthesiser(slow=True),
     )
     seconds = round(time.monotonic() - started, 2)
     if args.json:

@@ -99,6 +99,7 @@ class VisitController:
         # the acceptance number (受理号, not personal data) of a request already filed when the visit
         # failed: the error screen says it was submitted, so the resident does not file it again
         self.failed_number = ""
+        self.time_scale = 1.0  # 长辈模式 gives more time: every idle limit is multiplied by this
         self._on_end: list[Callable[[str], None]] = []
 
     @classmethod
@@ -166,6 +167,15 @@ class VisitController:
         self.idle_warning = False
         self.idle.reset()
         return self.view()
+
+    def set_time_scale(self, scale: float) -> None:
+        """长辈模式 on or off: the idle limits of this step and every later one are ``scale`` times
+        the configured ones (the count starts again now)."""
+        self.time_scale = scale
+        if self.session is not None and self.screen not in MAINTENANCE_SCREENS:
+            timeout = self.flow.step.timeout_s if self.flow is not None and not self.flow.finished else None
+            timeout = timeout or self.settings.idle_timeout_s
+            self.idle.reset(timeout * scale, self.settings.idle_warning_s * scale)
 
     def set_language(self, lang: str) -> None:
         self.lang = lang
@@ -238,7 +248,8 @@ class VisitController:
             self.screen = "home"
             return self.view()
         route = self.flow.route
-        self.idle.reset(route.step.timeout_s or self.settings.idle_timeout_s, self.settings.idle_warning_s)
+        timeout = route.step.timeout_s or self.settings.idle_timeout_s
+        self.idle.reset(timeout * self.time_scale, self.settings.idle_warning_s * self.time_scale)
         self.screen = route.screen
         if route.screen == "done":
             self.return_at = self.clock() + self.settings.attract_return_s
@@ -324,4 +335,5 @@ class VisitController:
         self.end("new_session")
         self.session = Session(self.lang, clock=self.clock, scratch_root=self.scratch_root)
         self.session.on_wipe(MASKING_FILTER.forget)
-        self.idle.reset(self.settings.idle_timeout_s, self.settings.idle_warning_s)
+        scale = self.time_scale
+        self.idle.reset(self.settings.idle_timeout_s * scale, self.settings.idle_warning_s * scale)

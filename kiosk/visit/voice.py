@@ -33,6 +33,8 @@ RECORDED_SUFFIXES = (".wav", ".ogg")
 # espeak-ng voices per UI language: Mandarin, and English for the English UI
 ESPEAK_VOICES = {"zh": "cmn", "en": "en-us"}
 ESPEAK_SPEED_WPM = {"zh": 150, "en": 150}  # a little slower than espeak's 175: older residents
+ESPEAK_SLOW_WPM = {"zh": 110, "en": 115}  # 长辈模式: about three quarters of the normal pace
+SLOW = "slow"  # the variant of a prompt spoken in 长辈模式
 
 
 class VoiceBuildError(KioskError):
@@ -89,8 +91,8 @@ class BuildReport:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-def _entry_id(key: str, lang: str) -> str:
-    return f"{key}|{lang}"
+def _entry_id(key: str, lang: str, variant: str = "") -> str:
+    return f"{key}|{lang}|{variant}" if variant else f"{key}|{lang}"
 
 
 def read_manifest(folder: Path) -> dict[str, ManifestEntry]:
@@ -111,14 +113,18 @@ def _write_manifest(folder: Path, entries: dict[str, ManifestEntry]) -> None:
     os.replace(tmp, folder / MANIFEST)
 
 
-def espeak_synthesiser(executable: str = "espeak-ng") -> Callable[[str, str, Path], None]:
-    """A synthesiser writing a WAV file with espeak-ng (Mandarin voice ``cmn`` for zh)."""
+def espeak_synthesiser(
+    executable: str = "espeak-ng", *, slow: bool = False
+) -> Callable[[str, str, Path], None]:
+    """A synthesiser writing a WAV file with espeak-ng (Mandarin voice ``cmn`` for zh); ``slow``
+    speaks at the 长辈模式 pace."""
     path = shutil.which(executable)
     if path is None:
         raise VoiceBuildError(f"{executable} not found: install the Debian package espeak-ng")
+    speeds = ESPEAK_SLOW_WPM if slow else ESPEAK_SPEED_WPM
 
     def synthesise(text: str, lang: str, out: Path) -> None:
-        cmd = [path, "-v", ESPEAK_VOICES[lang], "-s", str(ESPEAK_SPEED_WPM[lang]), "-w", str(out), text]
+        cmd = [path, "-v", ESPEAK_VOICES[lang], "-s", str(speeds[lang]), "-w", str(out), text]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         except subprocess.TimeoutExpired as exc:
@@ -136,38 +142,42 @@ def build_voice(
     *,
     languages: Iterable[str] = LANGUAGES,
     force: bool = False,
+    slow: Callable[[str, str, Path], None] | None = None,
 ) -> BuildReport:
     """Make an audio file for every voice prompt whose file is missing or was made from another
     text; delete files no prompt uses any more. The manifest is rewritten after every file, so an
-    interrupted build keeps what it made."""
+    interrupted build keeps what it made. With ``slow``, each prompt also gets its 长辈模式 variant
+    made by that synthesiser."""
     folder.mkdir(parents=True, exist_ok=True)
     entries = read_manifest(folder)
     report = BuildReport()
     wanted: set[str] = set()
-    for key in prompt_keys(messages):
-        for lang in languages:
-            text = messages.get(key, lang)
-            digest = text_hash(text)
-            eid = _entry_id(key, lang)
-            wanted.add(eid)
-            old = entries.get(eid)
-            if not force and old and old.text_sha256 == digest and (folder / old.file).is_file():
-                report.kept.append(eid)
-                continue
-            name = f"{key[len(PREFIX) :]}.{lang}.{digest[:10]}.wav"
-            tmp = folder / (name + ".part")
-            try:
-                synthesise(text, lang, tmp)
-                os.replace(tmp, folder / name)
-            except (VoiceBuildError, OSError) as exc:
-                tmp.unlink(missing_ok=True)
-                report.failed[eid] = str(exc)
-                continue
-            if old and old.file != name:
-                (folder / old.file).unlink(missing_ok=True)
-            entries[eid] = ManifestEntry(name, digest, "espeak-ng")
-            _write_manifest(folder, entries)
-            report.built.append(eid)
+    variants = [("", synthesise)] + ([(SLOW, slow)] if slow is not None else [])
+    jobs = [(k, g, v, m) for k in prompt_keys(messages) for g in languages for v, m in variants]
+    for key, lang, variant, make in jobs:  # one prompt, one language, one pace
+        text = messages.get(key, lang)
+        digest = text_hash(text)
+        eid = _entry_id(key, lang, variant)
+        wanted.add(eid)
+        old = entries.get(eid)
+        if not force and old and old.text_sha256 == digest and (folder / old.file).is_file():
+            report.kept.append(eid)
+            continue
+        pace = f".{variant}" if variant else ""
+        name = f"{key[len(PREFIX) :]}.{lang}{pace}.{digest[:10]}.wav"
+        tmp = folder / (name + ".part")
+        try:
+            make(text, lang, tmp)
+            os.replace(tmp, folder / name)
+        except (VoiceBuildError, OSError) as exc:
+            tmp.unlink(missing_ok=True)
+            report.failed[eid] = str(exc)
+            continue
+        if old and old.file != name:
+            (folder / old.file).unlink(missing_ok=True)
+        entries[eid] = ManifestEntry(name, digest, "espeak-ng")
+        _write_manifest(folder, entries)
+        report.built.append(eid)
     for eid in sorted(set(entries) - wanted):
         (folder / entries.pop(eid).file).unlink(missing_ok=True)
         report.removed.append(eid)
@@ -190,12 +200,19 @@ class VoiceLibrary:
     def reload(self) -> None:
         self._entries = read_manifest(self.folder)
 
-    def audio_for(self, key: str, lang: str) -> Path | None:
+    def audio_for(self, key: str, lang: str, *, slow: bool = False) -> Path | None:
+        """The prompt's file; ``slow`` (长辈模式) prefers its slower variant where one was made."""
         if self.recorded is not None:
-            for suffix in RECORDED_SUFFIXES:
-                candidate = self.recorded / f"{key[len(PREFIX) :]}.{lang}{suffix}"
-                if candidate.is_file():
-                    return candidate
+            paces = (f".{SLOW}", "") if slow else ("",)
+            for pace in paces:
+                for suffix in RECORDED_SUFFIXES:
+                    candidate = self.recorded / f"{key[len(PREFIX) :]}.{lang}{pace}{suffix}"
+                    if candidate.is_file():
+                        return candidate
+        slower = self._entries.get(_entry_id(key, lang, SLOW)) if slow else None
+        current = slower is not None and slower.text_sha256 == text_hash(self.messages.get(key, lang))
+        if slower is not None and current and (self.folder / slower.file).is_file():
+            return self.folder / slower.file
         entry = self._entries.get(_entry_id(key, lang))
         if entry is None:
             self._report(key, lang, "no audio file: run `kiosk-tech voice build`")

@@ -76,14 +76,14 @@ class Assist:
         if not self.enabled:
             return None
         try:
-            synthesise = espeak_synthesiser()
+            synthesise, slow = espeak_synthesiser(), espeak_synthesiser(slow=True)
         except VoiceBuildError as exc:
             log.warning("voice prompts not built: %s", exc)
             return None
 
         def work() -> BuildReport | None:
             try:
-                return build_voice(self.app.runtime.messages, self.library.folder, synthesise)
+                return build_voice(self.app.runtime.messages, self.library.folder, synthesise, slow=slow)
             except OSError as exc:
                 log.warning("voice prompts not built: %s", exc)
                 return None
@@ -103,6 +103,10 @@ class Assist:
         task = self._build_tasks.run(work, built, failed, name="voice-build")
         self.build_thread = task.thread
         return self.build_thread
+
+    def set_slow(self, on: bool) -> None:
+        """长辈模式 speaks slower: the prompts' slow variants from now on."""
+        self.player.slow = on
 
     def screen_shown(self, screen: str) -> None:
         self._screen = screen

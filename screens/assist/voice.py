@@ -50,6 +50,7 @@ class VoicePlayer:
         self.loader = loader
         self.volume = volume
         self.muted = False
+        self.slow = False  # 长辈模式: the slower variant of each prompt where one was made
         self.output_ok: bool | None = None  # None until the first sound was loaded
         self.current_key: str | None = None
         # (key, lang) of the last prompts started, newest last; bounded: the kiosk runs for months
@@ -71,7 +72,7 @@ class VoicePlayer:
         if key is None or self.output_ok is False:
             return
         self._then = list(then)
-        path = self.library.audio_for(key, lang)
+        path = self.library.audio_for(key, lang, slow=self.slow)
         if path is None:
             if self._then:
                 self.play(self._then[0], lang, self._then[1:])

@@ -46,6 +46,7 @@ def _form(pilot: Any, step: Any) -> None:
             wanted = PREFERRED_CHOICES.get(field.id, field.options[0].value)
             option = next(o for o in field.options if o.value == wanted)
             pilot.tap(option.label(pilot.app.lang), exact=True)
+            pilot.tap(pilot.app.tr("app.next"))  # a choice is confirmed with 下一步
             continue
         if field.type == "date":
             pilot.tap(pilot.app.tr("app.next"))

@@ -84,7 +84,7 @@ def _picture_status_lookup(app: Any, pilot: Any, shot: Callable[[str], None]) ->
     lookup.show(
         StatusView(
             "rejected", "0192f3a4-9b2c-7d1e-8f00-0a1b2c3d4e5f", "household.household_certificate",
-            "2026-11-28 09:30", "2026-11-28 15:10", "照片不符合要求 photo not accepted",
+            "2026-11-28 09:30", "2026-11-28 15:10", "照片不符合要求",
             number=TOUR_NUMBER,
         )
     )  # fmt: skip
@@ -140,6 +140,7 @@ def picture_tour(pilot: Any, shot: Callable[[str], None], *, modes: bool = True)
     app.show_route()
     shot("step-form-choice")
     pilot.tap(app.catalogue["household-certificate"].field("purpose").options[0].label(app.lang))
+    pilot.tap(app.tr("app.next"))
     for key in "12":
         pilot.tap(key, exact=True)
     shot("step-form-number")

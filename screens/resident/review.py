@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.properties import StringProperty
+from kivy.properties import ListProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.services.fields import display_value
@@ -43,6 +43,10 @@ class ReviewRow(BoxLayout):
 
 
 class ReviewScreen(KioskScreen):
+    service_title = StringProperty("")
+    stages = ListProperty([])
+    stage = NumericProperty(-1)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._flow: Any = None
@@ -57,6 +61,11 @@ class ReviewScreen(KioskScreen):
         if self._flow is None:
             return
         app = self.app
+        from screens.steps.base import service_stages
+
+        self.service_title = self._flow.service.title.get(app.lang)
+        names, self.stage = service_stages([s.kind for s in self._flow.service.steps], "review")
+        self.stages = [app.tr(f"stage.{name}") for name in names]
         for label, value in review_rows(self._flow, app.lang, app.tr):
             row = ReviewRow(label=label, value=value)
             rows_box.add_widget(row)

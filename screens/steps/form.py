@@ -16,7 +16,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.widget import Widget
 
 from kiosk.services.fields import validate_field
-from screens.steps.base import StepBase
+from screens.steps.base import StepBase, StepResult
 from screens.widgets import KButton
 
 MAX_LENGTH = {"phone": 13, "id_number": 18, "number": 4}
@@ -35,7 +35,6 @@ class DateSteppers(BoxLayout):
 
 
 class FormStep(StepBase):
-    question = StringProperty("")
     error = StringProperty("")
     entry = StringProperty("")
     position = StringProperty("")
@@ -70,7 +69,7 @@ class FormStep(StepBase):
             self.entry = "" if current is None else str(current)
         area = self.ids.input_area
         area.clear_widgets()
-        self.wants_next = field.type != "choice"
+        self.wants_next = True  # a choice is selected by touch, then confirmed with 下一步 (UX.md)
         if field.type == "choice":
             area.add_widget(self._choice_grid(field, current))
             area.add_widget(Widget())
@@ -96,9 +95,18 @@ class FormStep(StepBase):
                 button.text = f"{option.label(app.lang)}\n{app.tr(blocked)}"
                 button.font_size = app.u * 28 * app.text_scale
                 button.disabled_color = app.c_danger  # readable, like a disabled service's reason
-            button.bind(on_release=lambda b: self.answer(b.option_value))
+            button.bind(on_release=lambda b: self.choose(b.option_value))
             grid.add_widget(button)
+        self._grid = grid
         return grid
+
+    def choose(self, value: Any) -> None:
+        """A choice was touched: it shows selected (filled); 下一步 confirms it."""
+        self.entry = str(value)
+        self.error = ""
+        for button in getattr(self, "_grid", GridLayout()).children:
+            if not button.disabled:
+                button.role = "primary" if button.option_value == value else "secondary"
 
     def keys(self) -> list[str]:
         """The number pad's keys for the current field (X only for ID numbers)."""
@@ -143,8 +151,22 @@ class FormStep(StepBase):
     def next(self) -> None:
         self.answer(self.date_text() if self.field.type == "date" else self.entry)
 
+    def _selected(self) -> Any:
+        """The chosen option's value (options may be typed values, the entry is its text)."""
+        for option in self.field.options:
+            if str(option.value) == self.entry:
+                return option.value
+        return self.entry
+
     def answer(self, raw: Any) -> None:
+        if self.field.type == "choice" and raw == self.entry:
+            raw = self._selected()
         value, problem = validate_field(self.field, raw)
+        if problem and self._stops(raw):  # an answer that rules the service out: a result screen
+            self.result = StepResult(
+                "problem", "result.service_stops.title", problem, retry_key="result.change_answer"
+            )
+            return
         if problem:
             self.error = self.app.tr(problem)
             return
@@ -160,6 +182,17 @@ class FormStep(StepBase):
             self.index = ids.index(errors[0].field)
             self._show()
             self.error = self.app.tr(errors[0].key)
+
+    def _stops(self, raw: Any) -> bool:
+        return any(o.value == raw and o.stops for o in getattr(self.field, "options", None) or ())
+
+    def result_action(self, action: str) -> None:
+        """A stop's retry ("返回修改") lets a mistaken touch be corrected: the question again."""
+        if action == "retry":
+            self.result = None
+            self._show()
+        else:
+            super().result_action(action)
 
     def back(self) -> bool:
         if self.index == 0:

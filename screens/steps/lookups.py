@@ -27,7 +27,7 @@ from kiosk.steps.lookups import (
     violation_line,
 )
 from kiosk.steps.payment import PAYMENT_POLL_S, PAYMENT_TIMEOUT_S, PaymentEngine, PaymentState
-from screens.steps.base import StepBase
+from screens.steps.base import StepBase, lookup_result
 
 __all__ = [  # PAYMENT_*: the UI tests read the payment window here
     "PAYMENT_POLL_S",
@@ -81,6 +81,7 @@ class BackendStep(StepBase):
         self.busy, self.offline, self.refused = state.busy, state.offline, state.refused
         self.can_retry, self.retry_key = state.can_retry, state.retry_key
         self.message = self.app.tr(state.message_key) if state.message_key else ""
+        self.result = lookup_result(state)  # a stop shows in the host's result template
         if state.phase in (DONE, FINISHED) and not self._moved_on:
             self._moved_on = True
             if state.phase == DONE:
@@ -94,6 +95,17 @@ class BackendStep(StepBase):
 
     def retry(self) -> None:
         self.engine.retry()
+
+    def result_action(self, action: str) -> None:
+        """The result template's buttons: a retry the engine can mend asks again (offline, an
+        expired payment), another goes back to correct the entry; nothing to pay ends as done."""
+        state = self.engine.state
+        if action == "retry" and (state.offline or state.can_retry):
+            self.retry()
+        elif action == "home" and getattr(state, "nothing_due", False):
+            self.finish()
+        else:
+            super().result_action(action)
 
     def teardown(self) -> None:
         self.engine.leave()

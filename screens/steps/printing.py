@@ -1,6 +1,7 @@
 """Print step: every document of the step, one after another, with progress; success only when
-the printer confirmed. On failure the resident sees the acceptance number (受理号) and a QR of its status page
-to photograph, and can reprint or finish: the request is already safe in the outbox. The print
+the printer confirmed. A failure is good news with a problem (the request is already safe in the
+outbox), shown in the result template: the acceptance number (受理号) and a QR of its status page,
+完成 as the main button, and 重新打印 only as a second choice (never the main one while the paper is out). The print
 engine reports through ``self.tasks.post``: an answer arriving after the resident left is dropped."""
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
 from contract.ids import group_number
 from kiosk.printing.jobs import PrintJob, build_jobs
-from screens.steps.base import StepBase
+from screens.steps.base import StepBase, StepResult
 
 log = logging.getLogger(__name__)
+
+# printer states a reprint cannot mend until someone services the printer: 重新打印 is not the main
+# button then (UX.md); after an interrupted or unconfirmed print it is
+NEEDS_SERVICE = frozenset({"paper_out", "cover_open", "offline", "cutter_error", "error"})
 
 
 class PrintingStep(StepBase):
@@ -41,6 +46,27 @@ class PrintingStep(StepBase):
 
     def refresh_texts(self) -> None:
         self.message = self.app.tr(self._key)
+        self.busy = self.phase == "printing"
+        if self.phase == "failed":
+            cause = self._key.rpartition(".")[2]
+            app = self.app
+            number = (
+                app.tr("printing.request_number", number=self.request_number) if self.request_number else ""
+            )
+            title = f"result.printer.{cause if cause in NEEDS_SERVICE else 'unknown'}"
+            self.result = StepResult(
+                "ok_problem", title, "result.printer.body", retry_key="printing.reprint",
+                home_key="app.finish", detail=number, retry_main=cause not in NEEDS_SERVICE,
+                qr=self.qr_texture,
+            )  # fmt: skip
+        else:
+            self.result = None
+
+    def result_action(self, action: str) -> None:
+        if action == "retry":
+            self.reprint()
+        else:
+            self.finish_without_paper()
 
     def _next(self) -> None:
         if not self._jobs:
@@ -74,11 +100,11 @@ class PrintingStep(StepBase):
     def _failed(self, key: str, detail: str) -> None:
         log.warning("printing %s failed: %s %s", self._jobs[0].name if self._jobs else "?", key, detail)
         self.phase, self._key, self.can_reprint = "failed", key, True
-        self.refresh_texts()
         if self.qr_texture is None and self.request_id:
             from screens.steps.lookups import qr_texture
 
             self.qr_texture = qr_texture(self.status_url)
+        self.refresh_texts()
 
     def reprint(self) -> None:
         if self.can_reprint:

@@ -54,6 +54,12 @@ class ReadCardStep(StepBase):
 
     def refresh_texts(self) -> None:
         self.message = self.app.tr(self._key)
+        # demo builds: laying a sample card is the simulation dock's, never a button of the step
+        if self.simulated and self.state == "waiting" and self._worker is not None:
+            self.app.offer_demo("readcard.demo_card", self.place_demo_card)
+        else:
+            self.app.offer_demo("")
+        self.busy = self.state == "reading"
 
     def _say(self, state: str, key: str) -> None:
         self.state, self._key = state, key
@@ -118,6 +124,7 @@ class ReadCardStep(StepBase):
 
     def teardown(self) -> None:
         super().teardown()
+        self.app.offer_demo("")
         if self._moving_on is not None:
             self._moving_on.cancel()  # the resident left (back, cancel, idle) before it fired
             self._moving_on = None

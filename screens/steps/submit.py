@@ -15,7 +15,7 @@ from drivers.errors import DeviceError
 from kiosk.errors import KioskError, StorageError
 from kiosk.queue.outbox import Attachment
 from kiosk.services.payloads import build_payload
-from screens.steps.base import StepBase
+from screens.steps.base import StepBase, StepResult
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class SubmitStep(StepBase):
     def __init__(self, *, flow: Any, step: Any, **kwargs: Any) -> None:
         super().__init__(flow=flow, step=step, **kwargs)
         self.message = self.app.tr("submit.working")
+        self.busy = True  # back and leave wait until the request is safe (or refused)
         self.submit()
 
     def submit(self) -> None:
@@ -68,4 +69,6 @@ class SubmitStep(StepBase):
     def _failed(self, detail: str, key: str = "submit.failed") -> None:
         log.error("submit failed: %s", detail)
         self.failed = True
+        self.busy = False
         self.message = self.app.tr(key)
+        self.result = StepResult("problem", "result.submit_failed.title", key)

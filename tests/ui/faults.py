@@ -86,7 +86,11 @@ def return_to_attract(kiosk: Any) -> None:
         kiosk.clock.advance(kiosk.app.runtime.config.session.attract_return_s + 1)
         kiosk.wait_until(lambda: kiosk.screen == "attract", what="the attract screen")
     elif kiosk.screen != "attract":
-        kiosk.tap(kiosk.app.tr("app.cancel"), exact=True)
+        step = kiosk.app.screen("step") if kiosk.screen == "step" else None
+        leave = (
+            "app.home" if step is not None and step.result is not None else "app.cancel"
+        )  # a result: 返回首页
+        kiosk.tap(kiosk.app.tr(leave), exact=True)
     assert kiosk.screen == "attract" and kiosk.app.session is None
     if session is not None:
         assert session.wiped and session.values == {} and session.identity is None

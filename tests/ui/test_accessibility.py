@@ -116,7 +116,7 @@ def test_each_screen_and_step_speaks_its_prompt_and_a_new_one_stops_the_last(kio
     last_prompt(kiosk, voice, "voice.step.form", "en")  # the new language is spoken at once
     kiosk.tap("中文")
     last_prompt(kiosk, voice, "voice.step.form", "zh")
-    kiosk.tap("退出办理")
+    kiosk.tap("退出", exact=True)
     kiosk.wait_until(lambda: kiosk.screen == "attract")
     assert not voice.playing  # the visit's prompt stopped with the visit
 
@@ -125,6 +125,8 @@ def test_volume_and_mute_in_the_top_bar_and_defaults_for_the_next_resident(kiosk
     app = kiosk.app
     kiosk.tap_at(300, 300)
     last_prompt(kiosk, voice, "voice.screen.home")
+    kiosk.tap("户籍业务")  # the volume sits beside the instruction (the title row), not in the header
+    last_prompt(kiosk, voice, "voice.screen.services")
     kiosk.tap("音量 80%")
     kiosk.tap("小声")
     assert app.voice_volume == pytest.approx(0.6) and voice._sound.volume == pytest.approx(0.6)
@@ -134,11 +136,11 @@ def test_volume_and_mute_in_the_top_bar_and_defaults_for_the_next_resident(kiosk
     assert "已静音" in kiosk.visible_texts()
     kiosk.tap("关闭")
     count = len(voice.played)
-    kiosk.tap("户籍业务")
+    kiosk.tap("表单测试业务")
     kiosk.frames(5)
     assert len(voice.played) == count  # muted: nothing spoken on the next screen
     kiosk.tap("再听一遍")  # asking to hear it again unmutes
-    last_prompt(kiosk, voice, "voice.screen.services")
+    last_prompt(kiosk, voice, "voice.step.consent")
     assert not app.voice_muted and voice._sound.volume == pytest.approx(0.6)
     app.cancel()
     assert app.voice_volume == pytest.approx(0.8) and not app.voice_muted  # the next resident's default
@@ -201,7 +203,8 @@ def test_help_raises_one_alert_at_the_backend_and_calms_the_resident(kiosk: Any)
     kiosk.tap("呼叫帮助")
     kiosk.wait_until(lambda: app.help_state == "sent", what="the alert queued")
     texts = kiosk.visible_texts()
-    assert "已通知工作人员" in texts and any("工作人员马上就来" in t for t in texts)
+    assert "求助信息已发出" in texts and any("值班室" in t for t in texts)
+    assert not any("马上就来" in t for t in texts)  # no promise an unattended kiosk cannot keep
     kiosk.wait_until(
         lambda: len(backend_alerts(app)) == len(before) + 1, timeout_s=20, what="the alert at the backend"
     )
@@ -213,7 +216,7 @@ def test_help_raises_one_alert_at_the_backend_and_calms_the_resident(kiosk: Any)
     kiosk.tap("好的")
     assert app.screen("step").widget is not None and kiosk.screen == "step"  # the visit goes on
     kiosk.tap("呼叫帮助")  # again: the same calm notice, no second alert
-    assert "已通知工作人员" in kiosk.visible_texts()
+    assert "求助信息已发出" in kiosk.visible_texts()
     kiosk.tap("好的")
     queue = app.runtime.queue
     kiosk.wait_until(lambda: queue.status().alerts_pending == 0, timeout_s=20, what="no alert left to send")
@@ -227,9 +230,9 @@ def test_help_raises_one_alert_at_the_backend_and_calms_the_resident(kiosk: Any)
 def test_help_notice_in_english(kiosk: Any) -> None:
     kiosk.tap_at(300, 300)
     kiosk.tap("English")
-    kiosk.tap("Call staff")
+    kiosk.tap("Call for help")
     kiosk.wait_until(lambda: kiosk.app.help_state == "sent")
-    assert "Staff have been notified" in kiosk.visible_texts()
+    assert "Your call for help was sent" in kiosk.visible_texts()
     kiosk.tap("OK")
 
 

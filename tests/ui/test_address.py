@@ -118,13 +118,13 @@ def test_back_climbs_the_lists_then_leaves_the_step(kiosk: Any) -> None:
     assert "渝中区" in kiosk.visible_texts() and step.pages == 2  # 38 districts and counties
     kiosk.tap("下一页")
     assert "巫山县" in kiosk.visible_texts()
-    kiosk.tap("上一步")
+    kiosk.tap("返回", exact=True)
     assert "请选择城市" in kiosk.visible_texts()
-    kiosk.tap("上一步")
+    kiosk.tap("返回", exact=True)
     assert step.mode == "pick" and "请选择省份" in kiosk.visible_texts()
-    kiosk.tap("上一步")
+    kiosk.tap("返回", exact=True)
     assert step.mode == "choose"
-    kiosk.tap("上一步")
+    kiosk.tap("返回", exact=True)
     assert kiosk.app.flow.step.id == "delivery"
 
 

@@ -129,6 +129,7 @@ def _to_the_submit_step(kiosk: Any) -> None:
     kiosk.tap("户籍业务")
     kiosk.tap("提交测试业务")
     kiosk.tap("入学")
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     kiosk.tap("1", exact=True)
     kiosk.tap("下一步")
     for digit in "13800138000":
@@ -171,7 +172,9 @@ def test_an_answer_after_the_resident_left_the_step_moves_nothing(
     kiosk.tap("确认无误，提交")
     kiosk.wait_until(lambda: buggy_queue.calls == 1, timeout_s=10, what="the submit to start")
     assert kiosk.screen == "step"
-    kiosk.tap(kiosk.app.tr("app.cancel"), exact=True)  # the resident walks away meanwhile
+    # 退出 is shown disabled while submitting; the resident walks away and the visit ends (idle)
+    assert kiosk.app.screen("step").ids.action_bar.ids.leave.disabled
+    kiosk.app.cancel()
     assert kiosk.screen == "attract" and kiosk.app.session is None
     buggy_queue.release.set()
     assert buggy_queue.returned.wait(20)

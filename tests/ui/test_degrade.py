@@ -48,6 +48,7 @@ def test_traffic_fine_by_plate_while_the_reader_is_unplugged(kiosk: Any, reader_
     kiosk.frames(2)
     assert kiosk.app.flow.step.id == "how"
     kiosk.tap("输入车牌号")
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     for key in "京A10000":
         kiosk.tap(key, exact=True)
     kiosk.tap("下一步")
@@ -72,5 +73,7 @@ def test_lost_card_replacement_is_offered_while_the_reader_is_unplugged(
     renewal = kiosk.find("换领（证件在手）")
     assert renewal.disabled and "读卡器暂不可用" in renewal.text
     kiosk.tap("补领（证件丢失）")
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     kiosk.tap("证件丢失")
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     assert kiosk.app.flow.step.id == "identity"  # the number + photo branch, no card needed

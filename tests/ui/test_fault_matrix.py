@@ -112,7 +112,7 @@ def test_card_reader_fault(kiosk: Any, fault: str) -> None:
             simulator.clear_faults()
         else:
             assert_calm(kiosk, message)
-            assert_way_forward(kiosk, "app.back", "app.cancel")
+            assert_way_forward(kiosk, "app.back", "app.cancel", "app.home")
             if fault == "unplug":
                 simulator.replug()
             simulator.remove()
@@ -145,6 +145,7 @@ def test_camera_fault(kiosk: Any, fault: str) -> None:
     kiosk.tap("证件照", exact=True)
     kiosk.tap("证件照", exact=True)
     kiosk.tap("居民身份证", exact=True)
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     step = kiosk.app.screen("step").widget
     kiosk.wait_until(lambda: step.texture is not None, timeout_s=10, what="the live preview")
     camera.inject(Fault(fault))  # mid-session: the resident is in front of the camera
@@ -159,7 +160,7 @@ def test_camera_fault(kiosk: Any, fault: str) -> None:
         kiosk.wait_until(lambda: step.hint == text, timeout_s=20, what=f"the {fault} camera message")
         assert_calm(kiosk, step.hint)
         assert not step.can_accept and step.shots == 0  # nothing captured from a broken picture
-        assert_way_forward(kiosk, "app.back", "app.cancel")
+        assert_way_forward(kiosk, "app.back", "app.cancel", "app.home")
     finally:
         camera.inject(None)
     kiosk.wait_until(lambda: step.can_accept, timeout_s=40, what="a capture once the camera recovered")
@@ -190,6 +191,7 @@ def _household_to_print(kiosk: Any, printer: Any, fault: str) -> None:
     )
     simulator.remove()
     kiosk.tap("入学")
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     type_keys(kiosk, "1")
     kiosk.tap(kiosk.app.tr("app.next"))
     type_keys(kiosk, "13800138000")
@@ -214,7 +216,7 @@ def test_printer_fault(kiosk: Any, fault: str) -> None:
         assert any(request_id in t for t in kiosk.visible_texts())  # the number to note down
         assert step.qr_texture is not None
         assert_way_forward(kiosk, "printing.reprint")
-        assert_way_forward(kiosk, "printing.finish_without")
+        assert_way_forward(kiosk, "app.finish")
         assert outbox_total(kiosk) == before_outbox + 1  # already safe before the paper
         printer.clear()
         kiosk.tap(kiosk.app.tr("printing.reprint"), exact=True)
@@ -237,6 +239,7 @@ def _traffic_fine_to_violations(kiosk: Any) -> Any:
     kiosk.tap("车驾管业务")
     kiosk.tap("交通违法缴款", exact=True)
     kiosk.tap("输入车牌号", exact=True)
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     type_keys(kiosk, "京A10000")
     kiosk.tap(kiosk.app.tr("app.next"))
     return kiosk.app.screen("step").widget
@@ -250,12 +253,14 @@ def test_backend_fault_at_violations(kiosk: Any, proxy: FaultProxy, fault: str) 
     assert proxy.hits[fault] >= 1 and not step.items
     assert_calm(kiosk, step.message)
     proxy.set("pass")
-    if fault in REFUSED_BY_BACKEND:  # refused (the kiosk's key or clock): back, then ask again
+    if fault in REFUSED_BY_BACKEND:  # refused (the kiosk's key or clock): asking again cannot mend it
         assert step.refused and not step.offline
-        assert_way_forward(kiosk, "app.back", "app.cancel")
-        kiosk.tap(kiosk.app.tr("app.back"), exact=True)
-        kiosk.tap(kiosk.app.tr("app.next"), exact=True)
-        step = kiosk.app.screen("step").widget
+        assert kiosk.app.screen("step").result is not None  # the result template, not a dead end
+        assert_way_forward(kiosk, "assist.help")
+        assert_way_forward(kiosk, "app.home")
+        kiosk.tap(kiosk.app.tr("app.home"), exact=True)
+        assert kiosk.screen == "attract" and kiosk.app.session is None
+        return
     else:  # the backend could not be reached: try again later, the retry button
         assert step.offline and not step.refused
         assert_way_forward(kiosk, "lookup.retry")
@@ -274,6 +279,7 @@ def test_backend_fault_at_submit(kiosk: Any, proxy: FaultProxy, fault: str) -> N
     kiosk.tap("户籍业务")
     kiosk.tap("提交测试业务")
     kiosk.tap("入学")
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     type_keys(kiosk, "1")
     kiosk.tap(kiosk.app.tr("app.next"))
     type_keys(kiosk, "13800138000")

@@ -31,6 +31,7 @@ def test_form_only_path_from_attract_to_done_and_back(kiosk: Any) -> None:
     start_form_service(kiosk)
     assert "用途" in kiosk.visible_texts()
     kiosk.tap("入学")
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     assert "份数" in kiosk.visible_texts()
     type_digits(kiosk, "7")
     kiosk.tap("下一步")
@@ -68,16 +69,18 @@ def test_form_only_path_from_attract_to_done_and_back(kiosk: Any) -> None:
 def test_back_goes_to_the_previous_question_then_the_previous_step(kiosk: Any) -> None:
     start_form_service(kiosk)
     kiosk.tap("其他")
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     assert "份数" in kiosk.visible_texts()
-    kiosk.tap("上一步")
+    kiosk.tap("返回", exact=True)
     assert "用途" in kiosk.visible_texts()
-    kiosk.tap("上一步")
+    kiosk.tap("返回", exact=True)
     assert "个人信息使用告知" in kiosk.visible_texts()
 
 
 def test_idle_timeout_warns_then_wipes_the_session(kiosk: Any) -> None:
     start_form_service(kiosk)
     kiosk.tap("入学")
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     type_digits(kiosk, "3")
     session = kiosk.app.session
     cfg = kiosk.app.runtime.config.session
@@ -95,6 +98,7 @@ def test_idle_timeout_warns_then_wipes_the_session(kiosk: Any) -> None:
 def test_idle_warning_continue_keeps_the_session(kiosk: Any) -> None:
     start_form_service(kiosk)
     kiosk.tap("入学")
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     cfg = kiosk.app.runtime.config.session
     kiosk.clock.advance(cfg.idle_timeout_s - cfg.idle_warning_s + 1)
     kiosk.wait_until(lambda: kiosk.app._idle_view is not None, what="the idle warning")
@@ -107,7 +111,7 @@ def test_idle_warning_continue_keeps_the_session(kiosk: Any) -> None:
 def test_cancel_anywhere_ends_the_visit(kiosk: Any) -> None:
     start_form_service(kiosk)
     session = kiosk.app.session
-    kiosk.tap("退出办理")
+    kiosk.tap("退出", exact=True)
     assert kiosk.screen == "attract" and session.wiped
 
 
@@ -126,10 +130,10 @@ def test_large_text_scales_the_whole_theme(kiosk: Any) -> None:
     kiosk.tap_at(300, 300)
     title = kiosk.find("请选择业务类别")
     normal = title.font_size
-    kiosk.tap("大字")
-    assert title.font_size == pytest.approx(normal * 1.35)
-    assert "标准字" in kiosk.visible_texts()
-    kiosk.tap("标准字")
+    kiosk.tap("长辈模式")
+    assert title.font_size == pytest.approx(normal * 1.5)
+    assert "标准模式" in kiosk.visible_texts()
+    kiosk.tap("标准模式")
     assert title.font_size == pytest.approx(normal)
 
 
@@ -163,6 +167,7 @@ def test_unexpected_error_in_a_step_shows_the_calm_error_screen(
 
     monkeypatch.setattr(kiosk.app.flow, "complete", broken)
     kiosk.tap("入学")  # the last field? no: the form moves on; complete() is only called at the end
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     type_digits(kiosk, "1")
     kiosk.tap("下一步")
     type_digits(kiosk, "13800138000")
@@ -227,11 +232,11 @@ def test_maintenance_gesture_pin_lockout_and_dashboard(kiosk: Any) -> None:
 def test_high_contrast_theme_repaints_every_screen(kiosk: Any) -> None:
     from screens.theme import HIGH_CONTRAST, STANDARD
 
-    kiosk.tap("高对比")
+    kiosk.tap("高对比")  # on the attract screen (the header keeps three controls)
     try:
-        assert list(kiosk.app.c_bg) == HIGH_CONTRAST["c_bg"]
+        assert list(kiosk.app.c_bg) == HIGH_CONTRAST["c_bg"] and "标准色" in kiosk.visible_texts()
         kiosk.tap_at(300, 300)
-        assert kiosk.screen == "home" and "标准色" in kiosk.visible_texts()
+        assert kiosk.screen == "home" and list(kiosk.app.c_text) == HIGH_CONTRAST["c_text"]
     finally:
         kiosk.app.high_contrast = False
     assert list(kiosk.app.c_bg) == STANDARD["c_bg"]
@@ -247,6 +252,7 @@ def test_submit_commits_to_the_outbox_before_done_and_delivery_follows(kiosk: An
     kiosk.tap("户籍业务")
     kiosk.tap("提交测试业务")
     kiosk.tap("入学")
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     type_digits(kiosk, "1")
     kiosk.tap("下一步")
     type_digits(kiosk, "13800138000")
@@ -372,6 +378,7 @@ def _household_certificate_to_print(kiosk: Any, before_submit: Any = None) -> An
         lambda: kiosk.screen == "step" and kiosk.app.flow.step.id == "details", timeout_s=45, what="the form"
     )
     kiosk.tap("入学")
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     type_digits(kiosk, "2")
     kiosk.tap("下一步")
     type_digits(kiosk, "13800138000")

@@ -33,6 +33,24 @@ from tests.ui.faults import (
 
 pytestmark = pytest.mark.ui
 
+
+def assert_result(
+    kiosk: Any, title_key: str, body_key: str, retry_key: str = "", kind: str = "problem"
+) -> None:
+    """The step stopped in the result template (docs/ux.md): its title and next step are on
+    screen with 返回首页 (or 完成), 呼叫帮助 on a problem, and the retry where it makes sense."""
+    host = kiosk.app.screen("step")
+    kiosk.wait_until(lambda: host.result is not None, what="the result template")
+    assert host.result.kind == kind and host.ids.action_bar.opacity == 0
+    texts = kiosk.visible_texts()
+    assert kiosk.app.tr(title_key) in texts and kiosk.app.tr(body_key) in texts
+    assert_way_forward(kiosk, host.result.home_key)
+    if kind == "problem":
+        assert_way_forward(kiosk, "assist.help")
+    if retry_key:
+        assert_way_forward(kiosk, retry_key)
+
+
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
@@ -92,6 +110,7 @@ def _to_traffic_fine_plate(kiosk: Any, plate: str) -> Any:
     kiosk.tap("车驾管业务")
     kiosk.tap("交通违法缴款", exact=True)
     kiosk.tap("输入车牌号", exact=True)
+    kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     type_keys(kiosk, plate)
     kiosk.tap(kiosk.app.tr("app.next"))
     return kiosk.app.screen("step").widget
@@ -102,18 +121,18 @@ def test_traffic_fine_with_nothing_to_pay(kiosk: Any, monkeypatch: pytest.Monkey
     step = _to_traffic_fine_plate(kiosk, NO_VIOLATIONS)
     kiosk.wait_until(lambda: not step.busy and step.message, timeout_s=20, what="the violations answer")
     assert step.items == [] and not step.offline and not step.refused
-    assert "没有查到待缴款的交通违法记录" in kiosk.visible_texts()
+    assert_result(kiosk, "result.nothing_due.title", "result.nothing_due.body", kind="ok")
     assert_calm(kiosk, step.message)
     assert kiosk.app.tr("lookup.pay_chosen") not in [
         w.text for w in kiosk.walk() if getattr(w, "text", None) and w.opacity > 0 and not w.disabled
     ]  # nothing to pay: no pay button
     assert "payment" not in kiosk.app.session.artifacts
     _shot(kiosk, "traffic-fine-nothing-to-pay")
-    assert_way_forward(kiosk, "lookup.finish")
+    assert_way_forward(kiosk, "app.finish")
     analytics, recorded = kiosk.app.runtime.analytics, []
     record = analytics.record
     monkeypatch.setattr(analytics, "record", lambda *a: (recorded.append(a), record(*a)))
-    kiosk.tap(kiosk.app.tr("lookup.finish"), exact=True)  # the question is answered: a calm end
+    kiosk.tap(kiosk.app.tr("app.finish"), exact=True)  # the question is answered: a calm end
     assert kiosk.screen == "attract" and kiosk.app.session is None
     assert recorded == [("traffic-fine", "violations", "finished")]  # counted as done, not abandoned
     assert outbox_total(kiosk) == before_outbox and backend_requests(kiosk) == before_backend
@@ -133,12 +152,11 @@ def test_vehicle_not_found_then_the_plate_is_corrected(kiosk: Any) -> None:
     kiosk.tap(kiosk.app.tr("app.next"))
     step = kiosk.app.screen("step").widget
     kiosk.wait_until(lambda: step.refused, timeout_s=20, what="the unknown-vehicle answer")
-    assert "未查到该号牌的车辆，请返回核对号牌" in kiosk.visible_texts()
+    assert_result(kiosk, "result.vehicle_unknown.title", "result.vehicle_unknown.body", "result.plate_again")
     assert_calm(kiosk, step.message)
     assert step.vehicle == [] and "vehicle" not in kiosk.app.session.artifacts
     _shot(kiosk, "vehicle-not-found")
-    assert_way_forward(kiosk, "app.back")
-    kiosk.tap(kiosk.app.tr("app.back"), exact=True)
+    kiosk.tap(kiosk.app.tr("result.plate_again"), exact=True)
     assert kiosk.app.flow.step.id == "plate"
     plate_step = kiosk.app.screen("step").widget
     assert plate_step.plate == UNKNOWN_VEHICLE  # kept: only the wrong characters need changing
@@ -210,12 +228,12 @@ def test_payment_timeout_charges_nothing_and_pay_again_charges_once(kiosk: Any, 
     kiosk.wait_until(lambda: step.refused, timeout_s=10, what="the payment timeout")
     first = payments.created[0]
     assert payments.state.get(first) == "cancelled"  # the screen believed the provider's answer
-    assert "付款超时，未扣款。可点“重新付款”再试，或到服务窗口缴费" in kiosk.visible_texts()
+    assert_result(
+        kiosk, "result.payment_expired.title", "result.payment_expired.body", "lookup.payment_again"
+    )
     assert_calm(kiosk, step.message)
     assert step.qr_texture is None and "payment" not in kiosk.app.session.artifacts
     _shot(kiosk, "payment-timeout")
-    assert_way_forward(kiosk, "lookup.payment_again")
-    assert_way_forward(kiosk, "app.back")
     kiosk.tap(kiosk.app.tr("lookup.payment_again"), exact=True)  # a new code, on the same screen
     kiosk.wait_until(lambda: step.qr_texture is not None, timeout_s=20, what="a new payment QR code")
     assert len(payments.created) == 2 and not step.refused and not step.can_retry
@@ -248,13 +266,13 @@ def test_payment_unanswered_at_closing_says_do_not_pay_again(kiosk: Any, proxy: 
     proxy.set("reset")  # the link drops: the cancel at the deadline gets no answer
     kiosk.clock.advance(PAYMENT_TIMEOUT_S + 1)
     kiosk.wait_until(lambda: step.refused, timeout_s=30, what="the unconfirmed payment")
-    assert kiosk.app.tr("lookup.payment_unconfirmed") in kiosk.visible_texts()
+    assert_result(kiosk, "result.payment_unconfirmed.title", "result.payment_unconfirmed.body", kind="wait")
     assert_calm(kiosk, step.message)
     assert not step.can_retry and step.qr_texture is None  # no second code while the first is unknown
     assert "payment" not in kiosk.app.session.artifacts
     proxy.set("pass")
-    assert_way_forward(kiosk, "app.cancel")
-    kiosk.tap(kiosk.app.tr("app.cancel"), exact=True)
+    assert_way_forward(kiosk, "assist.help")
+    kiosk.tap(kiosk.app.tr("app.home"), exact=True)
     return_to_attract(kiosk)
     assert len(payments.created) == 1
     assert outbox_total(kiosk) == before_outbox and backend_requests(kiosk) == before_backend
@@ -314,6 +332,7 @@ def test_card_left_on_the_reader_is_not_read_for_the_next_visitor(kiosk: Any) ->
         # the face check after the card passes by itself: the demo face blinks and is the card's photo
         kiosk.wait_until(lambda: kiosk.app.flow.step.id == "details", timeout_s=45, what="the card read")
         kiosk.tap("入学")
+        kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
         type_keys(kiosk, "1")
         kiosk.tap(kiosk.app.tr("app.next"))
         type_keys(kiosk, "13800138000")
@@ -333,6 +352,8 @@ def test_card_left_on_the_reader_is_not_read_for_the_next_visitor(kiosk: Any) ->
         assert not any(
             re.search(r"[0-9a-f]{8}-[0-9a-f]{4}", str(getattr(w, "text", ""))) for w in kiosk.walk()
         )
+        assert kiosk.app.screen("done").ids.result.kind == "ok"  # good news, not alarm red
+        assert_way_forward(kiosk, "app.home")
         _shot(kiosk, "take-your-card")
         kiosk.tap("English", exact=True)
         assert "Please take your ID card" in kiosk.visible_texts()
@@ -420,6 +441,7 @@ def test_photo_failing_its_checks_says_why_then_a_good_one_passes(kiosk: Any) ->
         kiosk.tap("证件照", exact=True)
         kiosk.tap("证件照", exact=True)
         kiosk.tap("居民身份证", exact=True)
+        kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
         step = kiosk.app.screen("step").widget
         # the way to move, with an arrow: right of the picture is the resident's left in the mirror
         wanted = {kiosk.app.tr(k) for k in ("photo.move.right", "photo.hint.framing")}
@@ -469,11 +491,13 @@ def test_health_declaration_that_blocks_cannot_be_submitted(kiosk: Any) -> None:
         kiosk.tap(kiosk.app.tr("photo.accept"), exact=True)
         assert kiosk.app.flow.step.id == "health"
         kiosk.tap("是", exact=True)  # eyesight: yes
+        kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
         kiosk.tap("否", exact=True)  # hearing: no -> renewal is ruled out here
+        kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
         form = kiosk.app.screen("step").widget
-        reason = "根据您的申告，暂不能在自助机上办理换证。请到车管所窗口咨询，可能需要先进行体检"
-        assert form.error == reason and reason in kiosk.visible_texts()
-        assert_calm(kiosk, form.error)
+        assert_result(kiosk, "result.service_stops.title", "health.declaration_stops", "result.change_answer")
+        assert_calm(kiosk, kiosk.app.tr("health.declaration_stops"))
+        assert "是" not in kiosk.visible_texts()  # no answers that still work under the stop
         assert kiosk.app.flow.step.id == "health" and form.field.id == "hearing_ok"  # not past it
         assert "hearing_ok" not in kiosk.app.session.values
         _shot(kiosk, "health-declaration-stops")
@@ -482,7 +506,7 @@ def test_health_declaration_that_blocks_cannot_be_submitted(kiosk: Any) -> None:
                                           "no_heart_disease": "yes", "no_drugs": "yes"})  # fmt: skip
         assert [e.key for e in errors] == ["health.declaration_stops"]
         assert kiosk.app.flow.step.id == "health"
-        assert_way_forward(kiosk, "app.cancel")
+        assert_way_forward(kiosk, "app.home")
     finally:
         simulator.remove()
     return_to_attract(kiosk)

@@ -179,9 +179,9 @@ def test_a_mistyped_number_is_caught_before_asking(kiosk: Any) -> None:
     assert "status_lookup" not in kiosk.app.session.artifacts  # nothing was asked of the backend
     kiosk.tap("删除")
     assert step.typed.endswith("_") and step.entry_problem == ""
-    kiosk.tap("上一步")  # back inside the step: keypad -> camera
+    kiosk.tap("返回", exact=True)  # back inside the step: keypad -> camera
     assert step.mode == "scan"
-    kiosk.tap("上一步")  # and from the start of the look-up, home
+    kiosk.tap("返回", exact=True)  # and from the start of the look-up, home
     assert kiosk.screen == "home" and kiosk.app.flow is None
 
 

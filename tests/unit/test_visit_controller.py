@@ -389,3 +389,20 @@ def test_a_device_down_disables_the_services_needing_it(visit: VisitController, 
     photo = visit.availability("id-photo")
     assert not photo.ok and photo.reason_key == "service.unavailable.device.camera"
     assert visit.availability("traffic-fine").ok
+
+
+def test_elder_mode_gives_more_time_on_this_step_and_the_next(
+    visit: VisitController, clock: FakeClock
+) -> None:
+    visit.begin()
+    visit.start_service("id-photo")
+    visit.set_time_scale(1.5)  # 长辈模式 switched on during the step
+    clock.advance(90 + 5)  # past the normal limit, inside the scaled one
+    assert visit.tick().screen == "step" and visit.session is not None
+    assert visit.step_done({"spec": "resident-id"}) == []
+    clock.advance(SETTINGS.idle_timeout_s * 1.5 - SETTINGS.idle_warning_s * 1.5 - 1)
+    assert not visit.tick().idle_warning  # the next step keeps the longer limits
+    visit.set_time_scale(1.0)
+    assert visit.time_scale == 1.0
+    clock.advance(SETTINGS.idle_timeout_s + 1)
+    assert visit.tick().screen == "attract"  # back to the normal limits

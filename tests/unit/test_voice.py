@@ -158,7 +158,7 @@ def test_kiosk_tech_voice_build_writes_the_data_dir_and_lists_sources(tmp_path: 
     first = subprocess.run([*cmd, "build", "--config", str(site), "--json"], capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
-    count = len(prompt_keys(Messages.load())) * 2
+    count = len(prompt_keys(Messages.load())) * 2 * 2  # zh and en, each at the normal and 长辈模式 pace
     assert len(report["built"]) == count and report["folder"] == str(tmp_path / "data" / "voice")
     assert len(list((tmp_path / "data" / "voice").glob("*.wav"))) == count
     second = subprocess.run([*cmd, "build", "--config", str(site)], capture_output=True, text=True)
@@ -183,3 +183,28 @@ def test_display_settings_for_voice_and_physical_size_are_validated(tmp_path: Pa
         with pytest.raises(ConfigError) as caught:
             load_config(site, environ={})
         assert bad.split(" ")[0] in str(caught.value.problems[0])
+
+
+def test_elder_mode_prefers_the_slow_variant_and_falls_back_to_the_normal_one(tmp_path: Path) -> None:
+    from kiosk.visit.voice import VoiceLibrary
+
+    messages = Messages.load()
+    made: list[tuple[str, str]] = []
+
+    def normal(text: str, lang: str, out: Path) -> None:
+        out.write_bytes(b"RIFF" + b"n" * 60)
+
+    def slow(text: str, lang: str, out: Path) -> None:
+        made.append((text, lang))
+        out.write_bytes(b"RIFF" + b"s" * 60)
+
+    key = prompt_keys(messages)[0]
+    build_voice(messages, tmp_path, normal, languages=["zh"], slow=slow)
+    library = VoiceLibrary(messages, tmp_path)
+    normal_path, slow_path = library.audio_for(key, "zh"), library.audio_for(key, "zh", slow=True)
+    assert normal_path is not None and slow_path is not None and normal_path != slow_path
+    assert slow_path.read_bytes().endswith(b"s") and ".slow." in slow_path.name
+    assert made and all(lang == "zh" for _, lang in made)
+    build_voice(messages, tmp_path, normal, languages=["zh"])  # a build without the slow pace
+    library.reload()
+    assert library.audio_for(key, "zh", slow=True) == library.audio_for(key, "zh")  # falls back
