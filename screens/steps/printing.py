@@ -1,8 +1,9 @@
 """Print step: every document of the step, one after another, with progress; success only when
 the printer confirmed. A failure is good news with a problem (the request is already safe in the
 outbox), shown in the result template: the acceptance number (受理号) and a QR of its status page,
-完成 as the main button, and 重新打印 only as a second choice (never the main one while the paper is out). The print
-engine reports through ``self.tasks.post``: an answer arriving after the resident left is dropped."""
+完成 as the main button, and 重新打印 only as a second choice (never the main one while the paper is
+out). The print engine reports through ``self.tasks.post``: an answer arriving after the resident
+left is dropped."""
 
 from __future__ import annotations
 
