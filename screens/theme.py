@@ -16,7 +16,7 @@ STANDARD: dict[str, Colour] = {
     "c_on_primary": [1, 1, 1, 1],
     "c_secondary": [0.87, 0.90, 0.95, 1],
     "c_accent": [0.93, 0.49, 0.10, 1],
-    "c_danger": [0.75, 0.15, 0.15, 1],
+    "c_danger": [0.63, 0.11, 0.11, 1],  # white on it 7.8:1: 呼叫帮助 meets 长辈模式's 7:1
     "c_ok": [0.10, 0.55, 0.30, 1],
     "c_disabled": [0.80, 0.82, 0.86, 1],
 }

@@ -285,11 +285,13 @@ class LayoutAudit:
 
     def _contrast(self, item: _Seen, mode: Mode, image: Any, add: Any) -> None:
         label = item.widget
+        if label.disabled:
+            return  # an inactive control (WCAG 1.4.3 exempts it): shown greyed on purpose
         box = _intersect(item.rect, item.clip)
         background = _background(image, box)
         if background is None:
             return  # not one background (a photo, a gradient): not judged
-        colour = list(label.disabled_color if label.disabled else label.color)
+        colour = list(label.color)
         alpha = colour[3] * item.opacity if len(colour) > 3 else item.opacity
         shown = [alpha * c + (1 - alpha) * b for c, b in zip(colour[:3], background, strict=True)]
         ratio = contrast_ratio(shown, list(background))

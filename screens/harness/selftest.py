@@ -161,7 +161,7 @@ def _face_check(pilot: Any, step: Any) -> None:
         pilot.wait_until(lambda: widget.phase != "offline", what="the face check to run again")
         pilot.wait_until(moved_or_ended, timeout_s=60, what="the face check")
     if app.flow is not None and app.flow.step is step:
-        raise SelfTestFailure(f"face check: {widget.title} {widget.result}".strip())
+        raise SelfTestFailure(f"face check: {widget.title} {widget.result_text}".strip())
 
 
 def _consent(pilot: Any, _step: Any) -> None:

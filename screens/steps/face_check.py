@@ -20,6 +20,7 @@ from kiosk.steps.backend_step import queue_clients
 from kiosk.steps.face_check import (
     FAILED,
     HELP,
+    MATCHING,
     OFFLINE,
     PASSED,
     RETRY,
@@ -75,7 +76,7 @@ class FaceCheckStep(StepBase):
     countdown = StringProperty("")
     progress = NumericProperty(0.0)
     title = StringProperty("")  # the result's title (empty while running)
-    result = StringProperty("")  # the result's sentence
+    result_text = StringProperty("")  # the result's sentence (StepBase.result is the host's template)
     note = StringProperty("")  # "nothing was submitted" on a failure
     can_retry = BooleanProperty(False)
     offers_help = BooleanProperty(False)
@@ -92,7 +93,7 @@ class FaceCheckStep(StepBase):
         self.engine: FaceCheckEngine | None = None
         if self.camera is None:
             self.phase, self.offers_help = HELP, True
-            self.result = self.app.tr("face.no_camera")
+            self.result_text = self.app.tr("face.no_camera")
             return
         self.engine = self._make_engine(runtime)
         self._events += [
@@ -171,6 +172,7 @@ class FaceCheckStep(StepBase):
     def render(self, state: FaceCheckState) -> None:
         app = self.app
         self.phase = state.phase
+        self.busy = state.phase in (MATCHING, PASSED)  # back and leave shown disabled while matching
         self.running = state.running
         self.progress = state.progress
         self.instruction = (
@@ -178,7 +180,7 @@ class FaceCheckStep(StepBase):
         )
         self.countdown = app.tr("face.seconds_left", seconds=state.seconds_left) if state.seconds_left else ""
         self.title = app.tr(f"face.title.{state.phase}") if state.message_key else ""
-        self.result = app.tr(state.message_key) if state.message_key else ""
+        self.result_text = app.tr(state.message_key) if state.message_key else ""
         self.note = app.tr("face.failed_note") if state.phase in (FAILED, HELP) else ""
         self.can_retry, self.offers_help = state.can_retry, state.offers_help
         self._speak(state)

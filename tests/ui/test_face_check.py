@@ -63,7 +63,7 @@ def _refused_after_one_more_try(kiosk: Any, step: Any, reason: str) -> None:
     kiosk.wait_until(lambda: step.phase == "retry", timeout_s=60, what="the first refusal")
     assert step.engine.state.reason == reason and step.can_retry and not step.offers_help
     assert kiosk.app.tr("face.result.mismatch") in kiosk.visible_texts()
-    assert_calm(kiosk, step.result)
+    assert_calm(kiosk, step.result_text)
     kiosk.tap(kiosk.app.tr("face.try_again"), exact=True)
     kiosk.wait_until(lambda: step.phase == "failed", timeout_s=60, what="the second refusal")
     assert not step.can_retry and step.offers_help
@@ -133,7 +133,7 @@ def test_a_resident_who_cannot_do_the_challenge_is_offered_help(kiosk: Any) -> N
     kiosk.tap(kiosk.app.tr("face.cannot"), exact=True)
     assert step.phase == "help" and step.offers_help
     assert kiosk.app.tr("face.result.cannot") in kiosk.visible_texts()
-    assert_calm(kiosk, step.result)
+    assert_calm(kiosk, step.result_text)
     assert_way_forward(kiosk, "assist.help")
     kiosk.frames(3)
     assert kiosk.app.flow.step.kind == "face_check" and "face_check" not in kiosk.app.session.artifacts

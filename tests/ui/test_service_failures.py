@@ -411,7 +411,7 @@ def test_identity_not_verified_nothing_submitted(kiosk: Any) -> None:
     assert step.engine.state.reason == "no_record" and not step.can_retry and step.offers_help
     texts = kiosk.visible_texts()
     assert kiosk.app.tr("face.result.no_record") in texts and kiosk.app.tr("face.failed_note") in texts
-    assert_calm(kiosk, step.result)
+    assert_calm(kiosk, step.result_text)
     assert not any(UNKNOWN_NUMBER in t for t in texts)  # the number is not shown
     assert "verification" not in session.artifacts and "submitted" not in session.artifacts
     _shot(kiosk, "identity-not-verified")
