@@ -21,6 +21,7 @@ import io
 import math
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -209,19 +210,29 @@ class _DlibModels:
             raise MatcherUnavailable("face matching needs the package dlib-bin") from exc
         if what == "detector":
             return dlib.get_frontal_face_detector()
-        try:
-            import face_recognition_models as frm
-        except ImportError as exc:
-            raise MatcherUnavailable(
-                "face matching needs the package face_recognition_models (its model files)"
-            ) from exc
+        folder = _model_folder()
         if what == "shape5":
-            return dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
+            return dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat"))
         if what == "shape68":
-            return dlib.shape_predictor(frm.pose_predictor_model_location())
+            return dlib.shape_predictor(str(folder / "shape_predictor_68_face_landmarks.dat"))
         if what == "resnet":
-            return dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+            return dlib.face_recognition_model_v1(str(folder / "dlib_face_recognition_resnet_model_v1.dat"))
         raise ValueError(what)
+
+
+def _model_folder() -> Path:
+    """The ``models`` folder of the installed ``face_recognition_models`` package, found without
+    importing it: its ``__init__`` imports ``pkg_resources``, which setuptools 81 and later no
+    longer ship (a fresh virtual environment has none)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("face_recognition_models")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        folder = Path(location) / "models"
+        if (folder / "dlib_face_recognition_resnet_model_v1.dat").is_file():
+            return folder
+    raise MatcherUnavailable("face matching needs the package face_recognition_models (its model files)")
 
 
 MODELS = _DlibModels()

@@ -148,7 +148,7 @@ def test_a_county_without_village_list_goes_from_street_to_house_number(kiosk: A
     assert "请选择街道或乡镇" in kiosk.visible_texts()
     kiosk.tap(step.tile_text(step.choices()[0]), exact=True)
     assert step.mode == "detail" and step.trail and step.region_text.startswith("河北省石家庄市桥西区")
-    kiosk.tap("上一步")
+    kiosk.tap(kiosk.app.tr("app.back"), exact=True)
     assert step.local_level() and not step.trail  # back on the streets, not the counties
     kiosk.tap("列表里没有")
     assert step.mode == "detail" and step.region_text == "河北省石家庄市桥西区"
