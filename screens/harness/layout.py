@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from kivy.core.text import LabelBase
-from kivy.core.window import Window
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
@@ -111,6 +110,7 @@ def window_rect(widget: Widget) -> Rect:
 
 def visible_widgets(roots: list[Widget] | None = None) -> Iterator[_Seen]:
     """Every widget drawn on the window: opacity above zero, inside its scroll view's viewport."""
+    from kivy.core.window import Window  # here, not at import: importing it opens the window
     from kivy.uix.modalview import ModalView
 
     window: Rect = (0.0, 0.0, float(Window.width), float(Window.height))
@@ -250,6 +250,8 @@ class LayoutAudit:
         if tw > label.width + 2 or th > label.height + max(2.0, 0.25 * line_height):
             add("clipped", label, f"text {tw:.0f}x{th:.0f} px in a {label.width:.0f}x{label.height:.0f} box")
         x0, y0, x1, y1 = item.rect
+        from kivy.core.window import Window  # (see visible_widgets)
+
         if x0 < -1 or y0 < -1 or x1 > Window.width + 1 or y1 > Window.height + 1:
             add("clipped", label, "cut by the window's edge")
         self._lone_characters(label, lines, add)
