@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from contract.ids import group_number
 from tests.fault_proxy import FaultProxy
 from tests.ui.faults import (
     assert_calm,
@@ -212,8 +213,9 @@ def test_printer_fault(kiosk: Any, fault: str) -> None:
         step = kiosk.app.screen("step").widget
         kiosk.wait_until(lambda: step.phase == "failed", timeout_s=20, what=f"the {fault} message")
         assert_calm(kiosk, step.message)
-        request_id = kiosk.app.session.artifacts["submitted"].request_id
-        assert any(request_id in t for t in kiosk.visible_texts())  # the number to note down
+        submitted = kiosk.app.session.artifacts["submitted"]
+        request_id = submitted.request_id
+        assert any(group_number(submitted.number) in t for t in kiosk.visible_texts())  # the 受理号 to note down
         assert step.qr_texture is not None
         assert_way_forward(kiosk, "printing.reprint")
         assert_way_forward(kiosk, "app.finish")
@@ -290,8 +292,9 @@ def test_backend_fault_at_submit(kiosk: Any, proxy: FaultProxy, fault: str) -> N
     )  # fmt: skip
     kiosk.tap("确认无误，提交")
     kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=10, what="the done screen")
-    request_id = kiosk.app.session.artifacts["submitted"].request_id
-    assert any(request_id in t for t in kiosk.visible_texts())  # submitted = in the outbox
+    submitted = kiosk.app.session.artifacts["submitted"]
+    request_id = submitted.request_id
+    assert any(group_number(submitted.number) in t for t in kiosk.visible_texts())  # submitted = in the outbox
     kiosk.wait_until(lambda: proxy.hits[fault] >= 1, timeout_s=20, what=f"delivery meeting {fault}")
     record = queue(kiosk).outbox.record(request_id)
     assert record is not None and record["status"] == "pending"  # kept, neither lost nor dead

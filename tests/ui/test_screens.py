@@ -265,7 +265,7 @@ def test_submit_commits_to_the_outbox_before_done_and_delivery_follows(kiosk: An
     kiosk.tap("确认无误，提交")
     kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=10, what="the done screen")
     submitted = kiosk.app.session.artifacts["submitted"]
-    assert any(submitted.request_id in t for t in kiosk.visible_texts())
+    assert any(_grouped(submitted.number) in t for t in kiosk.visible_texts())
     record = queue.outbox.record(submitted.request_id)
     assert record is not None and record["request_type"] == "household.household_certificate"
     kiosk.wait_until(
