@@ -19,6 +19,7 @@ class ServicesScreen(KioskScreen):
 
     def on_pre_enter(self, *_args: Any) -> None:
         self.refresh()
+        self.ids.scroll.scroll_y = 1  # every resident sees the list from its first service
 
     def on_category(self, *_args: Any) -> None:
         if self.manager is not None and self.manager.current == self.name:

@@ -126,6 +126,7 @@ def _known_elsewhere(finding: Finding) -> bool:
     return any(check == finding.check and re.search(rx, text) for check, rx, _who in KNOWN_ELSEWHERE)
 
 
+@pytest.mark.timeout(1200)  # the first one bears the module's tour: three modes of about 70 screens
 @pytest.mark.parametrize("check", CHECKS)
 def test_tour_has_no_layout_finding(audit: LayoutAudit, check: str) -> None:
     assert audit.shots > 60 * len(_modes())  # the whole tour was checked, not one screen

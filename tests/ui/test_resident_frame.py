@@ -73,7 +73,7 @@ def test_action_bar_slots_are_at_the_same_place_on_every_step(kiosk: Any, lang: 
     assert back[0] < leave[0] < main[0] and back[1] == leave[1] == main[1]  # left, middle, right
     # back and leave are shown disabled while the kiosk works
     busy = [s for s in shown.values() if s["busy"]]
-    assert {s["kind"] for s in busy} >= {"submit", "verify_identity"}, [s["kind"] for s in busy]
+    assert {s["kind"] for s in busy} >= {"submit", "face_check"}, [s["kind"] for s in busy]
     for state in busy:
         assert state["back"][1] and state["leave"][1], state
     # nothing to undo after submitting: no back on submit, payment and print

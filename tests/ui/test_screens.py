@@ -137,6 +137,21 @@ def test_large_text_scales_the_whole_theme(kiosk: Any) -> None:
     assert title.font_size == pytest.approx(normal)
 
 
+def test_the_services_list_opens_at_its_first_service_for_every_visit(kiosk: Any) -> None:
+    kiosk.tap_at(300, 300)
+    kiosk.tap("户籍业务")
+    scroll = kiosk.app.screen("services").ids.scroll
+    scroll.scroll_y = 0  # the last resident scrolled to the bottom of the list
+    kiosk.frames(2)
+    assert not any(t == "户籍证明" for t in kiosk.visible_texts())
+    kiosk.app.cancel()
+    kiosk.frames(2)
+    kiosk.tap_at(300, 300)
+    kiosk.tap("户籍业务")
+    kiosk.frames(2)
+    assert scroll.scroll_y == 1 and "户籍证明" in kiosk.visible_texts()
+
+
 def test_unavailable_service_shows_its_reason_and_does_not_start(kiosk: Any) -> None:
     from drivers.base import DeviceHealth, Health
 
