@@ -95,10 +95,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             console=ConsoleSettings(idle_s=args.console_idle_min * 60, silent_after_s=args.silent_after),
             answer_delay_s=args.answer_delay_ms / 1000,
         )
-        if args.demo_fines and backend.lookups.fines is not None:  # the demo kiosk's synthetic fines
-            from backend.fines import demo_enrol
+        if args.demo_fines and backend.lookups.fines is not None:  # the demo kiosk's synthetic fines,
+            from backend.fines import demo_enrol  # enrolled afresh at each start (a demo starts over)
 
-            demo_enrol(backend.lookups.fines, if_absent=True)
+            demo_enrol(backend.lookups.fines)
         return backend
 
     try:
@@ -349,9 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     from backend.register_cli import add_identity_commands, add_serve_options
 
     add_serve_options(serve)
-    serve.add_argument(
-        "--demo-fines", action="store_true", help="enrol the demo licences and fines if absent"
-    )
+    serve.add_argument("--demo-fines", action="store_true", help="enrol the demo licences and fines afresh")
     serve.set_defaults(func=cmd_serve)
     stats = sub.add_parser("stats", help="counts of stored requests and absorbed duplicates")
     stats.add_argument("--store", required=True)

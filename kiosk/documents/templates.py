@@ -128,8 +128,8 @@ def payment_receipt(data: PaymentData) -> Document:
         Text(f"方式 Method: {data.method}"),
         Text(f"交易号 Transaction: {data.transaction_id}"),
         *(
-            [Text(f"财政电子票据号 Fiscal e-receipt: {data.fiscal_receipt_no}")]
-            if data.fiscal_receipt_no
+            [Text("财政电子票据号 Fiscal e-receipt no.:"), Text(data.fiscal_receipt_no, bold=True)]
+            if data.fiscal_receipt_no  # on its own line: 18 digits are never cut at the paper's edge
             else []
         ),
         Text(f"时间 Time: {_when(data.paid_at)}"),
