@@ -224,7 +224,7 @@ class ViolationsEngine(BackendEngine[ViolationsState]):
             self._set(phase=REFUSED, message_key="fines.decision_paid", **base)
         elif mode == CARD and licence is None:
             self._set(phase=REFUSED, message_key="fines.no_licence", **base)
-        elif mode == CARD and licence.get("status") != "valid":
+        elif mode == CARD and (licence or {}).get("status") != "valid":
             self._set(phase=REFUSED, message_key="fines.licence_invalid", **base)
         elif not items:
             self._set(phase=ANSWERED, message_key="lookup.violations_none", chosen=(), **base)
