@@ -10,7 +10,8 @@ Routes (the OpenAPI document, generated from the routes and :mod:`backend.models
     POST /v1/requests/by-holder       signed; {"id_number", "source": "card_reader"}: masked list
     GET  /status/{id or 受理号}       public HTML status page (the receipt QR points here)
     POST /v1/lookup/violations|vehicle, /v1/identity/verify, /v1/payments,
-    GET  /v1/payments/{id}, POST /v1/payments/{id}/cancel   signed look-ups (backend/lookups.py)
+    GET  /v1/payments/{id}, POST /v1/payments/{id}/cancel|code   signed look-ups (backend/lookups.py)
+    POST /v1/fines/by-holder|by-plate|by-decision|decide|settle   signed (backend/fines.py)
     POST /v1/payments/{id}/simulate-paid   only with ``kiosk-backend serve --simulate``
     POST /v1/alerts, /v1/heartbeat    signed
     POST /v1/jobs/take, /v1/jobs/{id}/complete|reject   staff API, a person's bearer token (backend/staff.py)
@@ -63,7 +64,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from backend import models, review, staff
+from backend import fines, models, review, staff
 from backend.alerts import SCHEMA as ALERT_SCHEMA
 from backend.alerts import parse_alert, store_alert
 from backend.app import MAX_BODY, Backend, loads
@@ -696,6 +697,7 @@ def _routed(simulate: bool, routers: Sequence[APIRouter]) -> FastAPI:
     app.include_router(kiosk_router())
     app.include_router(staff_router())
     app.include_router(public_router())
+    app.include_router(fines.fines_router())  # traffic fines and the payment code (backend/fines.py)
     if simulate:
         app.include_router(simulation_router())
     for router in routers:

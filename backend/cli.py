@@ -8,6 +8,7 @@
     kiosk-backend audit --store URL [--actor A] [--action X]
     kiosk-backend register add|list|remove|audit --store URL ...   (backend/register_cli.py)
     kiosk-backend keys generate|rotate|list|export-public --dir DIR   certificate signing keys
+    kiosk-backend fines licence|vehicle|violation|show|demo-enrol --store URL ...  (backend/fines_cli.py)
 
 Errors are one line on stderr and a non-zero exit, never a traceback.
 """
@@ -86,7 +87,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         store = open_store(args.store)
         identity = identity_from_args(args, store)
         identity.enrol_in_background()
-        return Backend(
+        backend = Backend(
             store,
             keys,
             simulate=args.simulate,
@@ -94,6 +95,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             console=ConsoleSettings(idle_s=args.console_idle_min * 60, silent_after_s=args.silent_after),
             answer_delay_s=args.answer_delay_ms / 1000,
         )
+        if args.demo_fines and backend.lookups.fines is not None:  # the demo kiosk's synthetic fines,
+            from backend.fines import demo_enrol  # enrolled afresh at each start (a demo starts over)
+
+            demo_enrol(backend.lookups.fines)
+        return backend
 
     try:
         tls = tls_context(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
@@ -343,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     from backend.register_cli import add_identity_commands, add_serve_options
 
     add_serve_options(serve)
+    serve.add_argument("--demo-fines", action="store_true", help="enrol the demo licences and fines afresh")
     serve.set_defaults(func=cmd_serve)
     stats = sub.add_parser("stats", help="counts of stored requests and absorbed duplicates")
     stats.add_argument("--store", required=True)
@@ -374,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.set_defaults(func=cmd_jobs)
     add_staff_commands(sub)
     add_identity_commands(sub)
+    from backend.fines_cli import add_fines_commands
+
+    add_fines_commands(sub)
     return parser
 
 

@@ -9,31 +9,33 @@ registry, payment and identity systems; the routes and answer shapes stay the sa
     POST /v1/payments            {"amount_fen", "purpose"}  -> {"payment_id", "qr_text", "status"}
     GET  /v1/payments/{id}                                  -> {"status": pending|paid|cancelled}
     POST /v1/payments/{id}/cancel                           -> {"status": "cancelled"}
+    POST /v1/payments/{id}/code  {"code"}  pay with the phone's payment code (the kiosk's scanner)
     POST /v1/payments/{id}/simulate-paid   (test hook)      -> {"status": "paid"}
     POST /v1/identity/verify     {"id_number", "name", "photo_jpeg_b64", "request_id"?, "purpose"?}
                                  -> {"verification_id", "verified", "reason", "holder"?, ...}
                                  (the register and the face match: :mod:`backend.identity`)
 
 Simulated data is derived from a hash of the input, so the same plate always has the same
-violations. Payments are "paid" after ``paid_after_polls`` status polls. Identity verification is
-not simulated: the live face is matched against the register photo (:mod:`backend.identity`).
+violations. Payments go to a provider adapter (:mod:`backend.payments`; the simulated non-tax
+platform pays after ``paid_after_polls`` polls and answers a fiscal e-receipt number). Identity
+verification is not simulated: the live face is matched against the register photo (:mod:`backend.identity`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import threading
-import uuid
 from typing import TYPE_CHECKING, Any
 
+from backend.payments import PaymentProvider, SimulatedNonTaxPlatform
 from backend.register import id_check_ok
 
 if TYPE_CHECKING:
+    from backend.fines import FinesRegister
     from backend.identity import IdentityVerifier
     from backend.store import Store
 
-_PAY_RE = re.compile(r"^/v1/payments/([0-9a-f]{32})(/cancel|/simulate-paid)?$")
+_PAY_RE = re.compile(r"^/v1/payments/([0-9a-f]{32})(/cancel|/simulate-paid|/code)?$")
 _OFFENCES = [
     ("闯红灯", "Running a red light", 20000, 6),
     ("超速行驶未超过20%", "Speeding under 20%", 20000, 3),
@@ -51,11 +53,16 @@ def _seed(text: str) -> bytes:
 class Lookups:
     """Simulated adapters; thread-safe (payments live in memory)."""
 
-    def __init__(self, paid_after_polls: int = 3, identity: IdentityVerifier | None = None) -> None:
+    def __init__(
+        self,
+        paid_after_polls: int = 3,
+        identity: IdentityVerifier | None = None,
+        payments: PaymentProvider | None = None,
+    ) -> None:
         self.paid_after_polls = paid_after_polls
         self.identity = identity
-        self._payments: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
+        self.payments: PaymentProvider = payments or SimulatedNonTaxPlatform(paid_after_polls)
+        self.fines: FinesRegister | None = None  # the traffic-management stand-in (backend/fines.py)
 
     def bind(self, store: Store) -> None:
         """Use ``store`` for identity verification unless a verifier was given (the default: the
@@ -65,6 +72,10 @@ class Lookups:
             from backend.register import Register, matcher_factory
 
             self.identity = IdentityVerifier(store, Register(store, matcher_factory()))
+        if self.fines is None:
+            from backend.fines import FinesRegister
+
+            self.fines = FinesRegister(store)
 
     def handle(
         self, method: str, path: str, data: dict[str, Any], kiosk_id: str = ""
@@ -81,7 +92,7 @@ class Lookups:
             return self.verify_identity(data, kiosk_id)
         m = _PAY_RE.match(path)
         if m:
-            return self.payment(m.group(1), method, m.group(2) or "")
+            return self.payment(m.group(1), method, m.group(2) or "", data)
         return 404, {"error": "not_found"}
 
     def violations(self, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -132,40 +143,30 @@ class Lookups:
             return 400, {"error": "amount_fen_must_be_positive"}
         if not isinstance(data.get("purpose", ""), str):
             return 400, {"error": "purpose_must_be_text"}
-        payment_id = uuid.uuid4().hex
-        with self._lock:
-            self._payments[payment_id] = {"status": "pending", "polls": 0, "amount_fen": amount}
-        return 201, {
-            "payment_id": payment_id,
-            "status": "pending",
-            "amount_fen": amount,
-            "qr_text": f"https://pay.example.invalid/p/{payment_id}",
-        }
+        return 201, self.payments.create(amount, str(data.get("purpose", "")), str(data.get("reference", "")))
 
     def payment_status(self, payment_id: str) -> dict[str, Any] | None:
         """A payment's status and amount for the staff console, without counting as a poll."""
-        with self._lock:
-            p = self._payments.get(payment_id)
-            return None if p is None else {"status": p["status"], "amount_fen": p["amount_fen"]}
+        found = self.payments.status(payment_id, poll=False)
+        return None if found is None else {"status": found["status"], "amount_fen": found["amount_fen"]}
 
-    def payment(self, payment_id: str, method: str, action: str) -> tuple[int, dict[str, Any]]:
-        with self._lock:
-            p = self._payments.get(payment_id)
-            if p is None:
-                return 404, {"error": "unknown_payment"}
-            if action == "/cancel" and method == "POST":
-                if p["status"] == "pending":
-                    p["status"] = "cancelled"
-            elif action == "/simulate-paid" and method == "POST":
-                if p["status"] == "pending":
-                    p["status"] = "paid"
-            elif not action and method == "GET":
-                p["polls"] += 1
-                if p["status"] == "pending" and p["polls"] >= self.paid_after_polls:
-                    p["status"] = "paid"
-            else:
-                return 405, {"error": "method_not_allowed"}
-            return 200, {"payment_id": payment_id, "status": p["status"], "amount_fen": p["amount_fen"]}
+    def payment(
+        self, payment_id: str, method: str, action: str, data: dict[str, Any] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        if action == "/cancel" and method == "POST":
+            found = self.payments.cancel(payment_id)
+        elif action == "/simulate-paid" and method == "POST":
+            found = self.payments.mark_paid(payment_id)
+        elif action == "/code" and method == "POST":
+            code = (data or {}).get("code")
+            if not isinstance(code, str) or not code:
+                return 400, {"error": "code_required"}
+            found = self.payments.pay_with_code(payment_id, code.strip())
+        elif not action and method == "GET":
+            found = self.payments.status(payment_id)
+        else:
+            return 405, {"error": "method_not_allowed"}
+        return (404, {"error": "unknown_payment"}) if found is None else (200, found)
 
     def verify_identity(self, data: dict[str, Any], kiosk_id: str = "") -> tuple[int, dict[str, Any]]:
         """The live face against the register (:meth:`backend.identity.IdentityVerifier.verify`)."""

@@ -93,6 +93,40 @@ class Payment(BaseModel):
     status: Literal["pending", "paid", "cancelled"]
     amount_fen: int = Field(ge=1)
     qr_text: str | None = None
+    fiscal_receipt_no: str | None = Field(default=None, description="财政电子票据号, once paid")
+    error: str | None = Field(
+        default=None, description="a payment code refused: declined | not_a_payment_code"
+    )
+
+
+class Licence(BaseModel):
+    licence_class: str
+    status: str
+    points: int = Field(ge=0, le=12)
+    points_left: int
+    cycle_end: str
+
+
+class FinesOfHolder(BaseModel):
+    licence: Licence | None
+    violations: list[Violation]
+
+
+class PlateViolation(BaseModel):
+    """What a plate alone shows: never when, where or the decision number."""
+
+    violation_id: str
+    amount_fen: int
+    points: int
+    decided: bool
+
+
+class PlateViolations(BaseModel):
+    violations: list[PlateViolation]
+
+
+class DecidedFine(BaseModel):
+    fine: dict[str, Any] = Field(description="amount, points, decision_no and decided_at; no time or place")
 
 
 class Verification(BaseModel):
@@ -130,6 +164,24 @@ class IdentityBody(BaseModel):
     purpose: str | None = Field(default=None, description="the service id the verification is for")
 
 
+class DecisionBody(BaseModel):
+    decision_no: str
+
+
+class DecideBody(BaseModel):
+    id_number: str
+    violation_ids: list[str]
+
+
+class SettleBody(BaseModel):
+    decision_nos: list[str]
+    payment_id: str
+
+
+class PaymentCodeBody(BaseModel):
+    code: str = Field(description="the resident's payment code (付款码) as the kiosk's scanner read it")
+
+
 class StepCount(BaseModel):
     service: str
     step: str
@@ -163,6 +215,9 @@ ANSWER_MODELS: tuple[type[BaseModel], ...] = (
     Payment,
     Verification,
     AlertStored,
+    FinesOfHolder,
+    PlateViolations,
+    DecidedFine,
 )
 BODY_MODELS: tuple[type[BaseModel], ...] = (
     LookupBody,
@@ -172,4 +227,8 @@ BODY_MODELS: tuple[type[BaseModel], ...] = (
     Heartbeat,
     TakeBody,
     FinishBody,
+    DecisionBody,
+    DecideBody,
+    SettleBody,
+    PaymentCodeBody,
 )

@@ -29,6 +29,7 @@ ROLE_MODULES: dict[str, str] = {
     "printer": "kiosk.printing.receipt_printer",
     "a4_printer": "kiosk.printing.a4_printer",
     "liveness": "kiosk.devices.liveness_camera",  # infrared / binocular liveness camera (optional)
+    "scanner": "kiosk.devices.scanner",  # QR/barcode scanner: payment codes, receipt QR (optional)
 }
 
 

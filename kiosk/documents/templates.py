@@ -41,6 +41,9 @@ class PaymentData:
     method: str  # e.g. 微信支付 / WeChat Pay
     transaction_id: str
     number: str = ""  # the acceptance number (受理号)
+    fiscal_receipt_no: str = ""  # 财政电子票据号 from the payment provider
+    decision_nos: tuple[str, ...] = ()  # 决定书编号 of the fines paid
+    late_fee_cents: int = 0  # 加处罚款 (included in fee_cents), printed on its own line
 
 
 @dataclass(frozen=True)
@@ -119,9 +122,16 @@ def payment_receipt(data: PaymentData) -> Document:
         Text(f"业务 {data.service_zh} / {data.service_en}"),
         Text(f"姓名 Name: {data.masked_name}"),
         *_number(data.number),
+        *[Text(f"决定书编号 Decision: {n}") for n in data.decision_nos],
         Text(f"金额 Amount: {_yuan(data.fee_cents)}", size=2, bold=True),
+        *([Text(f"其中滞纳金 Late fee: {_yuan(data.late_fee_cents)}")] if data.late_fee_cents else []),
         Text(f"方式 Method: {data.method}"),
         Text(f"交易号 Transaction: {data.transaction_id}"),
+        *(
+            [Text("财政电子票据号 Fiscal e-receipt no.:"), Text(data.fiscal_receipt_no, bold=True)]
+            if data.fiscal_receipt_no  # on its own line: 18 digits are never cut at the paper's edge
+            else []
+        ),
         Text(f"时间 Time: {_when(data.paid_at)}"),
         Text(f"终端 Kiosk: {data.kiosk_id}  {data.station}"),
         Rule(),

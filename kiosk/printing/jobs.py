@@ -116,9 +116,14 @@ def build_jobs(
             payment = session.artifacts.get("payment")
             if payment is None:
                 continue  # nothing was paid (a free service, or fines of 0)
+            fines = session.artifacts.get("violations") or {}
+            method = "付款码 Payment code" if payment.get("method") == "code" else "扫码支付 QR payment"
             paid = PaymentData(
                 request_id, service.title.zh, service.title.en, masked, config.kiosk.id, station, now,
-                int(payment["amount_fen"]), "扫码支付 QR payment", str(payment["payment_id"]), number=number,
+                int(payment["amount_fen"]), method, str(payment["payment_id"]), number=number,
+                fiscal_receipt_no=str(payment.get("fiscal_receipt_no") or ""),
+                decision_nos=tuple(n for n in fines.get("decision_nos", ()) if n),
+                late_fee_cents=int(fines.get("late_fee_fen", 0) or 0),
             )  # fmt: skip
             jobs.append(PrintJob(name, "printer", payment_receipt(paid)))
         elif name == "temp_id_certificate":

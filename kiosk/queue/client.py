@@ -84,6 +84,38 @@ class BackendClient:
     def cancel_payment(self, payment_id: str) -> dict[str, Any]:
         return dict(self._call("POST", f"/v1/payments/{payment_id}/cancel", {}))
 
+    def pay_with_code(self, payment_id: str, code: str) -> dict[str, Any]:
+        """Charge the payment code (付款码) the resident's phone shows, read by the kiosk's scanner:
+        the order, ``paid`` or with ``error`` (declined, not_a_payment_code)."""
+        return dict(self._call("POST", f"/v1/payments/{payment_id}/code", {"code": code}))
+
+    # -- traffic fines (backend/fines.py) -------------------------------------------------------
+
+    def fines_of_holder(self, id_number: str) -> dict[str, Any]:
+        """The identified holder's licence (or None) and the violations of their vehicles."""
+        return dict(self._call("POST", "/v1/fines/by-holder", {"id_number": id_number}))
+
+    def fines_by_plate(self, plate: str) -> list[dict[str, Any]]:
+        """What is outstanding on a plate: amounts and points, never when or where."""
+        found: list[dict[str, Any]] = self._call("POST", "/v1/fines/by-plate", {"plate": plate})["violations"]
+        return found
+
+    def fine_by_decision(self, decision_no: str) -> dict[str, Any] | None:
+        """A decided fine by its 决定书编号, or None when the number is unknown."""
+        answer = self._call("POST", "/v1/fines/by-decision", {"decision_no": decision_no}, not_found_ok=True)
+        return None if answer is None else dict(answer["fine"])
+
+    def decide_fines(self, id_number: str, violation_ids: list[str]) -> dict[str, Any]:
+        """Confirm violations: ``{"violations": [... with decision_no]}``, or ``{"error": code}``
+        when the register refuses (points_full, not_theirs, no_licence, licence_not_valid)."""
+        data = {"id_number": id_number, "violation_ids": violation_ids}
+        return dict(self._call("POST", "/v1/fines/decide", data, conflict_ok=True))
+
+    def settle_fines(self, decision_nos: list[str], payment_id: str) -> dict[str, Any]:
+        """Mark decided fines paid by a paid order: ``{"ok": true}`` or ``{"error": code}``."""
+        data = {"decision_nos": decision_nos, "payment_id": payment_id}
+        return dict(self._call("POST", "/v1/fines/settle", data, conflict_ok=True))
+
     def verify_identity(
         self, id_number: str, name: str, photo_jpeg: bytes, *, request_id: str = "", purpose: str = ""
     ) -> dict[str, Any]:
@@ -137,7 +169,12 @@ class BackendClient:
     # -- plumbing -----------------------------------------------------------------------------
 
     def _call(
-        self, method: str, path: str, data: dict[str, Any] | None = None, not_found_ok: bool = False
+        self,
+        method: str,
+        path: str,
+        data: dict[str, Any] | None = None,
+        not_found_ok: bool = False,
+        conflict_ok: bool = False,
     ) -> Any:
         body = json.dumps(data, ensure_ascii=False).encode("utf-8") if data is not None else b""
         headers = self.key.sign(method, self._prefix + path, body)
@@ -168,6 +205,11 @@ class BackendClient:
         self._report(True, f"HTTP {resp.status_code}" + (" (redirect refused)" if redirected else ""))
         if resp.status_code == 404 and not_found_ok:
             return None
+        if resp.status_code == 409 and conflict_ok:  # a refusal the caller shows: {"error": code}
+            try:
+                return resp.json()
+            except ValueError as exc:
+                raise BackendRejected(f"backend refused {path}: HTTP 409 without JSON") from exc
         if redirected:
             raise BackendRejected(f"{redirect_refused(resp.headers.get('Location'))} (on {path})")
         if resp.status_code >= 400:

@@ -59,7 +59,15 @@ class LocalBackend:
         from kiosk.queue.demo_register import write_demo_register
 
         cmd = [sys.executable, "-m", "backend", "serve", "--store", self.store_url]
-        cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--simulate", *self.extra_args]
+        cmd += [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--simulate",
+            "--demo-fines",
+            *self.extra_args,
+        ]
         cmd += ["--cert-keys", str(self.cert_keys_dir), "--cert-keys-create"]
         residents = write_demo_register(self.data_dir / "demo-register")
         if residents is not None:

@@ -28,7 +28,7 @@ SERVICE_IDS = (
     "request-status",
 )
 CATEGORIES = ("household", "vehicle", "photo", "status")
-FieldType = Literal["choice", "number", "phone", "date", "id_number"]
+FieldType = Literal["choice", "number", "phone", "date", "id_number", "digits"]
 
 
 class _Model(BaseModel):
@@ -91,6 +91,8 @@ class Step(_Model):
     spec: str | None = None  # take_photo: the photo spec id
     spec_field: str | None = None  # take_photo: the form field holding the spec id
     documents: tuple[str, ...] = ()  # print: which documents, in order
+    # the step kind's rules as data (limits, windows), checked by that kind's engine
+    rules: dict[str, int | float | str | bool] = Field(default_factory=dict)
 
 
 class Service(_Model):

@@ -57,6 +57,15 @@ def validate_field(field: FormField, raw: Any, *, today: dt.date | None = None) 
         if date.year < 1900 or date > today.replace(year=today.year + 20):
             return None, "field.error.date"
         return date.isoformat(), None
+    if field.type == "digits":  # a reference number (决定书编号): digits kept as text, min/max its length
+        digits = text.replace(" ", "")
+        if not digits.isdigit():
+            return None, "field.error.number"
+        if (field.min is not None and len(digits) < field.min) or (
+            field.max is not None and len(digits) > field.max
+        ):
+            return None, "field.error.length"
+        return digits, None
     if field.type == "id_number":
         from kiosk.services.idnumber import id_number_problem
 

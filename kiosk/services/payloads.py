@@ -25,6 +25,9 @@ ARTIFACT_FIELDS = {
     "photo_code": ("photo", "photo_code"),
     "violation_ids": ("violations", "violation_ids"),
     "amount_fen": ("violations", "amount_fen"),
+    "decision_nos": ("violations", "decision_nos"),
+    "late_fee_fen": ("violations", "late_fee_fen"),
+    "fiscal_receipt_no": ("payment", "fiscal_receipt_no"),
 }
 
 

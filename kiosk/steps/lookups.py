@@ -1,5 +1,6 @@
 """Kivy-free engines of the steps that ask the backend something: identity verification, the
-vehicle record and outstanding traffic violations (payment is :mod:`kiosk.steps.payment`).
+vehicle record; outstanding traffic violations are :mod:`kiosk.steps.fines` (payment is
+:mod:`kiosk.steps.payment`).
 
 Each engine takes its events as method calls (``start``, ``retry``, a touch such as ``toggle`` or
 ``confirm``, ``leave``) and answers with an immutable state value through ``on_change``; the step
@@ -15,14 +16,13 @@ service counter), and ``done`` tells the widget to move the flow on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kiosk.steps.backend_step import (
     ANSWERED,
     DONE,
-    FINISHED,
     REFUSED,
     BackendEngine,
     Closable,
@@ -30,8 +30,8 @@ from kiosk.steps.backend_step import (
     MalformedAnswer,
     Runner,
     Visit,
-    yuan,
 )
+from kiosk.steps.fines import ViolationsEngine, ViolationsState
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,6 @@ class IdentityClient(Closable, Protocol):
 
 class VehicleClient(Closable, Protocol):
     def vehicle(self, plate: str) -> dict[str, Any] | None: ...
-
-
-class ViolationsClient(Closable, Protocol):
-    def violations(self, *, id_number: str = "", plate: str = "") -> list[dict[str, Any]]: ...
 
 
 # -- identity verification ------------------------------------------------------------------------
@@ -192,115 +188,6 @@ class VehicleLookupEngine(BackendEngine[VehicleState]):
             self._set(phase=DONE)
 
 
-# -- outstanding violations -----------------------------------------------------------------------
+# -- outstanding violations: processed, not only paid (kiosk/steps/fines.py) ----------------------
 
-
-@dataclass(frozen=True)
-class ViolationsState(LookupState):
-    items: tuple[dict[str, Any], ...] = ()  # the violations found
-    chosen: tuple[str, ...] = ()  # violation ids the resident will pay
-    answered: bool = False
-
-    @property
-    def total_fen(self) -> int:
-        return sum(int(v["amount_fen"]) for v in self.items if v["violation_id"] in self.chosen)
-
-    @property
-    def nothing_due(self) -> bool:
-        """Answered: nothing to pay, the visit can end as done."""
-        return self.answered and not self.items
-
-
-def violations_of(found: object) -> tuple[dict[str, Any], ...]:
-    """The backend's violations, checked for what the kiosk relies on (an id and an amount)."""
-    if not isinstance(found, Sequence) or isinstance(found, str | bytes):
-        raise MalformedAnswer("violations answer that is not a list")
-    items = []
-    for item in found:
-        if not isinstance(item, Mapping) or "violation_id" not in item:
-            raise MalformedAnswer("a violation without a 'violation_id'")
-        try:
-            int(item["amount_fen"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MalformedAnswer("a violation without a usable 'amount_fen'") from exc
-        items.append(dict(item))
-    return tuple(items)
-
-
-def violation_line(item: Mapping[str, Any], lang: str) -> str:
-    """One violation as its row reads: date, what, amount, where."""
-    amount = yuan(int(item.get("amount_fen", 0)))
-    what, where = item.get(f"description_{lang}", ""), item.get(f"place_{lang}", "")
-    return f"{item.get('date', '')}  {what}  {amount}  {where}"
-
-
-class ViolationsEngine(BackendEngine[ViolationsState]):
-    """Outstanding traffic violations of the plate (else of the person): all chosen at first, the
-    resident may leave some out; paying hands the choice and its total to the payment step."""
-
-    kind = "violations"
-
-    def __init__(
-        self,
-        visit: Visit,
-        clients: Callable[[], Any],
-        tasks: Runner,
-        on_change: Callable[[ViolationsState], None] | None = None,
-    ) -> None:
-        super().__init__(clients, tasks, ViolationsState(), on_change)
-        self.visit = visit
-
-    def start(self) -> None:
-        plate = str(self.visit.values.get("plate", ""))
-        identity_number = getattr(self.visit.identity, "id_number", "")
-        number = str(identity_number or self.visit.values.get("id_number", ""))
-
-        def ask(client: ViolationsClient) -> tuple[dict[str, Any], ...]:
-            found = client.violations(plate=plate) if plate else client.violations(id_number=number)
-            return violations_of(found)
-
-        self._call(ask, self._answer, "lookup.violations_busy")
-
-    def _answer(self, found: tuple[dict[str, Any], ...]) -> None:
-        self._set(
-            phase=ANSWERED,
-            message_key="lookup.violations_found" if found else "lookup.violations_none",
-            items=found,
-            chosen=tuple(v["violation_id"] for v in found),
-            answered=True,
-        )
-
-    def toggle(self, violation_id: str) -> None:
-        """Choose a violation, or leave it out."""
-        if self.left or violation_id not in {v["violation_id"] for v in self.state.items}:
-            return
-        chosen = list(self.state.chosen)
-        if violation_id in chosen:
-            chosen.remove(violation_id)
-        else:
-            chosen.append(violation_id)
-        self._set(chosen=tuple(chosen))
-
-    def choose_all(self) -> None:
-        """全选: every violation chosen; when all already are, none (the same button undoes it)."""
-        if self.left or not self.state.items:
-            return
-        every = tuple(v["violation_id"] for v in self.state.items)
-        self._set(chosen=() if set(self.state.chosen) == set(every) else every)
-
-    def pay(self) -> None:
-        """Pay the chosen ones: the choice, its total and its items (the payment screen lists them)
-        go to the payment step."""
-        if self.left or not self.state.chosen:
-            return
-        self.visit.artifacts["violations"] = {
-            "violation_ids": list(self.state.chosen),
-            "amount_fen": self.state.total_fen,
-            "items": [dict(v) for v in self.state.items if v["violation_id"] in self.state.chosen],
-        }
-        self._set(phase=DONE)
-
-    def finish(self) -> None:
-        """Nothing to pay: the resident's question is answered; the visit ends as done."""
-        if not self.left and self.state.nothing_due:
-            self._set(phase=FINISHED)
+__all__ = ["ViolationsEngine", "ViolationsState"]

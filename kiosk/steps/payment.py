@@ -16,6 +16,13 @@ The rules:
   code ("pay again"); no answer means nobody knows, so the resident is told not to pay again.
 - A resident who leaves with an unpaid order has it cancelled, so it cannot be paid later; a paid
   order is never cancelled.
+- Beside the on-screen QR the resident may show the phone's payment code (出示付款码) to the
+  kiosk's scanner, when one is configured: :meth:`~PaymentEngine.show_code` starts reading it,
+  one code charges the same order (:meth:`~PaymentEngine.scanned`), a refusal is said calmly and
+  the QR stays payable. A scanner that fails sends the resident back to the QR.
+- The paid order's fiscal e-receipt number (财政电子票据号) from the provider is kept for the
+  receipt; paid fines with decision numbers are settled at the backend (best effort: the request
+  filed carries them too, staff reconcile what a lost settle left open).
 """
 
 from __future__ import annotations
@@ -50,8 +57,20 @@ EXPIRED = "expired"  # cancelled, nothing charged: "pay again" makes a new order
 UNCONFIRMED = "unconfirmed"  # the provider did not say: do not pay again
 
 
+SCAN_READ_S = 2.0  # one blocking read of the scanner; the next follows while the code mode lasts
+QR, CODE = "qr", "code"  # how the resident pays: scanning the screen, or showing the phone's code
+
+
+class Scanner(Protocol):
+    def read(self, timeout_s: float) -> str | None: ...
+
+
 class PaymentClient(Closable, Protocol):
     def create_payment(self, amount_fen: int, purpose: str, reference: str = "") -> dict[str, Any]: ...
+
+    def pay_with_code(self, payment_id: str, code: str) -> dict[str, Any]: ...
+
+    def settle_fines(self, decision_nos: list[str], payment_id: str) -> dict[str, Any]: ...
 
     def payment_status(self, payment_id: str) -> dict[str, Any]: ...
 
@@ -68,6 +87,9 @@ class Order:
 class PaymentState(LookupState):
     amount_fen: int = 0
     qr_text: str = ""  # what the QR code on screen holds; empty: no code shown
+    pay_by: str = QR  # qr | code (the phone's payment code to the scanner)
+    can_show_code: bool = False  # a scanner is configured and working
+    code_key: str = ""  # what the code mode says: the hint, charging, a refusal (message key)
 
     @property
     def busy(self) -> bool:
@@ -106,8 +128,14 @@ class PaymentEngine(BackendEngine[PaymentState]):
         clock: Callable[[], float],
         on_change: Callable[[PaymentState], None] | None = None,
         timeout_s: float = PAYMENT_TIMEOUT_S,
+        scanner: Scanner | None = None,
+        scan_read_s: float = SCAN_READ_S,
     ) -> None:
-        super().__init__(clients, tasks, PaymentState(), on_change)
+        super().__init__(clients, tasks, PaymentState(can_show_code=scanner is not None), on_change)
+        self._scanner = scanner
+        self._scan_read_s = scan_read_s
+        self._reading = False
+        self._charging = False
         self.visit = visit
         self.fee_fen = fee_fen
         self.purpose = purpose
@@ -190,24 +218,25 @@ class PaymentEngine(BackendEngine[PaymentState]):
         payment_id = self.order.payment_id
         self._polling = True
 
-        def ask() -> str:
+        def ask() -> dict[str, Any]:
             client = self._clients()
             try:
-                return str(client.payment_status(payment_id).get("status", ""))
+                return dict(client.payment_status(payment_id))
             except (BackendUnavailable, BackendRejected) as exc:
                 log.warning("payment poll failed (will retry): %s", exc)
-                return "pending"
+                return {"status": "pending"}
             finally:
                 client.close()
 
         self._tasks.run(ask, self._polled, name="payment-poll")
 
-    def _polled(self, status: str) -> None:
+    def _polled(self, answer: dict[str, Any]) -> None:
         self._polling = False
         if self.left or self.state.phase != WAITING:
             return
+        status = answer.get("status")
         if status == "paid":
-            self._paid()
+            self._paid(answer)
         elif status == "cancelled":
             self._expire()
         # anything else: still pending, the next tick asks again
@@ -219,10 +248,10 @@ class PaymentEngine(BackendEngine[PaymentState]):
         payment_id = self.order.payment_id
         self._set(phase=CLOSING, message_key="lookup.payment_closing", qr_text="", can_retry=False)
 
-        def close() -> str | None:
+        def close() -> dict[str, Any] | None:
             client = self._clients()
             try:
-                return str(client.cancel_payment(payment_id).get("status", ""))
+                return dict(client.cancel_payment(payment_id))
             except (BackendUnavailable, BackendRejected) as exc:
                 log.warning("payment %s: cancel at the timeout failed: %s", payment_id, exc)
                 return None
@@ -231,12 +260,13 @@ class PaymentEngine(BackendEngine[PaymentState]):
 
         self._tasks.run(close, self._closed, name="payment-close")
 
-    def _closed(self, status: str | None) -> None:
+    def _closed(self, answer: dict[str, Any] | None) -> None:
         if self.left:
             return
+        status = None if answer is None else answer.get("status")
         if status == "paid":
             log.info("payment %s: paid just before its window closed", self._payment_id)
-            self._paid()
+            self._paid(answer or {})
         elif status == "cancelled":
             self._order_closed = True
             self._set(
@@ -248,13 +278,114 @@ class PaymentEngine(BackendEngine[PaymentState]):
         else:
             self._set(phase=UNCONFIRMED, message_key="lookup.payment_unconfirmed", can_retry=False)
 
-    def _paid(self) -> None:
-        self.visit.artifacts["payment"] = {
-            "payment_id": self._payment_id,
-            "amount_fen": self.state.amount_fen,
-        }
+    def _paid(self, answer: Mapping[str, Any]) -> None:
+        paid = {"payment_id": self._payment_id, "amount_fen": self.state.amount_fen}
+        if answer.get("fiscal_receipt_no"):
+            paid["fiscal_receipt_no"] = str(answer["fiscal_receipt_no"])
+        if self.state.pay_by == CODE:
+            paid["method"] = "code"  # the receipt names how it was paid
+        self.visit.artifacts["payment"] = paid
         log.info("payment %s paid", self._payment_id)
-        self._set(phase=DONE, qr_text="")
+        self._set(phase=DONE, qr_text="", pay_by=QR)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Paid fines with decision numbers are marked paid at the backend (best effort)."""
+        numbers = [n for n in (self.visit.artifacts.get("violations") or {}).get("decision_nos", []) if n]
+        if not numbers:
+            return
+        payment_id = self._payment_id
+
+        def settle() -> dict[str, Any]:
+            client = self._clients()
+            try:
+                return dict(client.settle_fines(numbers, payment_id))
+            finally:
+                client.close()
+
+        def settled(answer: dict[str, Any]) -> None:
+            if answer.get("error"):
+                log.warning("payment %s: fines not settled: %s", payment_id, answer["error"])
+
+        self._tasks.run(settle, settled, _log_settle_failure(payment_id), name="payment-settle")
+
+    # -- the phone's payment code, read by the scanner -----------------------------------------------
+    def show_code(self) -> None:
+        """出示付款码: read the resident's payment code with the scanner (the QR stays valid)."""
+        if self.left or self._scanner is None or self.state.phase != WAITING:
+            return
+        self._set(pay_by=CODE, code_key="pay.code_hint")
+        self._read()
+
+    def show_qr(self) -> None:
+        """Back to scanning the screen's QR code; the scanner stops reading after its current read."""
+        if not self.left and self.state.pay_by == CODE and not self._charging:
+            self._set(pay_by=QR, code_key="")
+
+    def _read(self) -> None:
+        if self._reading or self._scanner is None:
+            return
+        scanner = self._scanner
+        self._reading = True
+        self._tasks.run(
+            lambda: scanner.read(self._scan_read_s), self._scanned_read, self._scanner_failed, name="scanner"
+        )
+
+    def _scanned_read(self, code: str | None) -> None:
+        self._reading = False
+        if self.left or self.state.pay_by != CODE or self.state.phase != WAITING:
+            return
+        if code is None:
+            self._read()  # nobody showed a code yet: read on
+        else:
+            self.scanned(code)
+
+    def _scanner_failed(self, exc: Exception) -> None:
+        from drivers.errors import DeviceError, ProtocolError
+
+        self._reading = False
+        if self.left:
+            return
+        if isinstance(exc, ProtocolError):
+            log.info("scanner: unreadable code: %s", exc)
+            self._set(code_key="pay.code_unreadable")
+            self._read()
+        elif isinstance(exc, DeviceError):
+            log.warning("scanner failed: %s", exc)
+            self._set(pay_by=QR, can_show_code=False, code_key="pay.scanner_down")
+        else:
+            raise exc
+
+    def scanned(self, code: str) -> None:
+        """A code was read: charge it to this visit's order (one charge at a time)."""
+        if self.left or self.order is None or self.state.phase != WAITING or self._charging:
+            return
+        payment_id, self._charging = self.order.payment_id, True
+        self._set(code_key="pay.code_reading")
+
+        def charge() -> dict[str, Any]:
+            client = self._clients()
+            try:
+                return dict(client.pay_with_code(payment_id, code))
+            except (BackendUnavailable, BackendRejected) as exc:
+                log.warning("payment %s: payment code not charged: %s", payment_id, exc)
+                return {"status": "pending", "error": "unavailable"}
+            finally:
+                client.close()
+
+        self._tasks.run(charge, self._charged, name="payment-code")
+
+    def _charged(self, answer: dict[str, Any]) -> None:
+        self._charging = False
+        if self.left or self.state.phase != WAITING:
+            return
+        if answer.get("status") == "paid":
+            self._paid(answer)
+            return
+        log.info("payment %s: payment code refused: %s", self._payment_id, answer.get("error"))
+        key = "pay.code_unreadable" if answer.get("error") == "not_a_payment_code" else "pay.code_declined"
+        self._set(code_key=key)
+        self._read()
 
     @property
     def _payment_id(self) -> str:
@@ -270,6 +401,13 @@ def _cancel_quietly(client: PaymentClient, payment_id: str) -> None:
         return
     if answer.get("status") == "paid":  # paid as the resident walked away: staff reconcile it
         log.warning("payment %s was paid as the visit ended; no request was filed", payment_id)
+
+
+def _log_settle_failure(payment_id: str) -> Callable[[Exception], None]:
+    def failed(exc: Exception) -> None:
+        log.warning("payment %s: fines not settled (staff reconcile): %s", payment_id, exc)
+
+    return failed
 
 
 def _log_failure(order: Order) -> Callable[[Exception], None]:

@@ -21,7 +21,8 @@ SYNTHETIC_ID = "99010119800315031X"
 SYNTHETIC_PHONE = "13800138000"
 SYNTHETIC_PLATE = "京A10000"  # the simulated backend seeds a known vehicle with two violations for it
 # choices where the first option would end the visit early with the simulated data
-PREFERRED_CHOICES = {"lookup_by": "plate", "delivery": "mail"}  # mail: the address step is walked too
+# traffic-fine by card: the whole processing path (licence, confirming camera records, paying)
+PREFERRED_CHOICES = {"lookup_by": "card", "delivery": "mail"}  # mail: the address step is walked too
 SYNTHETIC_HOUSE = ("5", "号楼", "3", "0", "1", "室")  # typed on the address step's keypad
 
 
@@ -94,12 +95,28 @@ def _vehicle(pilot: Any, _step: Any) -> None:
     pilot.tap(pilot.app.tr("lookup.vehicle_yes"))
 
 
-def _violations(pilot: Any, _step: Any) -> None:
-    widget = pilot.app.screen("step").widget
-    pilot.wait_until(lambda: not widget.busy, timeout_s=20, what="the violations")
-    if widget.offline or widget.refused or not widget.chosen:
-        raise SelfTestFailure(widget.message or "no violations to pay for the synthetic plate")
-    pilot.tap(pilot.app.tr("lookup.pay_chosen"))
+def _violations(pilot: Any, step: Any) -> None:
+    """Pay what is chosen: the main slot confirms the camera records first (decision numbers
+    issued), then pays; a stop (a result screen) fails the self-test with its title."""
+    app = pilot.app
+    widget = app.screen("step").widget
+    pilot.wait_until(
+        lambda: widget.engine.state.phase not in ("idle", "busy"), timeout_s=20, what="the violations"
+    )
+    for _press in range(3):  # 下一步：确认违法 → 确认违法 → 缴纳所选
+        if app.flow is None or app.flow.step is not step:
+            return
+        if widget.offline or widget.refused or widget.result is not None or not widget.chosen:
+            raise SelfTestFailure(widget.message or "no violations to pay for the synthetic card holder")
+        key = widget.main_key
+        pilot.tap(app.tr(key))
+        pilot.wait_until(
+            lambda k=key: (
+                app.flow is None or app.flow.step is not step or (not widget.busy and widget.main_key != k)
+            ),
+            timeout_s=20,
+            what=f"the violations after {key}",
+        )
 
 
 def _wait_for_next_step(pilot: Any, step: Any) -> None:

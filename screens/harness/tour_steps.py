@@ -332,10 +332,30 @@ class StepTour:
         self.shot(name)
 
     def _violations(self, widget: Any, name: str, hold: Hold, _printer: Any) -> None:
+        from dataclasses import replace
+
+        from kiosk.steps.fines import PLATE
+
         self.pilot.wait_until(lambda: widget.busy, what="the look-up to start")
         hold.release()
         self.pilot.wait_until(lambda: not widget.busy, timeout_s=20, what="the violations")
-        self.shot(name)
+        self.shot(name)  # the licence's points, camera records, a decided fine with its late fee
+        if not self._once("violations-states") or not widget.engine.state.chosen:
+            return
+        answered = widget.engine.state
+        widget.next()  # the main slot: the confirm sheet of the camera records, their points shown
+        self.pilot.frames(2)
+        self.shot(f"{name}-confirm")
+        for key, shot in (("fines.points_full", "points-full"), ("fines.over_limit", "over-limit")):
+            widget.render(replace(answered, phase="refused", message_key=key))
+            self.shot(f"{name}-{shot}")
+        keep = ("violation_id", "description_zh", "description_en", "amount_fen", "points", "decided")
+        by_plate = tuple(
+            {**{k: v[k] for k in keep}, "why_not": "needs_card", "late_fee_fen": 0} for v in answered.items
+        )
+        widget.render(replace(answered, mode=PLATE, items=by_plate, chosen=(), licence=None,
+                              message_key="fines.plate_only"))  # fmt: skip
+        self.shot(f"{name}-plate-only")  # no times, no places, nothing to choose
 
     def _payment(self, widget: Any, name: str, hold: Hold, _printer: Any) -> None:
         self.pilot.wait_until(lambda: widget.busy, what="the payment order to be asked for")
@@ -346,6 +366,10 @@ class StepTour:
             what="the payment QR code",
         )
         self.shot(name)
+        if widget.wants_next and self._once("payment-code"):  # a scanner: 出示付款码 in the main slot
+            widget.next()
+            self.pilot.frames(2)
+            self.shot(f"{name}-show-code")
 
     def _submit(self, widget: Any, name: str, _hold: Hold, _printer: Any) -> None:
         self.shot(name)  # "submitting": the held outbox files nothing

@@ -19,7 +19,7 @@ from kiosk.services.fields import validate_field
 from screens.steps.base import StepBase, StepResult
 from screens.widgets import KButton
 
-MAX_LENGTH = {"phone": 13, "id_number": 18, "number": 4}
+MAX_LENGTH = {"phone": 13, "id_number": 18, "number": 4, "digits": 32}
 
 
 class KeypadEntry(BoxLayout):
@@ -118,7 +118,9 @@ class FormStep(StepBase):
             self.entry = self.entry[:-1]
         elif key == "clear":
             self.entry = ""
-        elif key and len(self.entry) < MAX_LENGTH.get(self.field.type, 18):
+        elif key and len(self.entry) < (
+            self.field.max or 32 if self.field.type == "digits" else MAX_LENGTH.get(self.field.type, 18)
+        ):
             self.entry += key
         self.error = ""
 
@@ -128,6 +130,8 @@ class FormStep(StepBase):
             return " ".join(p for p in (entry[:3], entry[3:7], entry[7:]) if p)
         if self.field.type == "id_number":
             return " ".join(p for p in (entry[:6], entry[6:14], entry[14:]) if p)
+        if self.field.type == "digits":  # a reference number, read back in fours
+            return " ".join(entry[i : i + 4] for i in range(0, len(entry), 4))
         return entry
 
     # -- dates -------------------------------------------------------------------------------------

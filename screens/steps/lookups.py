@@ -17,17 +17,43 @@ from kivy.properties import BooleanProperty, ListProperty, NumericProperty, Obje
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk.steps.backend_step import DONE, FINISHED, BackendEngine, LookupState, fen_text, queue_clients, yuan
+from kiosk.steps.backend_step import (
+    ANSWERED,
+    DONE,
+    FINISHED,
+    BackendEngine,
+    LookupState,
+    fen_text,
+    queue_clients,
+    yuan,
+)
+from kiosk.steps.fines import NEEDS_CARD, OVER_LIMIT, FineRules
 from kiosk.steps.lookups import (
     VehicleLookupEngine,
     VehicleState,
     VerifyIdentityEngine,
     ViolationsEngine,
     ViolationsState,
-    violation_line,
 )
-from kiosk.steps.payment import PAYMENT_POLL_S, PAYMENT_TIMEOUT_S, PaymentEngine, PaymentState
-from screens.steps.base import StepBase, lookup_result
+from kiosk.steps.payment import CODE, PAYMENT_POLL_S, PAYMENT_TIMEOUT_S, WAITING, PaymentEngine, PaymentState
+from screens.steps.base import StepBase, StepResult, lookup_result
+
+DEMO_PAY_CODE = "134567890123456789"  # synthetic: the simulated platform charges it
+
+# the violations step's stops (kiosk/steps/fines.py): each a result screen, never a red line
+FINES_RESULTS: dict[str, StepResult] = {
+    "fines.points_full": StepResult("problem", "fines.points_full", "result.points_full.body"),
+    "fines.over_limit": StepResult("problem", "fines.over_limit", "result.over_limit.body"),
+    "fines.no_licence": StepResult("problem", "fines.no_licence", "result.no_licence.body"),
+    "fines.licence_invalid": StepResult("problem", "fines.licence_invalid", "result.no_licence.body"),
+    "fines.decision_unknown": StepResult(
+        "problem", "fines.decision_unknown", "result.decision_unknown.body", retry_key="result.retype"
+    ),
+    "fines.decision_paid": StepResult(
+        "ok", "fines.decision_paid", "result.decision_paid.body", home_key="app.finish", help=False
+    ),
+    "fines.decide_refused": StepResult("problem", "fines.decide_refused", "result.decide_refused.body"),
+}
 
 __all__ = [  # PAYMENT_*: the UI tests read the payment window here
     "PAYMENT_POLL_S",
@@ -132,7 +158,12 @@ class VehicleLookupStep(BackendStep):
     def render(self, state: LookupState) -> None:
         assert isinstance(state, VehicleState)
         self.vehicle = [(self.app.tr(label), value) for label, value in state.rows]
+        self.wants_next = bool(state.rows) and state.phase == ANSWERED  # 是这辆车, the bar's main slot
+        self.main_key = "lookup.vehicle_yes" if self.wants_next else ""
         super().render(state)
+
+    def next(self) -> None:
+        self.confirm()
 
     def confirm(self) -> None:
         assert isinstance(self.engine, VehicleLookupEngine)
@@ -145,25 +176,34 @@ class ViolationRow(ButtonBehavior, BoxLayout):
     item = ObjectProperty({})
     holder = ObjectProperty(None, allownone=True, rebind=True)
     selected = BooleanProperty(False)
+    choosable = BooleanProperty(True)  # over the limit, or a plate-only look-up: shown, not chosen
 
 
 class ViolationsStep(BackendStep):
-    """The outstanding violations as big rows (what, when, where, decision number, amount, points)
-    with a checkbox icon that renders; 全选; "已选 2 条，共 ￥300"; large scroll buttons and how many
-    more rows are below when the list does not fit."""
+    """The violations as big rows (what, when, where, decision number or "camera record, to be
+    confirmed", amount, points, a late fee) with a selected mark that renders; the licence's points
+    above; 全选; "已选 2 条，共 ￥300"; large scroll buttons. The main action sits in the action bar's
+    main slot: 缴纳所选 (which first opens the confirm sheet of camera records), 确认违法, 完成."""
 
     items = ListProperty([])  # violation dicts
     chosen = ListProperty([])  # violation ids
     total = StringProperty("")
     chosen_text = StringProperty("")
+    licence_text = StringProperty("")
     all_chosen = BooleanProperty(False)
+    can_choose = BooleanProperty(False)  # some rows may be chosen (not a plate-only look-up)
     nothing_due = BooleanProperty(False)  # answered: nothing to pay, the visit can end as done
     more_below = NumericProperty(0)  # rows (partly) below the visible part of the list
     can_scroll = BooleanProperty(False)
 
     def make_engine(self) -> BackendEngine[Any]:
+        rules = FineRules.from_rules(self.step.rules) if self.step is not None else FineRules()
         return ViolationsEngine(
-            self.flow.session, queue_clients(self.app.runtime), self.tasks, on_change=self.render
+            self.flow.session,
+            queue_clients(self.app.runtime),
+            self.tasks,
+            on_change=self.render,
+            rules=rules,  # today: the wall clock's date (late fees count calendar days)
         )
 
     def render(self, state: LookupState) -> None:
@@ -174,17 +214,33 @@ class ViolationsStep(BackendStep):
         self.chosen = list(state.chosen)
         for row in self.ids.rows.children:
             row.selected = row.item.get("violation_id") in state.chosen
-        self.all_chosen = bool(state.items) and len(state.chosen) == len(state.items)
+            row.choosable = not row.item.get("why_not")
+        self.can_choose = bool(state.choosable) and not state.confirming
+        self.all_chosen = bool(state.choosable) and set(state.chosen) == set(state.choosable)
         self.nothing_due = state.nothing_due
         amount = fen_text(state.total_fen)
         self.total = self.app.tr("lookup.total", amount=amount) if state.items else ""
-        if not state.items:
+        if not state.choosable:
             self.chosen_text = ""
         elif state.chosen:
             self.chosen_text = self.app.tr("fines.chosen", count=len(state.chosen), amount=amount)
         else:
             self.chosen_text = self.app.tr("fines.none_chosen")
+        licence = state.licence
+        self.licence_text = self.app.tr("fines.licence", **licence) if licence else ""
+        finishing = self.violations.can_finish
+        self.wants_next = state.phase == ANSWERED and (bool(state.chosen) or finishing)
+        if state.confirming:
+            self.main_key = "fines.confirm"
+        elif state.chosen:
+            self.main_key = "lookup.pay_chosen" if not state.to_confirm else "fines.next_confirm"
+        else:
+            self.main_key = "lookup.finish" if finishing else ""
         super().render(state)
+        self.result = FINES_RESULTS.get(state.message_key) or self.result
+        if state.message_key == "fines.confirm_points":  # the points this confirmation adds
+            left = max(0, state.full_points - state.points_after)
+            self.message = self.app.tr(state.message_key, points=state.points_to_add, left=left)
         Clock.schedule_once(lambda _dt: self.update_scroll(), 0)
 
     def _build_rows(self) -> None:
@@ -206,8 +262,22 @@ class ViolationsStep(BackendStep):
     def choose_all(self) -> None:
         self.violations.choose_all()
 
-    def line(self, item: dict[str, Any]) -> str:
-        return violation_line(item, self.app.lang)
+    def next(self) -> None:
+        """The action bar's main button."""
+        state = self.violations.state
+        if state.chosen:
+            self.violations.pay()
+        elif self.violations.can_finish:
+            self.violations.finish()
+
+    def back(self) -> bool:
+        return self.violations.back()
+
+    def result_action(self, action: str) -> None:
+        if action == "home" and self.violations.state.message_key == "fines.decision_paid":
+            self.app.finish_without_request()  # nothing to pay: a good end, not a cancel
+        else:
+            super().result_action(action)
 
     # -- one row's texts -----------------------------------------------------------------------
     def row_title(self, item: dict[str, Any]) -> str:
@@ -218,7 +288,15 @@ class ViolationsStep(BackendStep):
         lines = [f"{item.get('date', '')}  {place}".strip()]
         if item.get("decision_no"):
             lines.append(self.app.tr("fines.decision", number=item["decision_no"]))
-        return "\n".join(lines)
+        elif "decided" in item and not item["decided"] and item.get("why_not") != NEEDS_CARD:
+            lines.append(self.app.tr("fines.camera_record"))
+        if item.get("late_fee_fen"):
+            lines.append(self.app.tr("fines.late_fee_row", amount=yuan(int(item["late_fee_fen"]))))
+        if item.get("why_not") == OVER_LIMIT:
+            lines.append(self.app.tr("fines.over_limit_row"))
+        elif item.get("why_not") == NEEDS_CARD:
+            lines.append(self.app.tr("fines.needs_card_row"))
+        return "\n".join(line for line in lines if line)
 
     def row_points(self, item: dict[str, Any]) -> str:
         points = int(item.get("points", 0) or 0)
@@ -260,6 +338,9 @@ class PaymentStep(BackendStep):
     amount = StringProperty("")
     bill = ListProperty([])  # (what, amount) lines
     valid_text = StringProperty("")
+    code_mode = BooleanProperty(False)  # 出示付款码: the phone's code to the scanner, not the screen's QR
+    code_text = StringProperty("")
+    code_demo = BooleanProperty(False)  # the simulated scanner: a visibly-demo button shows a code to it
 
     def make_engine(self) -> BackendEngine[Any]:
         self._qr_text = ""
@@ -272,7 +353,32 @@ class PaymentStep(BackendStep):
             tasks=self.tasks,
             clock=self.app.runtime.clock,
             on_change=self.render,
+            scanner=self._scanner(),
         )
+
+    def _scanner(self) -> Any:
+        """The configured scanner when it is usable (else the QR on screen is the only way)."""
+        runtime = self.app.runtime
+        scanner = runtime.devices.get("scanner")
+        if scanner is None:
+            return None
+        health = runtime.device_health("scanner")
+        usable = health is not None and health.usable
+        self.code_demo = usable and hasattr(scanner, "present")
+        return scanner if usable else None
+
+    def demo_code(self) -> None:
+        """Demo only: a phone's payment code held to the simulated scanner (a synthetic one)."""
+        scanner = self.app.runtime.devices.get("scanner")
+        if self.code_demo and scanner is not None:
+            scanner.present(DEMO_PAY_CODE)
+
+    def next(self) -> None:
+        """The action bar's main slot: 出示付款码, or back to 扫码支付."""
+        if self.payment.state.pay_by == CODE:
+            self.payment.show_qr()
+        else:
+            self.payment.show_code()
 
     @property
     def payment(self) -> PaymentEngine:
@@ -304,6 +410,8 @@ class PaymentStep(BackendStep):
             (str(v.get(f"description_{lang}", "") or v.get("description_zh", "")), yuan(int(v["amount_fen"])))
             for v in chosen.get("items", ())
         ]
+        if lines and chosen.get("late_fee_fen"):  # the late fee on its own line
+            lines.append((self.app.tr("fines.late_fee"), yuan(int(chosen["late_fee_fen"]))))
         if not lines and chosen.get("violation_ids"):
             count = len(chosen["violation_ids"])
             lines = [(self.app.tr("pay.fines_item", count=count), yuan(int(chosen.get("amount_fen", 0))))]
@@ -329,6 +437,10 @@ class PaymentStep(BackendStep):
             self.amount = yuan(state.amount_fen)
         if state.phase == DONE:
             self._stop_timer()
+        self.code_mode = state.pay_by == CODE
+        self.code_text = self.app.tr(state.code_key) if state.code_key else ""
+        self.wants_next = state.phase == WAITING and state.can_show_code
+        self.main_key = ("pay.show_qr" if self.code_mode else "pay.show_code") if self.wants_next else ""
         super().render(state)
         self._count_down()
 

@@ -140,7 +140,25 @@ class FakePaymentClient:
 
     def payment_status(self, payment_id: str) -> dict[str, Any]:
         self.provider._call("status", payment_id)
-        return {"payment_id": payment_id, "status": self.provider.orders[payment_id]}
+        return self._order(payment_id)
+
+    def _order(self, payment_id: str) -> dict[str, Any]:
+        status = self.provider.orders[payment_id]
+        out = {"payment_id": payment_id, "status": status}
+        return {**out, "fiscal_receipt_no": f"FR-{payment_id}"} if status == "paid" else out
+
+    def pay_with_code(self, payment_id: str, code: str) -> dict[str, Any]:
+        p = self.provider
+        p._call("code", code)
+        if code.endswith("0000"):
+            return {**self._order(payment_id), "error": "declined"}
+        if p.orders[payment_id] == "pending":
+            p.orders[payment_id] = "paid"
+        return self._order(payment_id)
+
+    def settle_fines(self, decision_nos: list[str], payment_id: str) -> dict[str, Any]:
+        self.provider._call("settle", ",".join(decision_nos))
+        return {"ok": True} if self.provider.orders[payment_id] == "paid" else {"error": "not_paid"}
 
     def cancel_payment(self, payment_id: str) -> dict[str, Any]:
         p = self.provider

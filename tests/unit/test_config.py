@@ -31,7 +31,7 @@ def test_packaged_defaults_are_valid() -> None:
     config = load_config(None, environ={}, validate_devices=False)
     assert config.kiosk.mode == "demo"
     assert config.display.size == (1920, 1080)
-    assert set(config.devices) == {"card_reader", "camera", "printer", "a4_printer"}
+    assert set(config.devices) == {"card_reader", "camera", "printer", "a4_printer", "scanner"}
 
 
 def test_site_file_overrides_and_resolves_relative_paths(tmp_path: Path) -> None:
@@ -95,10 +95,10 @@ def test_warning_must_come_before_timeout(tmp_path: Path) -> None:
 
 
 def test_unknown_device_role_and_driver_are_named(tmp_path: Path) -> None:
-    site = write(tmp_path, NO_DEVICES + '[devices.scanner]\ndriver = "x"\n')
+    site = write(tmp_path, NO_DEVICES + '[devices.fax]\ndriver = "x"\n')
     with pytest.raises(ConfigError) as info:
         load_config(site, environ={})
-    assert "devices.scanner: unknown device role" in str(info.value)
+    assert "devices.fax: unknown device role" in str(info.value)
 
 
 def test_production_refuses_simulated_devices_unless_allowed(tmp_path: Path) -> None:

@@ -107,3 +107,38 @@ def test_cli_preview_unwritable_path_is_one_line(tmp_path: Path, capsys: pytest.
     code = tech_main(["preview", "receipt", "--out", str(tmp_path / "missing" / "x.png")])
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_the_fine_receipt_prints_the_fiscal_e_receipt_decisions_and_late_fee(config: KioskConfig) -> None:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from kiosk.printing.jobs import build_jobs
+    from kiosk.services.catalogue import Catalogue
+    from kiosk.visit.session import Session
+
+    service = Catalogue.load()["traffic-fine"]
+    step = next(s for s in service.steps if s.kind == "print")
+    session = Session("zh")
+    session.artifacts["submitted"] = SimpleNamespace(
+        request_id="0190f0a0-0000-7000-8000-000000000001", number="031212010042"
+    )
+    session.artifacts["violations"] = {
+        "decision_nos": ["9900002026123456"],
+        "late_fee_fen": 3000,
+        "amount_fen": 13000,
+    }
+    session.artifacts["payment"] = {"payment_id": "p1", "amount_fen": 13000, "fiscal_receipt_no": "990266010000012345",
+                                    "method": "code"}  # fmt: skip
+    (job,) = build_jobs(step, service, session, config, dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC))
+    data = to_escpos(job.document)
+    for text in (
+        "财政电子票据号",
+        "990266010000012345",
+        "9900002026123456",
+        "滞纳金",
+        "￥30.00",
+        "￥130.00",
+        "付款码",
+    ):
+        assert text.encode("gb18030") in data, text

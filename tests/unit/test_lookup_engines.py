@@ -11,19 +11,13 @@ import pytest
 
 from kiosk.errors import BackendRejected, BackendUnavailable
 from kiosk.steps.backend_step import LookupState, queue_clients, yuan
-from kiosk.steps.lookups import VehicleLookupEngine, VerifyIdentityEngine, ViolationsEngine, violation_line
+from kiosk.steps.lookups import VehicleLookupEngine, VerifyIdentityEngine
 from kiosk.visit.session import Session
 from kiosk.work import Tasks
 from tests.unit.engine_fakes import InlineRunner
 
 ID_NUMBER = "990000199001010017"  # synthetic (the suite's usual resident)
 PHOTO = b"\xff\xd8 a live photo \xff\xd9"
-VIOLATIONS = [
-    {"violation_id": "v-1", "amount_fen": 20000, "date": "2026-10-01", "description_zh": "超速",
-     "description_en": "Speeding", "place_zh": "长安街", "place_en": "Chang'an Avenue"},
-    {"violation_id": "v-2", "amount_fen": 5000, "date": "2026-10-09", "description_zh": "违停",
-     "description_en": "Parking", "place_zh": "东单", "place_en": "Dongdan"},
-]  # fmt: skip
 
 
 class Outcomes:
@@ -233,87 +227,5 @@ def test_a_vehicle_record_missing_fields_still_shows() -> None:
     assert engine.state.rows[1] == ("lookup.brand", "") and engine.state.phase == "answered"
 
 
-# -- outstanding violations -----------------------------------------------------------------------
-
-
-def _violations(found: Any, *, plate: str = "京A10000") -> tuple[ViolationsEngine, Session, FakeBackend]:
-    visit = Session("zh")
-    if plate:
-        visit.values["plate"] = plate
-    visit.identity = SimpleNamespace(id_number=ID_NUMBER)
-    backend = FakeBackend(violations=found)
-    engine = ViolationsEngine(visit, backend.new_client, InlineRunner())
-    engine.start()
-    return engine, visit, backend
-
-
-def test_no_violations_is_answered_and_ends_as_done() -> None:
-    engine, visit, _backend = _violations([])
-    state = engine.state
-    assert state.nothing_due and state.items == () and state.chosen == () and state.total_fen == 0
-    assert state.message_key == "lookup.violations_none" and not state.refused and not state.busy
-    engine.pay()  # nothing chosen: nothing happens
-    assert "violations" not in visit.artifacts and engine.state.phase == "answered"
-    engine.finish()
-    assert engine.state.phase == "finished"
-
-
-def test_some_violations_all_chosen_then_toggled_and_paid() -> None:
-    engine, visit, backend = _violations([dict(v) for v in VIOLATIONS])
-    assert backend.asked == [("violations", {"id_number": "", "plate": "京A10000"})]
-    state = engine.state
-    assert state.message_key == "lookup.violations_found" and not state.nothing_due
-    assert state.chosen == ("v-1", "v-2") and state.total_fen == 25000
-    engine.finish()  # something is due: "finish" is not offered, and does nothing
-    assert engine.state.phase == "answered"
-    engine.toggle("v-1")
-    assert engine.state.chosen == ("v-2",) and engine.state.total_fen == 5000
-    engine.toggle("v-unknown")
-    assert engine.state.chosen == ("v-2",)
-    engine.toggle("v-2")
-    assert engine.state.chosen == () and engine.state.total_fen == 0
-    engine.pay()
-    assert engine.state.phase == "answered"  # nothing chosen
-    engine.toggle("v-1")
-    engine.pay()
-    assert engine.state.phase == "done"
-    assert visit.artifacts["violations"] == {
-        "violation_ids": ["v-1"],
-        "amount_fen": 20000,
-        "items": [VIOLATIONS[0]],  # what the payment screen lists
-    }
-
-
-def test_choose_all_then_none() -> None:
-    engine, _visit, _backend = _violations([dict(v) for v in VIOLATIONS])
-    engine.toggle("v-1")
-    engine.choose_all()
-    assert engine.state.chosen == ("v-1", "v-2") and engine.state.total_fen == 25000
-    engine.choose_all()  # all were chosen: the same button chooses none
-    assert engine.state.chosen == ()
-
-
-def test_without_a_plate_the_persons_violations_are_asked() -> None:
-    _engine, _visit, backend = _violations([], plate="")
-    assert backend.asked == [("violations", {"id_number": ID_NUMBER, "plate": ""})]
-
-
-@pytest.mark.parametrize("found", [{"violations": []}, [{"amount_fen": 100}], [{"violation_id": "v"}],
-                                   [{"violation_id": "v", "amount_fen": "lots"}]])  # fmt: skip
-def test_a_violations_answer_missing_its_keys_ends_calmly(found: Any) -> None:
-    engine, visit, _backend = _violations(found)
-    assert engine.state.refused and not engine.state.busy and engine.state.items == ()
-    assert "violations" not in visit.artifacts
-
-
-def test_violations_backend_down_then_retry() -> None:
-    engine, _visit, _backend = _violations(Outcomes(BackendUnavailable("HTTP 503"), [dict(VIOLATIONS[0])]))
-    assert engine.state.offline and engine.state.items == ()
-    engine.retry()
-    assert engine.state.chosen == ("v-1",) and engine.state.total_fen == 20000
-
-
-def test_a_violation_reads_in_the_residents_language() -> None:
-    assert violation_line(VIOLATIONS[0], "zh") == "2026-10-01  超速  ￥200.00  长安街"
-    assert violation_line(VIOLATIONS[1], "en") == "2026-10-09  Parking  ￥50.00  Dongdan"
+def test_an_amount_reads_in_yuan() -> None:
     assert yuan(12345) == "￥123.45"
