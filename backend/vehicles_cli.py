@@ -12,8 +12,8 @@ the vehicle services look up (backend/vehicles.py), and ``serve --enrol-vehicles
     kiosk-backend vehicles list --store URL [--json]     ID numbers masked
     kiosk-backend vehicles remove licence|vehicle|health-check KEY --store URL
 
-Dates are YYYY-MM-DD or relative to today (``+30d``, ``--exam-date=-20d``: a negative one after ``=``). Exit codes: 0 done, 1 refused
-(one line on stderr), 2 bad usage.
+Dates are YYYY-MM-DD or relative to today (``+30d``; a negative one after ``=``: ``--exam-date=-20d``).
+Exit codes: 0 done, 1 refused (one line on stderr), 2 bad usage.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ type they submit and the devices they need. The flow engine (``kiosk/services/fl
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,6 +26,8 @@ SERVICE_IDS = (
     "vehicle-licence-reissue",
     "driving-licence-renewal",
     "request-status",
+    "driving-licence-replacement",
+    "inspection-sticker",
 )
 CATEGORIES = ("household", "vehicle", "photo", "status")
 FieldType = Literal["choice", "number", "phone", "date", "id_number"]
@@ -91,6 +93,8 @@ class Step(_Model):
     spec: str | None = None  # take_photo: the photo spec id
     spec_field: str | None = None  # take_photo: the form field holding the spec id
     documents: tuple[str, ...] = ()  # print: which documents, in order
+    # the rules of the step's engine as data (windows, ages, fees, lists): see the kind's engine
+    rules: dict[str, Any] = Field(default_factory=dict)
 
 
 class Service(_Model):
