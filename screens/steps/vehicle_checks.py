@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.properties import BooleanProperty, ListProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.steps.backend_step import ANSWERED, DONE, FINISHED, BackendEngine, LookupState, queue_clients
 from kiosk.steps.licence import HealthCheckEngine, HealthState, LicenceCheckEngine, LicenceRules, LicenceState
@@ -20,7 +21,9 @@ from screens.steps.base import StepResult, lookup_result
 from screens.steps.form import KeypadEntry
 from screens.steps.lookups import BackendStep
 
-__all__ = ["HealthCheckStep", "InspectionCheckStep", "KeypadEntry", "LicenceCheckStep", "OwnerCheckStep"]
+__all__ = [
+    "HealthCheckStep", "InspectionCheckStep", "KeypadEntry", "LicenceCheckStep", "OwnerCheckStep", "RecordRows",
+]  # fmt: skip
 
 # a stop of these steps (the engine's message key) -> the result screen; ``detail`` is a date or count
 _RETRY = {"owner.unknown_plate": "result.plate_again", "health.record_unknown": "health.type_again"}
@@ -42,6 +45,13 @@ def vehicle_result(state: Any) -> StepResult | None:
             retry_key=_RETRY.get(key, ""), detail=str(getattr(state, "detail", "") or ""),
         )  # fmt: skip
     return lookup_result(state)
+
+
+class RecordRows(BoxLayout):
+    """The record's label/value rows (see vehicle_checks.kv). ``step`` is set by the step's kv rule
+    after this widget's own rule bound ``root.step.rows``: it must rebind (as BackendStatus)."""
+
+    step = ObjectProperty(None, allownone=True, rebind=True)
 
 
 class RecordStep(BackendStep):
@@ -121,6 +131,12 @@ class HealthCheckStep(BackendStep):
 
     entry = StringProperty("")
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # built with ``form`` set: its kv rule binds ``root.form.entry`` once, at construction
+        self.pad = KeypadEntry(form=self)
+        self.add_widget(self.pad)
+
     def make_engine(self) -> BackendEngine[Any]:
         rules = LicenceRules.of(self.step.rules)
         return HealthCheckEngine(
@@ -136,6 +152,8 @@ class HealthCheckStep(BackendStep):
         assert isinstance(state, HealthState)
         self.entry = state.entry
         self.wants_next = self.health.complete and not state.busy
+        if getattr(self, "pad", None) is not None:
+            self.pad.disabled = state.busy
         super().render(state)
         if state.phase not in (DONE, FINISHED):
             self.result = vehicle_result(state)

@@ -16,8 +16,6 @@ from tests.ui.faults import assert_calm, backend_requests, outbox_total
 
 pytestmark = pytest.mark.ui
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
 
 def _at(kiosk: Any, service_id: str, kind: str, **values: Any) -> Any:
     app = kiosk.app
@@ -36,7 +34,10 @@ def _result_title(kiosk: Any) -> str:
     return str(host.result.title_key)
 
 
-def test_someone_elses_vehicle_stops_on_a_result_screen_before_anything_is_filed(kiosk: Any) -> None:
+def test_someone_elses_vehicle_stops_on_a_result_screen_before_anything_is_filed(
+    kiosk: Any, tmp_path: Path
+) -> None:
+    kiosk.wait_until(lambda: kiosk.app.runtime.queue is not None, timeout_s=30, what="the request queue")
     before_outbox, before_backend = outbox_total(kiosk), backend_requests(kiosk)
     _at(kiosk, "plate-reissue", "owner_check", plate=OTHER_PLATE)
     assert _result_title(kiosk) == "vresult.owner.not_owner.title"
@@ -44,7 +45,7 @@ def test_someone_elses_vehicle_stops_on_a_result_screen_before_anything_is_filed
     assert kiosk.app.tr("vresult.owner.not_owner.body") in texts
     assert kiosk.app.tr("vehicle.confirm") not in texts  # no main action under a stop
     assert_calm(kiosk, kiosk.app.tr("vresult.owner.not_owner.body"))
-    kiosk.screenshot(SHOTS / "vehicle-not-owner.png")
+    kiosk.screenshot(tmp_path / "vehicle-not-owner.png")
     assert kiosk.app.flow.step.kind == "owner_check"
     kiosk.app.end_session("test")
     assert outbox_total(kiosk) == before_outbox and backend_requests(kiosk) == before_backend
@@ -93,7 +94,10 @@ def test_the_tour_pictures_every_step_and_stop_of_the_vehicle_services(kiosk: An
     def shot(name: str) -> None:
         kiosk.frames(2)
         host = app.screen("step") if app.manager.current == "step" else None
-        seen[name] = (host.result.title_key if host is not None and host.result else "", kiosk.visible_texts())
+        seen[name] = (
+            host.result.title_key if host is not None and host.result else "",
+            kiosk.visible_texts(),
+        )
         kiosk.screenshot(tmp_path / f"{name}.png")
 
     tour = StepTour(app, kiosk, shot)
