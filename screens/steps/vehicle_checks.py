@@ -22,8 +22,13 @@ from screens.steps.form import KeypadEntry
 from screens.steps.lookups import BackendStep
 
 __all__ = [
-    "HealthCheckStep", "InspectionCheckStep", "KeypadEntry", "LicenceCheckStep", "OwnerCheckStep", "RecordRows",
-]  # fmt: skip
+    "HealthCheckStep",
+    "InspectionCheckStep",
+    "KeypadEntry",
+    "LicenceCheckStep",
+    "OwnerCheckStep",
+    "RecordRows",
+]
 
 # a stop of these steps (the engine's message key) -> the result screen; ``detail`` is a date or count
 _RETRY = {"owner.unknown_plate": "result.plate_again", "health.record_unknown": "health.type_again"}
