@@ -137,9 +137,14 @@ class Catalogue:
         return [s for s in self.services if s.category == category]
 
     @classmethod
-    def load(cls, path: Path | None = None) -> Catalogue:
+    def load(cls, path: Path | None = None, *, site: Path | None = None) -> Catalogue:
+        """The packaged catalogue, with a site's overrides (``site``: kiosk/services/site_overrides.py)."""
         path = path or config_dir() / "services.toml"
         data = read_toml(path)
+        if site is not None:
+            from kiosk.services.site_overrides import apply_overrides
+
+            data = apply_overrides(data, site)
         try:
             parsed = _File.model_validate(data)
         except ValidationError as exc:
