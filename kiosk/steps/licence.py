@@ -168,7 +168,8 @@ class LicenceCheckEngine(BackendEngine[LicenceState]):
             ("licence.row.class", str(licence.get("licence_class", ""))),
             ("licence.row.valid_to", valid_to.isoformat()),
         )
-        key = "licence.confirm_elderly" if elderly else "licence.confirm"
+        # the title row asks to check the licence; a message only for what the resident must know
+        key = "licence.confirm_elderly" if elderly else ""
         self._set(phase=ANSWERED, message_key=key, rows=rows, elderly=elderly)
 
     def confirm(self) -> None:
@@ -205,7 +206,7 @@ class HealthCheckEngine(BackendEngine[HealthState]):
         today: Callable[[], dt.date] = dt.date.today,
         on_change: Callable[[HealthState], None] | None = None,
     ) -> None:
-        super().__init__(clients, tasks, HealthState(message_key="health.enter"), on_change)
+        super().__init__(clients, tasks, HealthState(), on_change)
         self.visit, self.rules, self.today = visit, rules, today
 
     @property
@@ -221,12 +222,12 @@ class HealthCheckEngine(BackendEngine[HealthState]):
             entry = entry[:-1]
         elif key.isdigit() and len(key) == 1 and len(entry) < RECORD_DIGITS[1]:
             entry += key
-        self._set(entry=entry, phase="idle", message_key="health.enter", detail="")
+        self._set(entry=entry, phase="idle", message_key="", detail="")
 
     def again(self) -> None:
         """Type another number (after an unknown one)."""
         if not self.left:
-            self._set(entry="", phase="idle", message_key="health.enter", detail="")
+            self._set(entry="", phase="idle", message_key="", detail="")
 
     def start(self) -> None:
         """Nothing to ask before a number is typed (``submit`` asks)."""

@@ -119,7 +119,7 @@ class OwnerCheckEngine(BackendEngine[OwnerState]):
         )
         self._set(phase=ANSWERED, message_key=self.confirm_key, rows=rows)
 
-    confirm_key = "owner.confirm"
+    confirm_key = ""  # the title row asks to check the vehicle: nothing more to say
 
     def stop_for(self, vehicle: Mapping[str, Any]) -> tuple[str, str] | None:
         """A rule of this step that stops the service for this vehicle: (message key, detail)."""
@@ -172,7 +172,6 @@ class InspectionCheckEngine(OwnerCheckEngine):
     an outstanding violation; else a result screen says what to do instead."""
 
     kind = "inspection_check"
-    confirm_key = "inspection.confirm"
 
     def stop_for(self, vehicle: Mapping[str, Any]) -> tuple[str, str] | None:
         rules = InspectionRules.of(self.rules)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
-from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.gridlayout import GridLayout
 
 from kiosk.steps.backend_step import ANSWERED, DONE, FINISHED, BackendEngine, LookupState, queue_clients
 from kiosk.steps.licence import HealthCheckEngine, HealthState, LicenceCheckEngine, LicenceRules, LicenceState
@@ -52,9 +52,10 @@ def vehicle_result(state: Any) -> StepResult | None:
     return lookup_result(state)
 
 
-class RecordRows(BoxLayout):
-    """The record's label/value rows (see vehicle_checks.kv). ``step`` is set by the step's kv rule
-    after this widget's own rule bound ``root.step.rows``: it must rebind (as BackendStatus)."""
+class RecordRows(GridLayout):
+    """The record's label/value rows (see vehicle_checks.kv), two to a line in 长辈模式 on a
+    landscape screen so that all four fit. ``step`` is set by the step's kv rule after this widget's
+    own rule bound ``root.step.rows``: it must rebind (as BackendStatus)."""
 
     step = ObjectProperty(None, allownone=True, rebind=True)
 
