@@ -64,7 +64,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from backend import fines, models, review, staff
+from backend import fines, models, review, staff, vehicles
 from backend.alerts import SCHEMA as ALERT_SCHEMA
 from backend.alerts import parse_alert, store_alert
 from backend.app import MAX_BODY, Backend, loads
@@ -698,6 +698,7 @@ def _routed(simulate: bool, routers: Sequence[APIRouter]) -> FastAPI:
     app.include_router(staff_router())
     app.include_router(public_router())
     app.include_router(fines.fines_router())  # traffic fines and the payment code (backend/fines.py)
+    app.include_router(vehicles.router())  # licences, owners, health-check records (backend/vehicles.py)
     if simulate:
         app.include_router(simulation_router())
     for router in routers:

@@ -9,6 +9,8 @@
     kiosk-backend register add|list|remove|audit --store URL ...   (backend/register_cli.py)
     kiosk-backend keys generate|rotate|list|export-public --dir DIR   certificate signing keys
     kiosk-backend fines licence|vehicle|violation|show|demo-enrol --store URL ...  (backend/fines_cli.py)
+    kiosk-backend vehicles add-licence|add-vehicle|add-health-check|enrol|list|remove --store URL ...
+                                                       (backend/vehicles_cli.py)
 
 Errors are one line on stderr and a non-zero exit, never a traceback.
 """
@@ -72,9 +74,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
     )
     from backend.register_cli import identity_from_args
+    from backend.vehicles_cli import enrol_at_start
 
     store = open_store(args.store)  # the schema, once, and a bad URL or key folder is one line here
     try:
+        enrol_at_start(args, store)  # serve --enrol-vehicles (backend/vehicles_cli.py)
         if identity_from_args(args, store).issuer is None:
             print(
                 "warning: no certificate key (--cert-keys DIR); temp-id-certificate verifications answer 503",
@@ -347,9 +351,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop when this process is gone (the kiosk's local backend must not outlive a killed kiosk)",
     )
     from backend.register_cli import add_identity_commands, add_serve_options
+    from backend.vehicles_cli import add_vehicle_commands, add_vehicle_serve_options
 
     add_serve_options(serve)
     serve.add_argument("--demo-fines", action="store_true", help="enrol the demo licences and fines afresh")
+    add_vehicle_serve_options(serve)
     serve.set_defaults(func=cmd_serve)
     stats = sub.add_parser("stats", help="counts of stored requests and absorbed duplicates")
     stats.add_argument("--store", required=True)
@@ -384,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     from backend.fines_cli import add_fines_commands
 
     add_fines_commands(sub)
+    add_vehicle_commands(sub)
     return parser
 
 

@@ -232,3 +232,67 @@ BODY_MODELS: tuple[type[BaseModel], ...] = (
     SettleBody,
     PaymentCodeBody,
 )
+
+
+# -- the vehicle register's look-ups (backend/vehicles.py) ------------------------------------------
+
+
+class VehicleIdBody(BaseModel):
+    id_number: str
+
+
+class HealthCheckBody(BaseModel):
+    id_number: str
+    record_no: str = Field(description="the hospital's electronic health-check record number, 8-20 digits")
+
+
+class OwnerCheckBody(BaseModel):
+    id_number: str
+    plate: str
+
+
+class Licence(BaseModel):
+    licence_no: str = Field(description="the licence number: the holder's ID number")
+    name: str
+    licence_class: str
+    first_issued: str
+    valid_from: str
+    valid_to: str
+    status: Literal["normal", "suspended", "revoked", "cancelled", "full_points"]
+    points: int
+
+
+class LicenceAnswer(BaseModel):
+    licence: Licence
+
+
+class HealthCheckRecord(BaseModel):
+    record_no: str
+    exam_date: str
+    hospital: str
+
+
+class HealthCheckAnswer(BaseModel):
+    valid: bool
+    reason: Literal["", "unknown_record", "not_passed"]
+    record: HealthCheckRecord | None = None
+
+
+class OwnedVehicle(BaseModel):
+    plate: str
+    plate_type: str
+    brand: str
+    colour: str
+    use_type: Literal["non_commercial", "commercial"]
+    body_type: str
+    registered: str
+    insurance_valid_to: str
+    insurance_ok: bool
+    violations_outstanding: int
+    injury_accident: bool
+    status: str
+
+
+class OwnerCheckAnswer(BaseModel):
+    owner: bool
+    vehicle: OwnedVehicle | None = Field(default=None, description="only for the owner")

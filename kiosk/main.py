@@ -29,6 +29,7 @@ from kiosk.devices import NOT_INSTALLED, open_device
 from kiosk.errors import KioskError
 from kiosk.runtime import BackendLink, Runtime
 from kiosk.services.catalogue import Catalogue
+from kiosk.services.site_overrides import find_overrides
 from kiosk.visit.privacy import MASKING_FILTER, MaskingFormatter
 
 log = logging.getLogger(__name__)
@@ -201,7 +202,7 @@ def compose(
     audit = AuditLog(data_dir / AUDIT_FILE)
     runtime = Runtime(
         config=config,
-        catalogue=Catalogue.load(),
+        catalogue=Catalogue.load(site=find_overrides(config.source)),  # a site's fees, windows, lists
         messages=Messages.load(),
         font=font,
         clock=clock,

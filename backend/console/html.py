@@ -31,6 +31,8 @@ REQUEST_TYPES = {
     "vehicle.plate_reissue": ("补领机动车号牌", "Licence plate re-issue"),
     "vehicle.vehicle_licence_reissue": ("补领行驶证", "Vehicle licence re-issue"),
     "vehicle.driving_licence_renewal": ("驾驶证换证", "Driving licence renewal"),
+    "vehicle.driving_licence_replacement": ("驾驶证补证", "Driving licence replacement"),
+    "vehicle.inspection_sticker": ("免检车辆检验标志", "Inspection sticker"),
     "system.test": ("测试", "Test"),
 }
 SERVICES = {
@@ -42,6 +44,8 @@ SERVICES = {
     "plate-reissue": "补领机动车号牌",
     "vehicle-licence-reissue": "补领行驶证",
     "driving-licence-renewal": "驾驶证换证",
+    "driving-licence-replacement": "驾驶证补证",
+    "inspection-sticker": "免检车辆检验标志",
     "request-status": "办理进度查询",
 }
 STEPS = {

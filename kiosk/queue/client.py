@@ -69,6 +69,25 @@ class BackendClient:
         answer = self._call("POST", "/v1/lookup/vehicle", {"plate": plate}, not_found_ok=True)
         return None if answer is None else dict(answer["vehicle"])
 
+    # the vehicle register (backend/vehicles.py): licences, health-check records, owners
+    def licence(self, id_number: str) -> dict[str, Any] | None:
+        """The driving licence of this ID number, or None when there is none."""
+        answer = self._call("POST", "/v1/vehicles/licence", {"id_number": id_number}, not_found_ok=True)
+        return None if answer is None else dict(answer["licence"])
+
+    def health_check(self, id_number: str, record_no: str) -> dict[str, Any]:
+        """Whether the electronic health-check record is this person's and passed."""
+        return dict(
+            self._call("POST", "/v1/vehicles/health-check", {"id_number": id_number, "record_no": record_no})
+        )
+
+    def owner_check(self, id_number: str, plate: str) -> dict[str, Any] | None:
+        """Whether this person owns the vehicle (its record only for the owner); None: unknown plate."""
+        answer = self._call(
+            "POST", "/v1/vehicles/owner-check", {"id_number": id_number, "plate": plate}, not_found_ok=True
+        )
+        return None if answer is None else dict(answer)
+
     def create_payment(self, amount_fen: int, purpose: str, reference: str = "") -> dict[str, Any]:
         """A payment order: ``payment_id``, ``qr_text`` (show as a QR), ``status``."""
         return dict(

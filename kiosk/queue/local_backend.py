@@ -57,6 +57,7 @@ class LocalBackend:
 
     def command(self) -> list[str]:
         from kiosk.queue.demo_register import write_demo_register
+        from kiosk.queue.demo_vehicles import write_demo_vehicles
 
         cmd = [sys.executable, "-m", "backend", "serve", "--store", self.store_url]
         cmd += [
@@ -72,6 +73,7 @@ class LocalBackend:
         residents = write_demo_register(self.data_dir / "demo-register")
         if residents is not None:
             cmd += ["--enrol", str(residents)]
+        cmd += ["--enrol-vehicles", str(write_demo_vehicles(self.data_dir / "demo-register"))]
         cmd += ["--parent-pid", str(os.getpid())]  # it stops if the kiosk is killed
         for key_id, path in self.trust_keys.items():
             cmd += ["--trust-key", f"{key_id}={path}"]

@@ -7,7 +7,7 @@ type they submit and the devices they need. The flow engine (``kiosk/services/fl
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,6 +26,8 @@ SERVICE_IDS = (
     "vehicle-licence-reissue",
     "driving-licence-renewal",
     "request-status",
+    "driving-licence-replacement",
+    "inspection-sticker",
 )
 CATEGORIES = ("household", "vehicle", "photo", "status")
 FieldType = Literal["choice", "number", "phone", "date", "id_number", "digits"]
@@ -91,8 +93,8 @@ class Step(_Model):
     spec: str | None = None  # take_photo: the photo spec id
     spec_field: str | None = None  # take_photo: the form field holding the spec id
     documents: tuple[str, ...] = ()  # print: which documents, in order
-    # the step kind's rules as data (limits, windows), checked by that kind's engine
-    rules: dict[str, int | float | str | bool] = Field(default_factory=dict)
+    # the rules of the step's engine as data (limits, windows, ages, fees, lists): see the kind's engine
+    rules: dict[str, Any] = Field(default_factory=dict)
 
 
 class Service(_Model):
@@ -135,9 +137,14 @@ class Catalogue:
         return [s for s in self.services if s.category == category]
 
     @classmethod
-    def load(cls, path: Path | None = None) -> Catalogue:
+    def load(cls, path: Path | None = None, *, site: Path | None = None) -> Catalogue:
+        """The packaged catalogue, with a site's overrides (``site``: kiosk/services/site_overrides.py)."""
         path = path or config_dir() / "services.toml"
         data = read_toml(path)
+        if site is not None:
+            from kiosk.services.site_overrides import apply_overrides
+
+            data = apply_overrides(data, site)
         try:
             parsed = _File.model_validate(data)
         except ValidationError as exc:

@@ -77,8 +77,11 @@ def build_payload(service: Service, session: Session) -> dict[str, Any]:
             value = _artifact(session, *ARTIFACT_FIELDS[name])
             if value is not None:
                 fields[name] = value
-    if "health" in declared:
-        fields["health"] = {name: session.values.get(name) == "yes" for name in HEALTH_FIELDS}
+    if "health" in declared:  # the questions this version asks (v2 of the renewal: the driver's own)
+        asked = declared["health"].get("properties", {})
+        fields["health"] = {
+            name: session.values.get(name) == "yes" for name in HEALTH_FIELDS if name in asked
+        }
     payload: dict[str, Any] = {"fields": fields}
     who = applicant(session)
     if who:

@@ -41,5 +41,10 @@ STEP_KINDS: dict[str, StepKind] = {
         StepKind("submit", backend=False),  # the outbox is local; delivery happens later
         StepKind("print", devices=("printer",)),
         StepKind("request_status", backend=True),  # camera optional: the number can be typed
+        # the vehicle register (kiosk/steps/licence.py, kiosk/steps/vehicle_owner.py)
+        StepKind("licence_check", backend=True),  # the licence and its renewal window
+        StepKind("health_check", backend=True, collects_personal_data=True),  # 电子体检 record number
+        StepKind("owner_check", backend=True),  # the resident is the vehicle's registered owner
+        StepKind("inspection_check", backend=True),  # owner, exemption, insurance, violations
     )
 }

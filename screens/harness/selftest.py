@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from kiosk.runtime import Runtime
+from screens.harness.selftest_vehicle import VEHICLE_PLAYERS
 
 # synthetic: the simulated resident card's holder, whom the demo backend's register knows with the
 # demo face (kiosk/queue/demo_register.py), so the face check of a typed number passes
@@ -250,6 +251,7 @@ PLAYERS: dict[str, Callable[[Any, Any], None]] = {
     "print": _wait_for_next_step,
     "request_status": _request_status,
 }
+PLAYERS.update(VEHICLE_PLAYERS)  # the vehicle register's steps (screens/harness/selftest_vehicle.py)
 
 
 def run_selftest(runtime: Runtime, service_id: str) -> tuple[bool, list[StepReport]]:

@@ -26,6 +26,7 @@ from drivers.printer.status import PrinterStatus
 from kiosk.errors import BackendUnavailable
 from kiosk.services.flow import Flow
 from kiosk.visit.session import Session
+from screens.harness.tour_vehicle import VehicleTour
 
 Shot = Callable[[str], None]
 TOUR_REQUEST_ID = "0192f3a4-9b2c-7d1e-8f00-0a1b2c3d4e5f"  # made up: the tour files nothing
@@ -179,8 +180,9 @@ def flow_at(app: Any, service: Any, target: Any) -> Flow | None:
     return flow
 
 
-class StepTour:
-    """Pictures every step of every service; the notable states once each."""
+class StepTour(VehicleTour):
+    """Pictures every step of every service; the notable states once each (the vehicle register's
+    steps: :class:`screens.harness.tour_vehicle.VehicleTour`)."""
 
     def __init__(self, app: Any, pilot: Any, shot: Shot) -> None:
         self.app = app

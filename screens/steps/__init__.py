@@ -32,6 +32,10 @@ STEP_WIDGETS: dict[str, str] = {
     "read_card": "screens.steps.read_card:ReadCardStep",
     "print": "screens.steps.printing:PrintingStep",
     "request_status": "screens.steps.status:RequestStatusStep",
+    "licence_check": "screens.steps.vehicle_checks:LicenceCheckStep",
+    "health_check": "screens.steps.vehicle_checks:HealthCheckStep",
+    "owner_check": "screens.steps.vehicle_checks:OwnerCheckStep",
+    "inspection_check": "screens.steps.vehicle_checks:InspectionCheckStep",
 }
 
 KV_FILES: tuple[str, ...] = (
@@ -46,6 +50,7 @@ KV_FILES: tuple[str, ...] = (
     "read_card.kv",
     "printing.kv",
     "status.kv",
+    "vehicle_checks.kv",
 )
 
 

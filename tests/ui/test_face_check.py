@@ -32,6 +32,8 @@ IDENTITY_BOUND = (
     "plate-reissue",
     "vehicle-licence-reissue",
     "driving-licence-renewal",
+    "driving-licence-replacement",
+    "inspection-sticker",
 )
 OTHER_FACE_NUMBER = "990101198808080523"  # kiosk/queue/demo_register.py: enrolled with someone else's face
 

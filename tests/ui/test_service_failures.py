@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from kiosk.queue.demo_vehicles import HEALTH_RECORD
 from screens.steps.lookups import PAYMENT_TIMEOUT_S
 from tests.fault_proxy import FaultProxy
 from tests.ui.faults import (
@@ -485,25 +486,33 @@ def test_health_declaration_that_blocks_cannot_be_submitted(kiosk: Any) -> None:
         kiosk.app.start_service("driving-licence-renewal")
         kiosk.tap("我已阅读并同意")
         kiosk.tap(kiosk.app.tr("readcard.demo_card"))
+        # the licence from the demo register (kiosk/queue/demo_vehicles.py), in its renewal window
+        kiosk.wait_until(lambda: kiosk.app.flow.step.id == "licence", timeout_s=30, what="the licence")
+        licence = kiosk.app.screen("step").widget
+        kiosk.wait_until(lambda: licence.answered, timeout_s=20, what="the licence record")
+        kiosk.tap(kiosk.app.tr("vehicle.confirm"))
         kiosk.wait_until(lambda: kiosk.app.flow.step.id == "photo", timeout_s=15, what="the photo step")
         step = kiosk.app.screen("step").widget
         kiosk.wait_until(lambda: step.can_accept, timeout_s=40, what="a capture of the photo")
         kiosk.tap(kiosk.app.tr("photo.accept"), exact=True)
-        assert kiosk.app.flow.step.id == "health"
-        kiosk.tap("是", exact=True)  # eyesight: yes
+        assert kiosk.app.flow.step.id == "health_record"
+        for key in HEALTH_RECORD:
+            kiosk.tap(key, exact=True)
+        kiosk.tap(kiosk.app.tr("app.next"))
+        kiosk.wait_until(lambda: kiosk.app.flow.step.id == "health", timeout_s=20, what="the declaration")
+        kiosk.tap("是", exact=True)  # no epilepsy: yes
         kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
-        kiosk.tap("否", exact=True)  # hearing: no -> renewal is ruled out here
+        kiosk.tap("否", exact=True)  # no heart disease: no -> renewal is ruled out here
         kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
         form = kiosk.app.screen("step").widget
         assert_result(kiosk, "result.service_stops.title", "health.declaration_stops", "result.change_answer")
         assert_calm(kiosk, kiosk.app.tr("health.declaration_stops"))
         assert "是" not in kiosk.visible_texts()  # no answers that still work under the stop
-        assert kiosk.app.flow.step.id == "health" and form.field.id == "hearing_ok"  # not past it
-        assert "hearing_ok" not in kiosk.app.session.values
+        assert kiosk.app.flow.step.id == "health" and form.field.id == "no_heart_disease"  # not past it
+        assert "no_heart_disease" not in kiosk.app.session.values
         _shot(kiosk, "health-declaration-stops")
         # the engine refuses it too, whatever the screen does
-        errors = kiosk.app.flow.complete({"vision_ok": "yes", "hearing_ok": "no", "no_epilepsy": "yes",
-                                          "no_heart_disease": "yes", "no_drugs": "yes"})  # fmt: skip
+        errors = kiosk.app.flow.complete({"no_epilepsy": "yes", "no_heart_disease": "no", "no_drugs": "yes"})
         assert [e.key for e in errors] == ["health.declaration_stops"]
         assert kiosk.app.flow.step.id == "health"
         assert_way_forward(kiosk, "app.home")

@@ -86,7 +86,7 @@ def test_backend_step_shows_its_progress_message(kiosk: Any) -> None:
         seen.append(kiosk.visible_texts())
 
     service = app.catalogue["plate-reissue"]
-    vehicle = next(s for s in service.steps if s.kind == "vehicle_lookup")
+    vehicle = next(s for s in service.steps if s.kind == "owner_check")
     StepTour(app, kiosk, shot).picture(service, vehicle, "vehicle")
-    assert app.tr("lookup.vehicle_busy") in seen[0]
+    assert app.tr("owner.busy") in seen[0]
     assert app.tr("queue.lookup_unavailable") in seen[1]

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_health_answers_no_stop_the_driving_licence_renewal() -> None:
     service = Catalogue.load(ROOT / "config" / "services.toml")["driving-licence-renewal"]
     health = next(s for s in service.steps if s.id == "health")
-    assert len(health.fields) == 5
+    assert len(health.fields) == 3  # eyesight and hearing: the electronic health-check record now
     for field in health.fields:
         assert validate_field(field, "yes") == ("yes", None)
         assert validate_field(field, "no") == (None, "health.declaration_stops")

@@ -25,6 +25,10 @@ TOUCH_KINDS = {
     "print": "automatic",
     "done": "finish",
     "request_status": "scan the receipt or type its hex digits on a keypad",
+    "licence_check": "确认无误 in the action bar",
+    "health_check": "the record number on a digit pad",
+    "owner_check": "确认无误 in the action bar",
+    "inspection_check": "确认无误 in the action bar",
 }
 TOUCH_FIELD_TYPES = {"choice", "number", "phone", "date", "id_number"}
 
