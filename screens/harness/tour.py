@@ -167,6 +167,7 @@ def picture_tour(pilot: Any, shot: Callable[[str], None], *, modes: bool = True)
     shot("step-plate")
     if "camera" in runtime.devices:
         flow = _open_flow(app, "id-photo")
+        flow.complete()  # consent
         flow.complete({"spec": "resident-id"})
         app.show_route()
         photo = app.screen("step").widget
