@@ -7,6 +7,7 @@
     kiosk-backend staff add|passwd|disable|list|token|tokens|revoke ... --store URL  (backend/staff_cli.py)
     kiosk-backend audit --store URL [--actor A] [--action X]
     kiosk-backend register add|list|remove|audit --store URL ...   (backend/register_cli.py)
+    kiosk-backend household add|list|remove|enrol-demo --store URL ... (backend/households.py)
     kiosk-backend keys generate|rotate|list|export-public --dir DIR   certificate signing keys
 
 Errors are one line on stderr and a non-zero exit, never a traceback.
@@ -374,6 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.set_defaults(func=cmd_jobs)
     add_staff_commands(sub)
     add_identity_commands(sub)
+    from backend.households import add_household_commands
+
+    add_household_commands(sub)
     return parser
 
 

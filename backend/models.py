@@ -102,6 +102,11 @@ class Verification(BaseModel):
     holder: dict[str, Any] | None = None
 
 
+class HouseholdAnswer(BaseModel):
+    same_household: bool
+    reason: Literal["", "applicant_unknown", "member_unknown", "different_household"]
+
+
 class AlertStored(BaseModel):
     alert_id: str
     stored: Literal[True]
@@ -128,6 +133,11 @@ class IdentityBody(BaseModel):
     )
     request_id: str | None = None
     purpose: str | None = Field(default=None, description="the service id the verification is for")
+
+
+class HouseholdBody(BaseModel):
+    id_number: str = Field(description="the applicant's, read from the card and face-checked")
+    member_id_number: str = Field(description="the household member's the certificate is for")
 
 
 class StepCount(BaseModel):
@@ -163,6 +173,7 @@ ANSWER_MODELS: tuple[type[BaseModel], ...] = (
     Payment,
     Verification,
     AlertStored,
+    HouseholdAnswer,
 )
 BODY_MODELS: tuple[type[BaseModel], ...] = (
     LookupBody,
@@ -172,4 +183,5 @@ BODY_MODELS: tuple[type[BaseModel], ...] = (
     Heartbeat,
     TakeBody,
     FinishBody,
+    HouseholdBody,
 )
