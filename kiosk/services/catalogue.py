@@ -26,6 +26,8 @@ SERVICE_IDS = (
     "vehicle-licence-reissue",
     "driving-licence-renewal",
     "request-status",
+    "temp-resident-id-card",
+    "no-criminal-record-certificate",
 )
 CATEGORIES = ("household", "vehicle", "photo", "status")
 FieldType = Literal["choice", "number", "phone", "date", "id_number"]
@@ -91,6 +93,9 @@ class Step(_Model):
     spec: str | None = None  # take_photo: the photo spec id
     spec_field: str | None = None  # take_photo: the form field holding the spec id
     documents: tuple[str, ...] = ()  # print: which documents, in order
+    # read_card, face_check: whose card and face (a guardian's for an under-16 applicant: the
+    # card goes to session.guardian, the face is matched with it; kiosk/steps/guardian.py)
+    role: Literal["applicant", "guardian"] = "applicant"
 
 
 class Service(_Model):
@@ -102,6 +107,9 @@ class Service(_Model):
     request_version: int = Field(ge=1)
     fee_fen: int = Field(ge=0)
     devices: tuple[str, ...] = ()
+    # the service's rules as data (windows, ages, limits), read by its step engines; a site
+    # overrides them like the fee (kiosk/services/site_overrides.py)
+    rules: dict[str, int | float | str | bool | tuple[str, ...]] = {}
     steps: tuple[Step, ...] = Field(min_length=1)
 
     def field(self, field_id: str) -> FormField | None:
@@ -164,6 +172,10 @@ class Catalogue:
                 step_ids.add(step.id)
                 if step.kind not in STEP_KINDS:
                     problems.append(f"{where}: unknown step kind {step.kind!r}")
+                else:
+                    produced = STEP_KINDS[step.kind].produces
+                    if step.when and step.when.field in produced:
+                        problems.append(f"{where}: condition on {step.when.field!r}, set by this step")
                 if step.when and step.when.field not in field_ids:
                     problems.append(f"{where}: condition on {step.when.field!r}, not asked before this step")
                 if step.kind == "form" and not step.fields:
@@ -176,6 +188,8 @@ class Catalogue:
                     field_ids.add(f.id)
                     if f.type == "choice" and len(f.options) < 2:
                         problems.append(f"{where}.{f.id}: a choice needs at least two options")
+                if step.kind in STEP_KINDS:
+                    field_ids.update(STEP_KINDS[step.kind].produces)  # later steps may depend on them
             if service.steps[-1].kind != "done":
                 problems.append(f"{label}: {service.id}: the last step must be 'done'")
         if problems:

@@ -17,6 +17,7 @@ class StepKind:
     devices: tuple[str, ...] = ()
     backend: bool = False
     collects_personal_data: bool = False
+    produces: tuple[str, ...] = ()  # session values it sets that later steps' ``when`` may test
 
 
 STEP_KINDS: dict[str, StepKind] = {
@@ -41,5 +42,11 @@ STEP_KINDS: dict[str, StepKind] = {
         StepKind("submit", backend=False),  # the outbox is local; delivery happens later
         StepKind("print", devices=("printer",)),
         StepKind("request_status", backend=True),  # camera optional: the number can be typed
+        # issue #19, household (kiosk/steps/household_rules.py, household_check.py, fingerprint.py):
+        # the applicant's age and card window; "applicant_minor" = yes sends a guardian's steps
+        StepKind("applicant_rules", produces=("applicant_minor",)),
+        StepKind("household_check", backend=True, collects_personal_data=True),
+        # the collector is optional: without one the request says fingerprints are taken at pick-up
+        StepKind("fingerprint", collects_personal_data=True),
     )
 }

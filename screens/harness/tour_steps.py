@@ -151,7 +151,9 @@ def flow_at(app: Any, service: Any, target: Any) -> Flow | None:
         step = flow.step
         if step.kind == "done":
             return None  # the target does not apply with these answers
-        if step.kind == "read_card":
+        if step.kind == "read_card" and step.role == "guardian":
+            session.guardian = load_cards()["resident_other_face"]
+        elif step.kind == "read_card":
             session.identity = load_cards()["resident"]
         results: dict[str, Any] = {}
         if step.kind == "plate":
@@ -171,6 +173,8 @@ def flow_at(app: Any, service: Any, target: Any) -> Flow | None:
             }  # fmt: skip
         elif step.kind == "payment":
             session.artifacts["payment"] = {"payment_id": "P-TOUR", "amount_fen": 0}
+        elif step.kind == "applicant_rules":
+            results["applicant_minor"] = answers.get("applicant_minor", "no")
         elif step.kind == "submit":
             session.artifacts["submitted"] = TourSubmitted(TOUR_REQUEST_ID)
         errors = flow.complete({f.id: answers[f.id] for f in step.fields}, results=results)

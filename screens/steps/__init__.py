@@ -32,6 +32,9 @@ STEP_WIDGETS: dict[str, str] = {
     "read_card": "screens.steps.read_card:ReadCardStep",
     "print": "screens.steps.printing:PrintingStep",
     "request_status": "screens.steps.status:RequestStatusStep",
+    "applicant_rules": "screens.steps.household:ApplicantRulesStep",
+    "household_check": "screens.steps.household:HouseholdCheckStep",
+    "fingerprint": "screens.steps.household:FingerprintStep",
 }
 
 KV_FILES: tuple[str, ...] = (
@@ -46,6 +49,7 @@ KV_FILES: tuple[str, ...] = (
     "read_card.kv",
     "printing.kv",
     "status.kv",
+    "household.kv",
 )
 
 

@@ -25,6 +25,9 @@ TOUCH_KINDS = {
     "print": "automatic",
     "done": "finish",
     "request_status": "scan the receipt or type its hex digits on a keypad",
+    "applicant_rules": "automatic",
+    "household_check": "automatic",
+    "fingerprint": "press each thumb on the reader; 下一步 when they are taken at pick-up",
 }
 TOUCH_FIELD_TYPES = {"choice", "number", "phone", "date", "id_number"}
 
