@@ -197,11 +197,12 @@ def compose(
         raise KioskError(f"cannot create data folder {data_dir}: {exc}") from exc
     font = find_cjk_font(config.display.font, data_dir / "cache" / "fonts", config_file=config.source)
     from kiosk.maintenance.gate import AUDIT_FILE, AuditLog, Lockout, gate_for
+    from kiosk.services.site_overrides import site_services_file
 
     audit = AuditLog(data_dir / AUDIT_FILE)
     runtime = Runtime(
         config=config,
-        catalogue=Catalogue.load(),
+        catalogue=Catalogue.load(site=site_services_file(config.source)),  # fees, rules, lists of the site
         messages=Messages.load(),
         font=font,
         clock=clock,

@@ -141,9 +141,15 @@ class Catalogue:
         return [s for s in self.services if s.category == category]
 
     @classmethod
-    def load(cls, path: Path | None = None) -> Catalogue:
+    def load(cls, path: Path | None = None, *, site: Path | None = None) -> Catalogue:
+        """The catalogue at ``path`` (the packaged one), with a site's fees, rules and lists from
+        ``site`` (kiosk/services/site_overrides.py)."""
         path = path or config_dir() / "services.toml"
         data = read_toml(path)
+        if site is not None:
+            from kiosk.services.site_overrides import apply_site_overrides
+
+            data = apply_site_overrides(data, site)
         try:
             parsed = _File.model_validate(data)
         except ValidationError as exc:
