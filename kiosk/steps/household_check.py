@@ -20,8 +20,9 @@ from kiosk.steps.household_rules import applicant_number
 log = logging.getLogger(__name__)
 
 KEY_CHECKING = "household.checking"
-KEY_NOT_SAME = "household.not_same"  # result: <key>.title / <key>.body
-KEY_SELF = "household.member_is_self"
+# the state's message keys; the result screen adds the sentence (household.not_same.body, ...)
+KEY_NOT_SAME = "household.not_same.title"
+KEY_SELF = "household.member_is_self.title"
 
 
 class HouseholdClient(Protocol):

@@ -84,12 +84,8 @@ class ApplicantRulesStep(StepBase):
 
 
 HOUSEHOLD_RESULTS = {
-    KEY_NOT_SAME: StepResult(
-        "problem", f"{KEY_NOT_SAME}.title", f"{KEY_NOT_SAME}.body", retry_key="household.change_number"
-    ),
-    KEY_SELF: StepResult(
-        "problem", f"{KEY_SELF}.title", f"{KEY_SELF}.body", retry_key="household.change_number"
-    ),
+    key: StepResult("problem", key, key.replace(".title", ".body"), retry_key="household.change_number")
+    for key in (KEY_NOT_SAME, KEY_SELF)
 }
 
 
@@ -133,7 +129,9 @@ class FingerprintStep(StepBase):
             (self.app.tr(f"fingerprint.{finger}"), finger in state.taken)
             for finger in ("right_thumb", "left_thumb")
         ]
-        self.question = self.app.tr("fingerprint.title")
+        self.question = self.app.tr(
+            "fingerprint.title_at_pickup" if state.phase == AT_PICKUP else "fingerprint.title"
+        )
         self.wants_next = state.phase == AT_PICKUP
         if state.phase == DONE and self._moving_on is None:
             self._moving_on = Clock.schedule_once(lambda _dt: self.next(), SHOW_DONE_S)
