@@ -258,3 +258,50 @@ def test_the_member_branch_of_the_household_certificate(catalogue: Catalogue) ->
         "for_whom": "member", "member_relationship": "child", "member_id_number": CHILD.id_number,
         "purpose": "kinship", "copies": 1, "phone": "13800138000",
     }  # fmt: skip
+
+
+# -- the new services' requests ---------------------------------------------------------------------
+
+
+def test_the_temporary_resident_card_states_its_validity_from_the_rules(catalogue: Catalogue) -> None:
+    from contract.schemas import validate_payload
+
+    service = catalogue["temp-resident-id-card"]
+    assert (
+        service.fee_fen == 1000 and service.rules["valid_months"] == 3 and service.rules["working_days"] == 3
+    )
+    session = session_with(None, id_number=CHILD.id_number, delivery="pickup", phone="13800138000")
+    session.guardian = ADULT
+    session.values["guardian_relationship"] = "parent"
+    session.artifacts.update(
+        payment={"payment_id": "P1"},
+        verification={"verification_id": "V1"},
+        guardian_face_check={"mode": "card"},
+    )
+    payload = build_payload(service, session)
+    assert payload["fields"]["valid_months"] == 3 and payload["fields"]["working_days"] == 3
+    assert payload["fields"]["guardian"]["relationship"] == "parent"
+    validate_payload(service.request_type, service.request_version, payload)
+
+
+def test_the_no_criminal_record_certificate_is_free_and_reviewed(catalogue: Catalogue) -> None:
+    from contract.schemas import validate_payload
+
+    service = catalogue["no-criminal-record-certificate"]
+    assert service.fee_fen == 0 and "payment" not in {s.kind for s in service.steps}
+    kinds = [s.kind for s in service.steps]
+    assert kinds[:3] == ["consent", "read_card", "face_check"] and "submit" in kinds
+    session = session_with(
+        ADULT, purpose="going_abroad", receiving_org="embassy_consulate", phone="13800138000"
+    )
+    payload = build_payload(service, session)
+    assert payload["fields"] == {
+        "purpose": "going_abroad",
+        "receiving_org": "embassy_consulate",
+        "phone": "13800138000",
+    }
+    validate_payload(service.request_type, service.request_version, payload)
+    with pytest.raises(ValueError):
+        validate_payload(
+            service.request_type, service.request_version, {**payload, "fields": {"purpose": "x"}}
+        )
