@@ -368,10 +368,10 @@ def test_backend_unreachable_disables_only_the_services_that_need_it(
     around.backend.report(False, "refused")
     assert visit.availability("traffic-fine").ok  # one failure is not an outage
     around.backend.report(False, "refused")
-    needing = {  # a step that asks the backend, or the service says so (the face check without a card)
-        s.id
-        for s in catalogue.services
-        if "backend" in s.devices or any(STEP_KINDS[st.kind].backend for st in s.steps)
+    from kiosk.services.flow import branch_needs
+
+    needing = {  # a step that asks the backend whatever the answers, or the service says so
+        s.id for s in catalogue.services if "backend" in branch_needs(s)[0]
     }
     assert {"traffic-fine", "request-status", "temp-id-certificate"} <= needing
     for service in catalogue.services:
@@ -380,8 +380,11 @@ def test_backend_unreachable_disables_only_the_services_that_need_it(
             assert not availability.ok and availability.reason_key == "service.unavailable.backend", (
                 service.id
             )
-        else:
+        else:  # a backend step on one answer's branch only (a household member): that answer is off
             assert availability.ok, service.id
+            assert all(b.reason_key == "service.degraded.backend" for b in availability.blocked), service.id
+    member = visit.availability("household-certificate").blocked
+    assert [(b.field, b.value) for b in member] == [("for_whom", "member")]
     assert visit.start_service("id-photo").screen == "step"  # the others still start
     visit.cancel()
     assert visit.start_service("request-status").screen == "services"
