@@ -13,6 +13,7 @@ Routes (the OpenAPI document, generated from the routes and :mod:`backend.models
     GET  /v1/payments/{id}, POST /v1/payments/{id}/cancel|code   signed look-ups (backend/lookups.py)
     POST /v1/fines/by-holder|by-plate|by-decision|decide|settle   signed (backend/fines.py)
     POST /v1/payments/{id}/simulate-paid   only with ``kiosk-backend serve --simulate``
+    POST /v1/lookup/household         signed; same household or not (backend/households.py)
     POST /v1/alerts, /v1/heartbeat    signed
     POST /v1/jobs/take, /v1/jobs/{id}/complete|reject   staff API, a person's bearer token (backend/staff.py)
     GET  /healthz
@@ -701,6 +702,9 @@ def _routed(simulate: bool, routers: Sequence[APIRouter]) -> FastAPI:
     app.include_router(vehicles.router())  # licences, owners, health-check records (backend/vehicles.py)
     if simulate:
         app.include_router(simulation_router())
+    from backend.households import households_router  # its routes import this module's helpers
+
+    app.include_router(households_router())
     for router in routers:
         app.include_router(router)
     return app

@@ -7,6 +7,7 @@
     kiosk-backend staff add|passwd|disable|list|token|tokens|revoke ... --store URL  (backend/staff_cli.py)
     kiosk-backend audit --store URL [--actor A] [--action X]
     kiosk-backend register add|list|remove|audit --store URL ...   (backend/register_cli.py)
+    kiosk-backend household add|list|remove|enrol-demo --store URL ... (backend/households.py)
     kiosk-backend keys generate|rotate|list|export-public --dir DIR   certificate signing keys
     kiosk-backend fines licence|vehicle|violation|show|demo-enrol --store URL ...  (backend/fines_cli.py)
     kiosk-backend vehicles add-licence|add-vehicle|add-health-check|enrol|list|remove --store URL ...
@@ -391,6 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_fines_commands(sub)
     add_vehicle_commands(sub)
+    from backend.households import add_household_commands
+
+    add_household_commands(sub)
     return parser
 
 

@@ -99,7 +99,9 @@ class Payment(BaseModel):
     )
 
 
-class Licence(BaseModel):
+class LicencePoints(BaseModel):
+    """The licence as the fines look-up shows it: class, status and points of this cycle."""
+
     licence_class: str
     status: str
     points: int = Field(ge=0, le=12)
@@ -108,7 +110,7 @@ class Licence(BaseModel):
 
 
 class FinesOfHolder(BaseModel):
-    licence: Licence | None
+    licence: LicencePoints | None
     violations: list[Violation]
 
 
@@ -134,6 +136,11 @@ class Verification(BaseModel):
     verified: bool
     reason: str
     holder: dict[str, Any] | None = None
+
+
+class HouseholdAnswer(BaseModel):
+    same_household: bool
+    reason: Literal["", "applicant_unknown", "member_unknown", "different_household"]
 
 
 class AlertStored(BaseModel):
@@ -182,6 +189,11 @@ class PaymentCodeBody(BaseModel):
     code: str = Field(description="the resident's payment code (付款码) as the kiosk's scanner read it")
 
 
+class HouseholdBody(BaseModel):
+    id_number: str = Field(description="the applicant's, read from the card and face-checked")
+    member_id_number: str = Field(description="the household member's the certificate is for")
+
+
 class StepCount(BaseModel):
     service: str
     step: str
@@ -218,6 +230,7 @@ ANSWER_MODELS: tuple[type[BaseModel], ...] = (
     FinesOfHolder,
     PlateViolations,
     DecidedFine,
+    HouseholdAnswer,
 )
 BODY_MODELS: tuple[type[BaseModel], ...] = (
     LookupBody,
@@ -231,6 +244,7 @@ BODY_MODELS: tuple[type[BaseModel], ...] = (
     DecideBody,
     SettleBody,
     PaymentCodeBody,
+    HouseholdBody,
 )
 
 

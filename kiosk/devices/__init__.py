@@ -2,9 +2,9 @@
 
 This is the one explicit name -> class table of the composition root (no registration by import
 side effects). Each role module (``card_reader``, ``camera``, ``printer``, ``a4_printer``,
-``liveness``) exports ``DRIVERS: dict[str, DriverEntry]``; the modules are imported only when a
-role is used so that OpenCV and friends load lazily. An unknown driver name or a missing optional
-dependency fails at start-up with a message naming it.
+``liveness``, ``fingerprint``) exports ``DRIVERS: dict[str, DriverEntry]``; the modules are
+imported only when a role is used so that OpenCV and friends load lazily. An unknown driver name
+or a missing optional dependency fails at start-up with a message naming it.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ ROLE_MODULES: dict[str, str] = {
     "a4_printer": "kiosk.printing.a4_printer",
     "liveness": "kiosk.devices.liveness_camera",  # infrared / binocular liveness camera (optional)
     "scanner": "kiosk.devices.scanner",  # QR/barcode scanner: payment codes, receipt QR (optional)
+    "fingerprint": "kiosk.devices.fingerprint",  # thumb-print collector (optional, issue #19)
 }
 
 

@@ -88,6 +88,12 @@ class BackendClient:
         )
         return None if answer is None else dict(answer)
 
+    def household_member(self, id_number: str, member_id_number: str) -> dict[str, Any]:
+        """Whether ``member_id_number`` is registered in the applicant's household: only that and
+        why not (backend/households.py)."""
+        data = {"id_number": id_number, "member_id_number": member_id_number}
+        return dict(self._call("POST", "/v1/lookup/household", data))
+
     def create_payment(self, amount_fen: int, purpose: str, reference: str = "") -> dict[str, Any]:
         """A payment order: ``payment_id``, ``qr_text`` (show as a QR), ``status``."""
         return dict(

@@ -28,6 +28,8 @@ SERVICE_IDS = (
     "request-status",
     "driving-licence-replacement",
     "inspection-sticker",
+    "temp-resident-id-card",
+    "no-criminal-record-certificate",
 )
 CATEGORIES = ("household", "vehicle", "photo", "status")
 FieldType = Literal["choice", "number", "phone", "date", "id_number", "digits"]
@@ -95,6 +97,9 @@ class Step(_Model):
     documents: tuple[str, ...] = ()  # print: which documents, in order
     # the rules of the step's engine as data (limits, windows, ages, fees, lists): see the kind's engine
     rules: dict[str, Any] = Field(default_factory=dict)
+    # read_card, face_check: whose card and face (a guardian's for an under-16 applicant: the
+    # card goes to session.guardian, the face is matched with it; kiosk/steps/guardian.py)
+    role: Literal["applicant", "guardian"] = "applicant"
 
 
 class Service(_Model):
@@ -106,6 +111,9 @@ class Service(_Model):
     request_version: int = Field(ge=1)
     fee_fen: int = Field(ge=0)
     devices: tuple[str, ...] = ()
+    # the service's rules as data (windows, ages, limits), read by its step engines; a site
+    # overrides them like the fee (kiosk/services/site_overrides.py)
+    rules: dict[str, int | float | str | bool | tuple[str, ...]] = {}
     steps: tuple[Step, ...] = Field(min_length=1)
 
     def field(self, field_id: str) -> FormField | None:
@@ -145,15 +153,15 @@ class Catalogue:
             from kiosk.services.site_overrides import apply_overrides
 
             data = apply_overrides(data, site)
+        where = str(path) if site is None else f"{path} with the site's {site}"
         try:
             parsed = _File.model_validate(data)
         except ValidationError as exc:
-            problems = [
-                ConfigProblem(str(path), ".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()
-            ]
+            ids = [s.get("id", "?") for s in data.get("services", [])]  # services.2.fees -> the service's id
+            problems = [ConfigProblem(where, ".".join(_named(e["loc"], ids)), e["msg"]) for e in exc.errors()]
             raise ConfigError(problems) from exc
         catalogue = cls(parsed.services)
-        catalogue.check(str(path))
+        catalogue.check(where)
         return catalogue
 
     def check(self, label: str = "services.toml") -> None:
@@ -173,6 +181,10 @@ class Catalogue:
                 step_ids.add(step.id)
                 if step.kind not in STEP_KINDS:
                     problems.append(f"{where}: unknown step kind {step.kind!r}")
+                else:
+                    produced = STEP_KINDS[step.kind].produces
+                    if step.when and step.when.field in produced:
+                        problems.append(f"{where}: condition on {step.when.field!r}, set by this step")
                 if step.when and step.when.field not in field_ids:
                     problems.append(f"{where}: condition on {step.when.field!r}, not asked before this step")
                 if step.kind == "form" and not step.fields:
@@ -185,7 +197,17 @@ class Catalogue:
                     field_ids.add(f.id)
                     if f.type == "choice" and len(f.options) < 2:
                         problems.append(f"{where}.{f.id}: a choice needs at least two options")
+                if step.kind in STEP_KINDS:
+                    field_ids.update(STEP_KINDS[step.kind].produces)  # later steps may depend on them
             if service.steps[-1].kind != "done":
                 problems.append(f"{label}: {service.id}: the last step must be 'done'")
         if problems:
             raise CatalogueError("\n".join(problems))
+
+
+def _named(loc: tuple[Any, ...], ids: list[str]) -> list[str]:
+    """A validation error's location with the service's id in place of its index."""
+    parts = [str(p) for p in loc]
+    if len(loc) > 1 and loc[0] == "services" and isinstance(loc[1], int) and loc[1] < len(ids):
+        parts[1] = str(ids[loc[1]])
+    return parts

@@ -51,6 +51,19 @@ def applicant(session: Session) -> dict[str, Any]:
     return {}
 
 
+def guardian(session: Session) -> dict[str, Any]:
+    """An under-16 applicant's guardian: their card (face-checked against it) and the relationship
+    they stated (kiosk/steps/guardian.py)."""
+    card = session.guardian
+    checked = session.artifacts.get("guardian_face_check") or {}
+    return {
+        "id_number": str(getattr(card, "id_number", "")),
+        "name": str(getattr(card, "name", "") or getattr(card, "name_en", "")),
+        "relationship": str(session.values.get("guardian_relationship", "")),
+        "face_checked": bool(checked),
+    }
+
+
 def _iso(value: Any) -> str:
     if not value:
         return ""
@@ -77,6 +90,10 @@ def build_payload(service: Service, session: Session) -> dict[str, Any]:
             value = _artifact(session, *ARTIFACT_FIELDS[name])
             if value is not None:
                 fields[name] = value
+        elif name in service.rules:  # a rule the request states (a temporary card's validity)
+            fields[name] = service.rules[name]
+    if "guardian" in declared and session.guardian is not None:
+        fields["guardian"] = guardian(session)
     if "health" in declared:  # the questions this version asks (v2 of the renewal: the driver's own)
         asked = declared["health"].get("properties", {})
         fields["health"] = {

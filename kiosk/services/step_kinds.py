@@ -17,6 +17,7 @@ class StepKind:
     devices: tuple[str, ...] = ()
     backend: bool = False
     collects_personal_data: bool = False
+    produces: tuple[str, ...] = ()  # session values it sets that later steps' ``when`` may test
 
 
 STEP_KINDS: dict[str, StepKind] = {
@@ -46,5 +47,11 @@ STEP_KINDS: dict[str, StepKind] = {
         StepKind("health_check", backend=True, collects_personal_data=True),  # 电子体检 record number
         StepKind("owner_check", backend=True),  # the resident is the vehicle's registered owner
         StepKind("inspection_check", backend=True),  # owner, exemption, insurance, violations
+        # issue #19, household (kiosk/steps/household_rules.py, household_check.py, fingerprint.py):
+        # the applicant's age and card window; "applicant_minor" = yes sends a guardian's steps
+        StepKind("applicant_rules", produces=("applicant_minor",)),
+        StepKind("household_check", backend=True, collects_personal_data=True),
+        # the collector is optional: without one the request says fingerprints are taken at pick-up
+        StepKind("fingerprint", collects_personal_data=True),
     )
 }

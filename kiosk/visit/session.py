@@ -51,6 +51,7 @@ class Session:
         self.service_id: str | None = None
         self.values: dict[str, Any] = {}
         self.identity: Any = None  # the card read or the identity entered (drivers.idcard.IdCard)
+        self.guardian: Any = None  # an under-16 applicant's guardian's card (kiosk/steps/guardian.py)
         self.photo_jpeg: bytes | None = None
         self.artifacts: dict[str, Any] = {}  # step results: look-ups, payment, submitted request
         # the face check's live frame, its JPEG, the decoded card photo and the face templates
@@ -80,6 +81,7 @@ class Session:
         self.artifacts.clear()
         self.face.clear()
         self.identity = None
+        self.guardian = None
         self.photo_jpeg = None
         self.service_id = None
         if self._temp_dir is not None:

@@ -111,8 +111,10 @@ class Pilot:
         matches = []
         for widget in self.walk():
             shown = getattr(widget, "text", None) or getattr(widget, "title", None)
-            if not isinstance(shown, str) or widget.opacity == 0 or not self._on_window(widget):
+            if not isinstance(shown, str) or widget.opacity == 0:
                 continue
+            if not (self._on_window(widget) or self._scroll_view_of(widget) is not None):
+                continue  # off the window and no list to scroll it into view
             if (shown == text) if exact else (text in shown):
                 matches.append(widget)
         tappable = [w for w in matches if isinstance(w, ButtonBehavior) and not w.disabled]
@@ -137,13 +139,21 @@ class Pilot:
         x, y = widget.to_window(*widget.center)
         self.tap_at(x, y)
 
-    def _scroll_into_view(self, widget: Widget) -> None:
-        """As a resident would scroll a list to reach an item below the fold."""
+    @staticmethod
+    def _scroll_view_of(widget: Widget) -> Any:
+        """The list ``widget`` sits in (None: not in one), when it is on the window at all."""
         from kivy.uix.scrollview import ScrollView
 
+        if widget.get_root_window() is None:
+            return None
         parent = widget.parent
         while parent is not None and not isinstance(parent, ScrollView):
             parent = None if parent.parent is parent else parent.parent  # the window is its own parent
+        return parent
+
+    def _scroll_into_view(self, widget: Widget) -> None:
+        """As a resident would scroll a list to reach an item below the fold."""
+        parent = self._scroll_view_of(widget)
         if parent is not None:
             parent.scroll_to(widget, padding=10, animate=False)
             self.frames(2)

@@ -233,6 +233,17 @@ def _request_status(pilot: Any, _step: Any) -> None:
     pilot.tap(app.tr("status.finish"))
 
 
+def _fingerprint(pilot: Any, step: Any) -> None:
+    """A simulated collector takes both thumbs by itself; without one the resident reads that
+    they are taken at pick-up and goes on (a real collector: the technician presses, 60 s)."""
+    widget = pilot.app.screen("step").widget
+    if getattr(pilot.app.runtime.devices.get("fingerprint"), "simulated", True) is False:
+        print("selftest: press each thumb on the fingerprint reader as the screen asks (60 s)", flush=True)
+    pilot.wait_until(lambda: widget.engine.state.finished, timeout_s=60, what="the thumb prints")
+    if widget.phase == "at_pickup":
+        pilot.tap(pilot.app.tr("app.next"))
+
+
 # step kind -> how a resident gets through it (read_card and print are added by their screens)
 PLAYERS: dict[str, Callable[[Any, Any], None]] = {
     "consent": _consent,
@@ -250,6 +261,9 @@ PLAYERS: dict[str, Callable[[Any, Any], None]] = {
     "payment": _wait_for_next_step,
     "print": _wait_for_next_step,
     "request_status": _request_status,
+    "applicant_rules": _wait_for_next_step,
+    "household_check": _wait_for_next_step,
+    "fingerprint": _fingerprint,
 }
 PLAYERS.update(VEHICLE_PLAYERS)  # the vehicle register's steps (screens/harness/selftest_vehicle.py)
 

@@ -135,8 +135,8 @@ def picture_tour(pilot: Any, shot: Callable[[str], None], *, modes: bool = True)
     flow = _open_flow(app, "household-certificate")
     shot("step-consent")
     flow.complete()  # consent
-    while flow.step.kind != "form":  # the card step is pictured below once its screen exists
-        flow.complete()
+    while flow.step.id != "details":  # the card step is pictured below once its screen exists
+        flow.complete({"for_whom": "self"} if flow.step.id == "for_whom" else None)
     app.show_route()
     shot("step-form-choice")
     pilot.tap(app.catalogue["household-certificate"].field("purpose").options[0].label(app.lang))
@@ -167,6 +167,7 @@ def picture_tour(pilot: Any, shot: Callable[[str], None], *, modes: bool = True)
     shot("step-plate")
     if "camera" in runtime.devices:
         flow = _open_flow(app, "id-photo")
+        flow.complete()  # consent
         flow.complete({"spec": "resident-id"})
         app.show_route()
         photo = app.screen("step").widget

@@ -152,7 +152,9 @@ def flow_at(app: Any, service: Any, target: Any) -> Flow | None:
         step = flow.step
         if step.kind == "done":
             return None  # the target does not apply with these answers
-        if step.kind == "read_card":
+        if step.kind == "read_card" and step.role == "guardian":
+            session.guardian = load_cards()["resident_other_face"]
+        elif step.kind == "read_card":
             session.identity = load_cards()["resident"]
         results: dict[str, Any] = {}
         if step.kind == "plate":
@@ -172,6 +174,8 @@ def flow_at(app: Any, service: Any, target: Any) -> Flow | None:
             }  # fmt: skip
         elif step.kind == "payment":
             session.artifacts["payment"] = {"payment_id": "P-TOUR", "amount_fen": 0}
+        elif step.kind == "applicant_rules":
+            results["applicant_minor"] = answers.get("applicant_minor", "no")
         elif step.kind == "submit":
             session.artifacts["submitted"] = TourSubmitted(TOUR_REQUEST_ID)
         errors = flow.complete({f.id: answers[f.id] for f in step.fields}, results=results)
@@ -389,6 +393,44 @@ class StepTour(VehicleTour):
             self.shot(f"{name}-paper-out")
         finally:
             printer.clear("paper_out")
+
+    # -- issue #19, the household steps (screens/steps/household.py) ---------------------------------
+    def _applicant_rules(self, widget: Any, name: str, _hold: Hold, _printer: Any) -> None:
+        """The rule that stops most often: renewing for expiry before the window opens."""
+        from kiosk.steps.household_rules import STOP_WINDOW, RuleOutcome
+
+        widget.show_outcome(RuleOutcome(STOP_WINDOW, detail="2036-02-01"))  # cancels moving on
+        self.shot(name)
+
+    def _household_check(self, widget: Any, name: str, hold: Hold, _printer: Any) -> None:
+        self.pilot.wait_until(lambda: widget.busy, what="the household check to start")
+        self.shot(f"{name}-busy")
+        hold.release()  # the synthetic member's number is in no demo household: the result screen
+        self.pilot.wait_until(lambda: not widget.busy, timeout_s=20, what="the household answer")
+        self.shot(name)
+
+    def _fingerprint(self, widget: Any, name: str, _hold: Hold, _printer: Any) -> None:
+        """Drawn from engine states (the simulated collector would finish before the picture)."""
+        from kiosk.steps.fingerprint import CAPTURING, FingerprintState
+
+        widget.engine.leave()  # before its first capture: nothing is taken
+        place = FingerprintState(CAPTURING, "right_thumb", instruction_key="fingerprint.place.right_thumb")
+        widget.render(place)
+        self.shot(name)
+        if not self._once("fingerprint"):
+            return
+        again = FingerprintState(
+            CAPTURING,
+            "left_thumb",
+            attempt=2,
+            instruction_key="fingerprint.again.poor",
+            taken=("right_thumb",),
+        )
+        widget.render(again)
+        self.shot(f"{name}-again")
+        widget.has_collector = False
+        widget.render(FingerprintState("at_pickup", instruction_key="fingerprint.at_pickup.no_collector"))
+        self.shot(f"{name}-at-pickup")
 
     def _request_status(self, widget: Any, name: str, _hold: Hold, _printer: Any) -> None:
         self.pilot.wait_until(lambda: widget.mode in ("scan", "type"), what="the status look-up")

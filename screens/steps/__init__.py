@@ -36,6 +36,9 @@ STEP_WIDGETS: dict[str, str] = {
     "health_check": "screens.steps.vehicle_checks:HealthCheckStep",
     "owner_check": "screens.steps.vehicle_checks:OwnerCheckStep",
     "inspection_check": "screens.steps.vehicle_checks:InspectionCheckStep",
+    "applicant_rules": "screens.steps.household:ApplicantRulesStep",
+    "household_check": "screens.steps.household:HouseholdCheckStep",
+    "fingerprint": "screens.steps.household:FingerprintStep",
 }
 
 KV_FILES: tuple[str, ...] = (
@@ -51,6 +54,7 @@ KV_FILES: tuple[str, ...] = (
     "printing.kv",
     "status.kv",
     "vehicle_checks.kv",
+    "household.kv",
 )
 
 

@@ -127,9 +127,10 @@ class FaceCheckStep(StepBase):
                     Clock.schedule_interval(lambda _dt: self._demo_blink(), DEMO_BLINK_EVERY_S)
                 )
         from contract.faces import decode_image, default_matcher
+        from kiosk.steps.guardian import visit_for
 
         return FaceCheckEngine(
-            self.flow.session,
+            visit_for(self.step, self.flow.session),  # the guardian's card and face, for role = "guardian"
             settings,
             liveness=liveness,
             matcher=default_matcher,

@@ -96,7 +96,21 @@ class ReadCardStep(StepBase):
             self._say("problem", event.refusals[0].message_key)
             return
         MASKING_FILTER.remember(card.name, card.name_en)
-        self.flow.session.identity = card
+        if getattr(self.step, "role", "applicant") == "guardian":  # kiosk/steps/guardian.py
+            from kiosk.steps.household_rules import guardian_outcome
+            from screens.steps.household import rule_result, today
+
+            outcome = guardian_outcome(
+                dict(self.flow.service.rules), self.flow.session, card, today(self.app)
+            )
+            if not outcome.ok:
+                log.info("guardian's card refused: %s", outcome.cause)
+                self._say("problem", f"{outcome.stop}.body")
+                self.result = rule_result(outcome, "household.another_card")
+                return
+            self.flow.session.guardian = card
+        else:
+            self.flow.session.identity = card
         self.identity = f"{mask_name(card.name or card.name_en)}    {mask_id_number(card.id_number)}"
         self._say("read", "readcard.read_ok")
         if self._moving_on is not None:
@@ -116,6 +130,13 @@ class ReadCardStep(StepBase):
             self._demo_pending = True  # laid on CardRemoved
         else:
             simulator.place("resident")
+
+    def result_action(self, action: str) -> None:
+        """A guardian's card refused: 换一张证件 shows the step again (take it away, lay another)."""
+        if action == "retry" and self.result is not None and getattr(self.step, "role", "") == "guardian":
+            self.result = None
+            return
+        super().result_action(action)
 
     def _finish(self) -> None:
         if self.state == "read":

@@ -42,6 +42,8 @@ class SubmitStep(StepBase):
         attachments = []
         if session.photo_jpeg:
             attachments.append(Attachment("photo", "image/jpeg", session.photo_jpeg))
+        for name, png in session.artifacts.get("fingerprint_scans", ()):  # kiosk/steps/fingerprint.py
+            attachments.append(Attachment(name, "image/png", png))
 
         def work() -> Any:
             return queue.submit(

@@ -35,7 +35,9 @@ def to_address_step(kiosk: Any, *, card: Any = None) -> Any:
         flow.complete({"kind": "replacement", "reason": "lost"})
         flow.complete({"id_number": "990000199001010017"})
     flow.complete()  # the face check (tested in test_face_check.py)
+    flow.complete(results={"applicant_minor": "no"})  # who may apply (tests/unit/test_household_rules.py)
     flow.complete()  # photo (the photo step is tested elsewhere)
+    flow.complete(results={"fingerprints": {"status": "at_pickup", "reason": "no_collector"}})
     flow.complete({"delivery": "mail", "phone": "13800138000"})
     assert flow.step.kind == "address"
     app.show_route()

@@ -390,9 +390,11 @@ def _household_certificate_to_print(kiosk: Any, before_submit: Any = None) -> An
     kiosk.tap("我已阅读并同意")
     kiosk.tap("模拟放置身份证（演示）")
     kiosk.wait_until(
-        lambda: kiosk.screen == "step" and kiosk.app.flow.step.id == "details", timeout_s=45, what="the form"
+        lambda: kiosk.screen == "step" and kiosk.app.flow.step.id == "for_whom", timeout_s=45, what="the form"
     )
-    kiosk.tap("入学")
+    kiosk.tap("本人", exact=True)
+    kiosk.tap(kiosk.app.tr("app.next"))  # for oneself: no member's number, no household check
+    kiosk.tap("亲属关系证明")
     kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     type_digits(kiosk, "2")
     kiosk.tap("下一步")

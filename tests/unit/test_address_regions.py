@@ -126,7 +126,8 @@ def test_mail_address_reaches_the_payload_and_passes_the_schema() -> None:
     session = Session()
     session.values.update(
         {"id_number": "990000199001010017", "kind": "replacement", "reason": "lost", "delivery": "mail",
-         "phone": "13800138000", "mail_address": "北京市东城区5号楼301室", "mail_region": "110101"}
+         "phone": "13800138000", "mail_address": "北京市东城区5号楼301室", "mail_region": "110101",
+         "fingerprints": {"status": "at_pickup", "reason": "no_collector"}}
     )  # fmt: skip
     session.artifacts["payment"] = {"payment_id": "P-1"}
     payload = build_payload(service, session)

@@ -53,7 +53,9 @@ def test_a_terminal_without_a_reader_still_offers_the_plate(catalogue: Catalogue
 def test_lost_card_branch_stays_open_when_the_reader_is_down(catalogue: Catalogue) -> None:
     service = catalogue["id-card-renewal"]
     result = service_availability(service, ready_kinds=ALL_KINDS, device_health=health(card_reader=UNPLUGGED))
-    assert result.ok and [(b.field, b.value) for b in result.blocked] == [("kind", "renewal")]
+    # a guardian (under-16 applicants) identifies on the reader too: that branch is blocked as well
+    blocked = [(b.field, b.value) for b in result.blocked]
+    assert result.ok and blocked == [("kind", "renewal"), ("applicant_minor", "yes")]
     # the camera is needed on every branch (the photo): down, the whole service is off
     no_camera = service_availability(service, ready_kinds=ALL_KINDS, device_health=health(camera=UNPLUGGED))
     assert not no_camera.ok and no_camera.reason_key == "service.unavailable.device.camera"

@@ -14,7 +14,8 @@ from kiosk.visit.session import Session
 
 ALL_KINDS = frozenset(
     {"consent", "form", "review", "done", "read_card", "take_photo", "plate", "verify_identity", "face_check",
-     "vehicle_lookup", "violations", "payment", "submit", "print", "request_status"}
+     "vehicle_lookup", "violations", "payment", "submit", "print", "request_status", "applicant_rules",
+     "household_check", "fingerprint"}
 )  # fmt: skip
 OK = DeviceHealth(Health.OK, "ready")
 
@@ -99,16 +100,17 @@ def test_flow_walks_a_service_and_validates_each_form(catalogue: Catalogue) -> N
     assert flow.complete() == []
     assert flow.step.kind == "face_check"  # 人证核验 right after the card
     assert flow.complete() == []
-    errors = flow.complete({"purpose": "school", "copies": "9", "phone": "12345"})
+    assert flow.complete({"for_whom": "self"}) == []  # the member's number and check are skipped
+    errors = flow.complete({"purpose": "kinship", "copies": "9", "phone": "12345"})
     assert {(e.field, e.key) for e in errors} == {
         ("copies", "field.error.range"),
         ("phone", "field.error.phone"),
     }
     assert flow.step.id == "details" and "purpose" not in session.values  # nothing stored on error
-    assert flow.complete({"purpose": "school", "copies": "2", "phone": "13800138000"}) == []
-    assert session.values == {"purpose": "school", "copies": 2, "phone": "13800138000"}
+    assert flow.complete({"purpose": "kinship", "copies": "2", "phone": "13800138000"}) == []
+    assert session.values == {"for_whom": "self", "purpose": "kinship", "copies": 2, "phone": "13800138000"}
     assert flow.route.screen == "review"
-    assert flow.progress() == (5, 8)
+    assert flow.progress() == (6, 9)
     flow.complete()
     assert flow.step.kind == "submit"
     flow.complete()

@@ -31,7 +31,8 @@ def test_packaged_defaults_are_valid() -> None:
     config = load_config(None, environ={}, validate_devices=False)
     assert config.kiosk.mode == "demo"
     assert config.display.size == (1920, 1080)
-    assert set(config.devices) == {"card_reader", "camera", "printer", "a4_printer", "scanner"}
+    assert set(config.devices) == {"card_reader", "camera", "printer", "a4_printer", "scanner", "fingerprint"}
+    assert config.devices["fingerprint"].driver == "none"  # a site file from before the role stays valid
 
 
 def test_site_file_overrides_and_resolves_relative_paths(tmp_path: Path) -> None:

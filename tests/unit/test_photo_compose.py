@@ -44,7 +44,7 @@ def test_packaged_specs() -> None:
     specs = default_specs()
     assert tuple(sorted(specs)) == tuple(sorted(SPEC_NAMES))
     sizes = {name: (s.width, s.height) for name, s in specs.items()}
-    assert sizes == {"resident-id": (358, 441), "driving-licence": (260, 378), "passport": (354, 472)}
+    assert sizes == {"resident-id": (358, 441), "driving-licence": (260, 378), "passport": (390, 567)}
     assert specs["resident-id"].jpeg_bytes == (14 * 1024, 20 * 1024)
 
 

@@ -29,6 +29,9 @@ TOUCH_KINDS = {
     "health_check": "the record number on a digit pad",
     "owner_check": "确认无误 in the action bar",
     "inspection_check": "确认无误 in the action bar",
+    "applicant_rules": "automatic",
+    "household_check": "automatic",
+    "fingerprint": "press each thumb on the reader; 下一步 when they are taken at pick-up",
 }
 TOUCH_FIELD_TYPES = {"choice", "number", "phone", "date", "id_number"}
 

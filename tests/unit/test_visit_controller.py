@@ -95,7 +95,9 @@ def test_a_visit_from_the_first_touch_to_the_done_screen(visit: VisitController)
     view = visit.choose_category("photo")
     assert (view.screen, view.category, view.route) == ("services", "photo", None)
     view = visit.start_service("id-photo")
-    assert view.screen == "step" and view.route is not None and view.route.step.id == "spec"
+    assert view.screen == "step" and view.route is not None and view.route.step.id == "consent"
+    assert visit.step_done() == []  # consent before the camera (issue #19)
+    assert visit.view().route.step.id == "spec"  # type: ignore[union-attr]
     assert visit.step_done({"spec": "resident-id"}) == []
     assert visit.view().route.step.id == "photo"  # type: ignore[union-attr]
     for expected in ("submit", "print", "done"):
@@ -107,6 +109,7 @@ def test_a_visit_from_the_first_touch_to_the_done_screen(visit: VisitController)
 def test_field_errors_keep_the_step(visit: VisitController) -> None:
     visit.begin()
     visit.start_service("id-photo")
+    visit.step_done()  # consent
     errors = visit.step_done({"spec": "not-a-spec"})
     assert [e.field for e in errors] == ["spec"]
     assert visit.view().route.step.id == "spec"  # type: ignore[union-attr]
@@ -116,8 +119,10 @@ def test_back_goes_to_the_previous_step_then_the_services_then_home(visit: Visit
     visit.begin()
     visit.choose_category("photo")
     visit.start_service("id-photo")
+    visit.step_done()  # consent
     visit.step_done({"spec": "resident-id"})
     assert visit.back().route.step.id == "spec"  # type: ignore[union-attr]
+    assert visit.back().route.step.id == "consent"  # type: ignore[union-attr]
     view = visit.back()
     assert view.screen == "services" and view.category == "photo" and visit.flow is None
     assert visit.session is not None  # still the same visit
@@ -171,7 +176,7 @@ def test_fail_wipes_shows_the_error_screen_and_returns(
     assert view.screen == "error" and view.seconds_left == 15
     assert session is not None and session.wiped and visit.session is None
     assert "unexpected error" in caplog.text
-    assert outcomes(analytics) == {("id-photo", "spec", "failed"): 1}
+    assert outcomes(analytics) == {("id-photo", "consent", "failed"): 1}
     clock.advance(14.5)
     assert visit.tick() == View("error", seconds_left=1)
     clock.advance(0.5)
@@ -231,7 +236,7 @@ def test_idle_warning_then_timeout_wipes_the_session(
     view = visit.tick()
     assert view == View("attract") and not view.idle_warning
     assert session is not None and session.wiped and visit.session is None
-    assert outcomes(analytics) == {("id-photo", "spec", "timed_out"): 1}
+    assert outcomes(analytics) == {("id-photo", "consent", "timed_out"): 1}
 
 
 def test_a_touch_resets_the_idle_timer(visit: VisitController, clock: FakeClock) -> None:
@@ -287,7 +292,7 @@ def test_maintenance_ends_the_visit_and_logs_out_an_idle_technician(
     session = visit.session
     assert visit.enter_maintenance().screen == "maintenance_pin"
     assert session is not None and session.wiped and visit.session is None
-    assert outcomes(analytics) == {("id-photo", "spec", "abandoned"): 1}
+    assert outcomes(analytics) == {("id-photo", "consent", "abandoned"): 1}
     visit.shown("maintenance")  # the PIN was right
     clock.advance(MAINTENANCE_IDLE_S - 10)
     visit.touch()
@@ -322,9 +327,9 @@ def test_outcome_counts(visit: VisitController, clock: FakeClock, analytics: Ste
     visit.start_service("id-photo")
     visit.end("tour")  # not counted
     assert outcomes(analytics) == {
-        ("id-photo", "spec", "abandoned"): 2,
-        ("id-photo", "spec", "timed_out"): 1,
-        ("id-photo", "spec", "failed"): 1,
+        ("id-photo", "consent", "abandoned"): 2,
+        ("id-photo", "consent", "timed_out"): 1,
+        ("id-photo", "consent", "failed"): 1,
         ("request-status", "done", "finished"): 1,
     }
     assert analytics.snapshot()[("id-photo", "-", "started")] == 5
@@ -363,10 +368,10 @@ def test_backend_unreachable_disables_only_the_services_that_need_it(
     around.backend.report(False, "refused")
     assert visit.availability("traffic-fine").ok  # one failure is not an outage
     around.backend.report(False, "refused")
-    needing = {  # a step that asks the backend, or the service says so (the face check without a card)
-        s.id
-        for s in catalogue.services
-        if "backend" in s.devices or any(STEP_KINDS[st.kind].backend for st in s.steps)
+    from kiosk.services.flow import branch_needs
+
+    needing = {  # a step that asks the backend whatever the answers, or the service says so
+        s.id for s in catalogue.services if "backend" in branch_needs(s)[0]
     }
     assert {"traffic-fine", "request-status", "temp-id-certificate"} <= needing
     for service in catalogue.services:
@@ -375,8 +380,11 @@ def test_backend_unreachable_disables_only_the_services_that_need_it(
             assert not availability.ok and availability.reason_key == "service.unavailable.backend", (
                 service.id
             )
-        else:
+        else:  # a backend step on one answer's branch only (a household member): that answer is off
             assert availability.ok, service.id
+            assert all(b.reason_key == "service.degraded.backend" for b in availability.blocked), service.id
+    member = visit.availability("household-certificate").blocked
+    assert [(b.field, b.value) for b in member] == [("for_whom", "member")]
     assert visit.start_service("id-photo").screen == "step"  # the others still start
     visit.cancel()
     assert visit.start_service("request-status").screen == "services"
