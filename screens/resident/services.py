@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from kivy.properties import StringProperty
 
 from screens.base import KioskScreen
+from screens.registry import render_textures
 from screens.widgets import ServiceTile, Tile
 
 
@@ -29,14 +31,31 @@ class ServicesScreen(KioskScreen):
 
         Tiles are made once per service and then only updated, so switching areas re-renders no
         text that did not change (keeps every frame short while residents move around)."""
-        app = self.app
         grid = self.ids.grid
-        tiles = [self._tile(service) for service in app.catalogue.in_category(self.category)]
+        tiles = [self._tile(service) for service in self.app.catalogue.in_category(self.category)]
         if list(reversed(grid.children)) != tiles:
             grid.clear_widgets()
             for tile in tiles:
                 grid.add_widget(tile)
         self._equalise()
+        self._fill(tiles)
+
+    def prebuild(self) -> Iterator[None]:
+        """Make every area's tiles and render their text ahead, one area per step (the registry runs
+        one step per frame after start-up), so no resident's first switch to an area renders them."""
+        shown = self.category
+        if self.manager is not None:
+            self.size = self.manager.size  # laid out as when shown: wrapped text renders once
+        for category in dict.fromkeys(s.category for s in self.app.catalogue.services):
+            self.category = category
+            self.refresh()  # tiles in the grid, as when shown; their texts update before the next frame
+            yield
+            render_textures(self)
+            yield
+        self.category = shown
+
+    def _fill(self, tiles: list[Tile]) -> None:
+        app = self.app
         for tile in tiles:
             service = app.catalogue[tile.service_id]
             availability = app.availability(service.id)
