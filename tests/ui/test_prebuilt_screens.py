@@ -68,3 +68,21 @@ def test_prebuild_leaves_the_area_shown_as_it_was(kiosk: Any) -> None:
     services.category = "vehicle"
     _run_prebuild(kiosk, services)
     assert services.category == "vehicle"
+
+
+def test_prebuild_never_changes_the_tiles_a_resident_sees(kiosk: Any) -> None:
+    """Start-up's prebuild runs over many frames; a resident may reach the services screen before
+    it ends. From then on it must not touch what the screen shows."""
+    from screens.registry import _prebuild
+
+    app = kiosk.app
+    app.begin()
+    kiosk.frames(1)
+    steps = _prebuild(app.screen("services"))
+    next(steps)  # start-up's prebuild has begun (first area laid out) when the resident arrives
+    app.choose_category("photo")
+    kiosk.frames(1)
+    for _step in steps:
+        kiosk.frames(1)
+    ids = [tile.service_id for tile in reversed(app.screen("services").ids.grid.children)]
+    assert ids == [s.id for s in app.catalogue.in_category("photo")]
