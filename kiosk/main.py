@@ -16,7 +16,7 @@ import logging.handlers
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -266,25 +266,40 @@ def after_first_frame(runtime: Runtime) -> Callable[[StartedApp], None]:
     points one way (this composition root -> screens -> the core)."""
 
     def start(app: StartedApp) -> None:
-        open_devices_in_background(runtime, on_opened=lambda _role: app.post(app.devices_changed))
-        start_queue_in_background(runtime, app.post, app.devices_changed, app.queue_status)
-        warm_face_models_in_background()
+        devices = open_devices_in_background(runtime, on_opened=lambda _role: app.post(app.devices_changed))
+        queue = start_queue_in_background(runtime, app.post, app.devices_changed, app.queue_status)
+        warm_face_models_in_background(after=(devices, queue))
 
     return start
 
 
-def warm_face_models_in_background() -> threading.Thread:
-    """Load the face model's files now, on a worker thread: dlib holds the GIL while it loads them
-    (about a second), which during a resident's first face check would freeze the live preview."""
+FACE_MODELS = ("detector", "shape5", "shape68", "resnet")
+FACE_MODEL_PAUSE_S = 0.1  # between two models: the UI thread draws a few frames in between
+
+
+def warm_face_models_in_background(
+    after: Sequence[threading.Thread] = (), pause_s: float = FACE_MODEL_PAUSE_S
+) -> threading.Thread:
+    """Load the face model's files on a worker thread once the threads in ``after`` (opening the
+    devices, starting the queue) are done, one model at a time with a pause between. dlib holds the
+    GIL while it reads a model (the 68-point one: ~0.6 s, 70 MB), so loading during a resident's
+    first face check would freeze the live preview, and loading while the devices open and the
+    queue starts would make all of them (and the UI's frames) wait for each other. A face check
+    that comes first loads what it needs itself (``contract.faces.MODELS`` loads on first use)."""
 
     def load() -> None:
+        for thread in after:
+            thread.join()
         try:
             from contract.faces import MODELS
 
-            for model in ("detector", "shape5", "shape68", "resnet"):
+            for model in FACE_MODELS:
+                time.sleep(pause_s)
                 MODELS.get(model)
         except Exception as exc:  # the face check reports a missing model itself, calmly
             log.warning("face model not loaded at start-up: %s", exc)
+        else:
+            log.info("face model loaded")
 
     thread = threading.Thread(target=load, name="face-models", daemon=True)
     thread.start()

@@ -1,14 +1,15 @@
 """Which screens the kiosk has, and building them: on first use, or one per frame after start-up.
 
 A screen is a module under ``screens/`` with a kv file beside it and a ``SCREEN_CLASS``. The first
-frames need only the attract and home screens; the others are built frame by frame afterwards, so
+frames need only the attract and home screens; the others are built frame by frame afterwards, then
+what a screen would build at its first showing (its ``prebuild()`` steps, one per frame), so
 start-up is quick and no resident waits for a screen to be built later.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kivy.clock import Clock
@@ -38,6 +39,8 @@ class ScreenRegistry:
     def __init__(self) -> None:
         self.manager = ScreenManager(transition=NoTransition())
         self._unbuilt: list[str] = []
+        self._prebuilding: list[Iterator[None]] = []
+        self.built = False  # every screen built and prebuilt (start-up's screen work is over)
 
     def get(self, name: str) -> Any:
         """The screen called ``name``, built on first use."""
@@ -70,6 +73,20 @@ class ScreenRegistry:
         if self._unbuilt:
             Clock.schedule_once(self._build_next, 0)
         else:
+            self._prebuilding = [_prebuild(screen) for screen in self.manager.screens]
+            Clock.schedule_once(self._prebuild_next, 0)
+
+    def _prebuild_next(self, _dt: float) -> None:
+        """One step of a screen's ``prebuild()`` per frame (what its first showing would build)."""
+        while self._prebuilding:
+            if next(self._prebuilding[0], StopIteration) is StopIteration:
+                self._prebuilding.pop(0)
+            else:
+                break
+        if self._prebuilding:
+            Clock.schedule_once(self._prebuild_next, 0)
+        else:
+            self.built = True
             self._then()
 
     def reset_all(self) -> None:
@@ -78,3 +95,21 @@ class ScreenRegistry:
             reset = getattr(screen, "reset", None)
             if reset is not None:
                 reset()
+
+
+def _prebuild(screen: Any) -> Iterator[None]:
+    """A screen's own ``prebuild()`` steps, if it has any, then its text rendered (next frame)."""
+    if hasattr(screen, "prebuild"):
+        yield from screen.prebuild()
+    yield  # the labels' texture updates run before the next frame
+    render_textures(screen)
+
+
+def render_textures(widget: Any) -> None:
+    """Fill every texture under ``widget`` now. Kivy renders a label's text only when its texture
+    is first drawn, so the first frame showing a screen rendered all of its text (tens of ms for a
+    screen of Chinese text under llvmpipe); binding the texture runs that rendering ahead, off screen."""
+    for child in widget.walk(restrict=True):
+        texture = getattr(child, "texture", None)
+        if texture is not None and hasattr(texture, "bind"):
+            texture.bind()

@@ -1,19 +1,28 @@
-"""A demo portrait for the simulated camera, built at run time from scikit-image's bundled astronaut.
+"""A demo portrait for the simulated camera, built from scikit-image's bundled astronaut.
 
-The image is not copied into the repository: it is loaded from the installed ``scikit-image``
-package. Its backdrop is a busy space-shuttle interior, so the head (an ellipse around the face) is
-placed on a plain light backdrop, as a resident in front of the kiosk's white panel would appear.
+The image is not copied into the repository: it is read from the installed ``scikit-image``
+package's data folder, as a file, without importing the package (importing ``skimage.data`` pulls
+in SciPy and imageio: half a second and tens of MB a running kiosk has no use for). Its backdrop is
+a busy space-shuttle interior, so the head (an ellipse around the face) is placed on a plain light
+backdrop, as a resident in front of the kiosk's white panel would appear. :func:`cached_portrait`
+composes a frame once into the data folder; later starts read that file (then scikit-image need not
+even be installed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib.util
+import logging
+import os
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from drivers.camera.base import Image
 from drivers.errors import DeviceNotFound
+
+log = logging.getLogger(__name__)
 
 # Head of the astronaut in skimage.data.astronaut() (512x512): centre and half-axes in pixels.
 _HEAD_CENTRE = (226, 118)
@@ -24,20 +33,33 @@ BACKDROP_BGR = (236, 238, 240)
 _EYES = (((203, 101), (12, 6)), ((246, 104), (12, 6)))
 
 
+def skimage_data_file(name: str, *, device: str = "camera") -> Path:
+    """The path of ``name`` in scikit-image's bundled data folder, found without importing the
+    package; a clear DeviceNotFound if scikit-image is not installed or lacks the file."""
+    try:
+        spec = importlib.util.find_spec("skimage")
+    except (ImportError, ValueError):
+        spec = None
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    for folder in folders:
+        path = Path(folder) / "data" / name
+        if path.is_file():
+            return path
+    raise DeviceNotFound(
+        f"the simulated {device}'s demo face needs scikit-image's sample {name} "
+        "(pip install scikit-image), or give the simulator a folder of images",
+        device=device,
+        port="simulated",
+    )
+
+
 def astronaut_bgr() -> Image:
     """The astronaut sample as BGR; a clear DeviceNotFound if scikit-image is not installed."""
-    try:
-        from skimage import data
-    except ImportError as exc:
-        raise DeviceNotFound(
-            "the simulated camera's demo face needs scikit-image (pip install scikit-image), "
-            "or give the simulator a folder of images",
-            device="camera",
-            port="simulated",
-        ) from exc
-    astronaut: Callable[[], Image] = data.astronaut  # scikit-image's sample loaders are untyped
-    rgb = np.ascontiguousarray(astronaut())
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    path = skimage_data_file("astronaut.png")
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # OpenCV reads BGR, as the cameras deliver
+    if image is None:
+        raise DeviceNotFound(f"cannot read the demo face {path}", device="camera", port="simulated")
+    return np.ascontiguousarray(image)
 
 
 def close_eyes(src: Image) -> Image:
@@ -91,3 +113,27 @@ def portrait(
         blended = head[sy0 : sy0 + h, sx0 : sx0 + w] * alpha + region * (1 - alpha)
         canvas[dy0 : dy0 + h, dx0 : dx0 + w] = blended.astype(np.uint8)
     return canvas
+
+
+def cached_portrait(
+    folder: Path | None, width: int = 640, height: int = 480, *, eyes_closed: bool = False
+) -> Image:
+    """:func:`portrait` (centred, default scale) read from ``folder`` if an earlier start composed it
+    there, else composed now and written there (PNG, lossless: the same pixels each start). The
+    simulated camera's demo frames thus come from the data folder after the first start. No folder:
+    composed every time."""
+    if folder is None:
+        return portrait(width, height, eyes_closed=eyes_closed)
+    path = folder / f"demo-face-{width}x{height}{'-closed' if eyes_closed else ''}.png"
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
+    if image is not None and image.shape == (height, width, 3):
+        return np.ascontiguousarray(image)
+    image = portrait(width, height, eyes_closed=eyes_closed)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.png")
+        if cv2.imwrite(str(tmp), image):
+            os.replace(tmp, path)  # a half-written file is never read
+    except OSError as exc:  # a read-only data folder: compose again at the next start
+        log.warning("demo face not cached in %s: %s", folder, exc)
+    return image

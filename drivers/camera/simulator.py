@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from drivers.camera.base import Image
-from drivers.camera.samples import portrait
+from drivers.camera.samples import cached_portrait
 from drivers.camera.threaded import ThreadedCamera
 from drivers.errors import DeviceNotFound
 
@@ -148,12 +148,17 @@ class SimulatedCamera(ThreadedCamera):
         reconnect_interval: float = 0.5,
         frozen_after: float = 2.0,
         black_after: float = 1.0,
+        cache_dir: Path | None = None,
     ) -> None:
         self._demo_face = frames is None and folder is None
         self._size = (width, height)
         self._closed_eyes: Image | None = None
+        self._cache_dir = cache_dir  # the demo face's frames, composed once (samples.cached_portrait)
         if frames is None:
-            frames = load_folder(folder, width, height) if folder else [portrait(width, height)]
+            if folder is None:
+                frames = [cached_portrait(cache_dir, width, height)]
+            else:
+                frames = load_folder(folder, width, height)
         self.source = SimulatedSource(frames)
         super().__init__(
             self.source,
@@ -179,7 +184,7 @@ class SimulatedCamera(ThreadedCamera):
         if not self._demo_face:
             return
         if self._closed_eyes is None:
-            self._closed_eyes = portrait(*self._size, eyes_closed=True)
+            self._closed_eyes = cached_portrait(self._cache_dir, *self._size, eyes_closed=True)
         self.source.blink(self._closed_eyes, frames)
 
     def hold_up(self, image: Image | None) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -88,13 +87,14 @@ def lfw_photo(index: int) -> Image:
 
 @cache
 def _lfw_faces() -> Image:
+    from drivers.camera.samples import skimage_data_file
+
     try:
-        import skimage
-    except ImportError as exc:
+        path = skimage_data_file("lfw_subset.npy", device="wlt")  # the file, without importing skimage
+    except DeviceNotFound as exc:
         raise DeviceNotFound(
             "the simulated cards' photos need scikit-image (pip install scikit-image)", device="wlt"
         ) from exc
-    path = Path(skimage.__file__).parent / "data" / "lfw_subset.npy"
     loaded: Image = np.load(path)
     return loaded
 

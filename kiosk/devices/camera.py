@@ -1,7 +1,7 @@
 """Drivers for the camera role (see kiosk/devices/__init__.py for the table's shape).
 
 ``opencv``: a real camera by index or device path; ``simulated``: images/videos from a folder, or
-the demo portrait built from scikit-image's astronaut. The photo step's engine
+the demo portrait built from scikit-image's astronaut (once, into the data folder). The photo step's engine
 (:class:`~kiosk.photo.session.PhotoSession`) is re-exported here for the composition root.
 """
 
@@ -29,6 +29,9 @@ def __getattr__(name: str) -> Any:
 
         return getattr(session, name)
     raise AttributeError(name)
+
+
+DEMO_FACE_CACHE = Path("cache") / "demo-face"  # under the data folder
 
 
 class OpenCvOptions(BaseModel):
@@ -69,10 +72,16 @@ def _open_opencv(options: Any, _context: DeviceContext) -> Device:
     return camera
 
 
-def _open_simulated(options: Any, _context: DeviceContext) -> Device:
+def _open_simulated(options: Any, context: DeviceContext) -> Device:
     from drivers.camera.simulator import Fault, SimulatedCamera
 
-    camera = SimulatedCamera(options.folder, width=options.width, height=options.height, fps=options.fps)
+    camera = SimulatedCamera(
+        options.folder,
+        width=options.width,
+        height=options.height,
+        fps=options.fps,
+        cache_dir=context.data_dir / DEMO_FACE_CACHE,  # composed at the first start, read after
+    )
     for name in options.faults:
         camera.inject(Fault(name))
     camera.start_and_wait()

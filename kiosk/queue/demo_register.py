@@ -75,9 +75,10 @@ def other_face_jpeg() -> bytes:
     enlarged five times and padded on a light backdrop so the detector finds it."""
     import cv2
     import numpy as np
-    from skimage import data
 
-    faces: Any = np.load(Path(data.__file__).with_name("lfw_subset.npy"))
+    from drivers.camera.samples import skimage_data_file
+
+    faces: Any = np.load(skimage_data_file("lfw_subset.npy", device="register"))  # not importing skimage
     grey = (np.clip(faces[LFW_INDEX], 0.0, 1.0) * 255).astype(np.uint8)
     face = cv2.resize(grey, (125, 125), interpolation=cv2.INTER_CUBIC)
     canvas = np.full((250, 250), 235, np.uint8)
@@ -92,12 +93,14 @@ def write_demo_register(folder: Path) -> Path | None:
     """The residents file (and photos) in ``folder`` for ``serve --enrol``; written once. None when
     the demo faces cannot be made (scikit-image missing): the local backend then has an empty
     register and every verification answers ``no_record``."""
+    from drivers.errors import DeviceError
+
     listing = folder / RESIDENTS_FILE
     if listing.exists():
         return listing
     try:
         photos = {DEMO_FACE_FILE: demo_face_jpeg(), OTHER_FACE_FILE: other_face_jpeg()}
-    except (ImportError, OSError, ValueError) as exc:
+    except (ImportError, OSError, ValueError, DeviceError) as exc:  # DeviceNotFound: no scikit-image
         log.warning("demo register not written (the demo faces need scikit-image): %s", exc)
         return None
     folder.mkdir(parents=True, exist_ok=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from kivy.properties import StringProperty
 
 from screens.base import KioskScreen
+from screens.registry import render_textures
 from screens.widgets import ServiceTile, Tile
 
 
@@ -23,7 +25,7 @@ class ServicesScreen(KioskScreen):
         self.ids.scroll.scroll_y = 1  # every resident sees the list from its first service
 
     def on_category(self, *_args: Any) -> None:
-        if self.manager is not None and self.manager.current == self.name:
+        if self._shown():
             self.refresh()
 
     def refresh(self, *_args: Any) -> None:
@@ -31,14 +33,40 @@ class ServicesScreen(KioskScreen):
 
         Tiles are made once per service and then only updated, so switching areas re-renders no
         text that did not change (keeps every frame short while residents move around)."""
-        app = self.app
+        self._show_tiles(self.category)
+
+    def _show_tiles(self, category: str) -> None:
         grid = self.ids.grid
-        tiles = [self._tile(service) for service in app.catalogue.in_category(self.category)]
+        tiles = [self._tile(service) for service in self.app.catalogue.in_category(category)]
         if list(reversed(grid.children)) != tiles:
             grid.clear_widgets()
             for tile in tiles:
                 grid.add_widget(tile)
         self._equalise()
+        self._fill(tiles)
+
+    def prebuild(self) -> Iterator[None]:
+        """Make every area's tiles and render their text ahead, one area per step (the registry runs
+        one step per frame after start-up), so no resident's first switch to an area renders them.
+        Stops as soon as the screen is shown: it then shows what the resident chose (and its area's
+        tiles are made then); its area (``category``) is never changed here."""
+        if self.manager is not None:
+            self.size = self.manager.size  # laid out as when shown: wrapped text renders once
+        for category in dict.fromkeys(s.category for s in self.app.catalogue.services):
+            if self._shown():
+                return
+            self._show_tiles(category)  # in the grid, as when shown; texts update before the next frame
+            yield
+            if self._shown():
+                return
+            render_textures(self)
+            yield
+
+    def _shown(self) -> bool:
+        return self.manager is not None and self.manager.current == self.name
+
+    def _fill(self, tiles: list[Tile]) -> None:
+        app = self.app
         for tile in tiles:
             service = app.catalogue[tile.service_id]
             availability = app.availability(service.id)

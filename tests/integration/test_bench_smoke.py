@@ -36,7 +36,7 @@ HEADLESS = {
 WINDOWED = {  # start the real Kivy app: need the session's X display (xvfb-run)
     "service_time.py": (["--service", "household-certificate", "--runs", "1"], "kiosk's share of the visit"),
     "soak.py": (["--sessions", "1", "--warmup", "1"], "failed visits: 0"),
-    "startup.py": (["--runs", "1", "--switches", "4"], "ratio kiosk / bare"),
+    "startup.py": (["--runs", "1", "--switches", "4", "--quick"], "ratio smoke / bare"),
 }
 
 
