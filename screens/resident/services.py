@@ -20,7 +20,6 @@ class ServicesScreen(KioskScreen):
         self._tiles: dict[str, Tile] = {}
 
     def on_pre_enter(self, *_args: Any) -> None:
-        self.ids.scroll.scroll_y = 1  # the list from its top: never where the last resident left it
         self.refresh()
         self.ids.scroll.scroll_y = 1  # every resident sees the list from its first service
 
