@@ -475,7 +475,7 @@ def test_paper_out_shows_the_number_and_a_qr_then_reprints(kiosk: Any) -> None:
         request_id = submitted.request_id
         texts = " ".join(kiosk.visible_texts())
         assert f"受理号：{_grouped(submitted.number)}" in texts and step.qr_texture is not None
-        assert "记下或拍下屏幕上的受理号" in texts  # one name for the number, in the message too
+        assert "请记下受理号" in texts and "已提交" in texts  # one name for the number; the good news first
         _assert_no_uuid(kiosk)
         assert kiosk.app.runtime.queue.outbox.record(request_id) is not None  # nothing lost
         printer.clear("paper_out")
