@@ -36,6 +36,8 @@ driver = "simulated"
 driver = "simulated"
 [devices.a4_printer]
 driver = "simulated"
+[devices.scanner]
+driver = "simulated"
 [heartbeat]
 # the heartbeat drains the step counts it sends: a test slower than one interval (a loaded CI box)
 # would count a visit's "started" gone; heartbeats have their own tests

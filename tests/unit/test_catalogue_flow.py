@@ -66,7 +66,7 @@ def test_catalogue_schema_errors_name_the_key(tmp_path: Path) -> None:
     bad.write_text('[[services]]\nid = "x"\ncategory = "weather"\n', encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         Catalogue.load(bad)
-    assert any(p.key == "services.0.category" for p in info.value.problems)
+    assert any(p.key == "services.x.category" for p in info.value.problems)  # the service by its id
 
 
 def test_availability_needs_step_screens_devices_and_backend(catalogue: Catalogue) -> None:

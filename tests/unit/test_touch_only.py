@@ -33,7 +33,7 @@ TOUCH_KINDS = {
     "household_check": "automatic",
     "fingerprint": "press each thumb on the reader; 下一步 when they are taken at pick-up",
 }
-TOUCH_FIELD_TYPES = {"choice", "number", "phone", "date", "id_number"}
+TOUCH_FIELD_TYPES = {"choice", "number", "phone", "date", "id_number", "digits"}  # digits: the digit pad
 
 
 def test_every_step_of_every_service_is_answered_by_touch() -> None:
