@@ -186,7 +186,7 @@ def test_simulated_devices_are_refused_also_when_simulated_from_the_command_line
     result = run(["kiosk.cli", "--smoke", "--simulate", "--config", str(site)])
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 4 and all("simulated devices are refused in production mode" in x for x in lines)
+    assert len(lines) == 6 and all("simulated devices are refused in production mode" in x for x in lines)
     assert "Traceback" not in result.stderr
 
 
