@@ -314,8 +314,6 @@ class AddressStep(StepBase):
         grid.cols = KEY_COLS[landscape] - (1 if not landscape and app.text_scale > 1 else 0)
         for key in self.detail_keys():
             button = KButton(text=key, role="secondary")
-            # words (号楼, 单元) a little smaller than single keys, so they never wrap
-            button.font_size = app.u * (40 if len(key) == 1 else 30) * app.text_scale
             button.bind(on_release=lambda b: self.press(b.text))
             grid.add_widget(button)
         self._fit_keys()
@@ -333,6 +331,10 @@ class AddressStep(StepBase):
             height = max(app.u * 64, min(height, (room - (rows - 1) * app.u * 12) / rows))
         for button in grid.children:
             button.height = height
+            # words (号楼, 单元) a little smaller than single keys, so they never wrap; a squeezed
+            # key's letter shrinks with it rather than being cut
+            size = app.u * (40 if len(button.text) == 1 else 30) * app.text_scale
+            button.font_size = min(size, height * 0.62)
 
 
 def balanced(name: str) -> str:

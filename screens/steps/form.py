@@ -95,6 +95,13 @@ class FormStep(StepBase):
                 button.text = f"{option.label(app.lang)}\n{app.tr(blocked)}"
                 button.font_size = app.u * 28 * app.text_scale
                 button.disabled_color = app.c_danger  # readable, like a disabled service's reason
+                # two lines (the answer and why it cannot be chosen): as tall as they need
+                base = button.height
+                button.bind(
+                    texture_size=lambda b, size, base=base: setattr(
+                        b, "height", max(base, size[1] + app.u * 24)
+                    )
+                )
             button.bind(on_release=lambda b: self.choose(b.option_value))
             grid.add_widget(button)
         self._grid = grid

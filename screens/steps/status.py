@@ -153,8 +153,10 @@ class RequestStatusStep(StepBase):
         # the main button is the action bar's right slot: 下一步 while typing, 完成 on a result
         self.main_key = "status.finish" if state.main_action == "finish" else ""
         self.wants_next = bool(state.main_action)
-        # while typing, the question is the headline of the title row
-        self.question = app.tr("status.entry.title") if state.mode == "type" else ""
+        # what to do now is the headline of the title row: type the number, or show the receipt
+        self.question = {"type": app.tr("status.entry.title"), "scan": app.tr("status.scan.show")}.get(
+            state.mode, ""
+        )
         self.hint = app.tr(state.hint_key) if state.hint_key else ""
         self.typed = state.typed
         self.entry_problem = app.tr(state.entry_problem_key) if state.entry_problem_key else ""

@@ -215,7 +215,9 @@ def test_printer_fault(kiosk: Any, fault: str) -> None:
         assert_calm(kiosk, step.message)
         submitted = kiosk.app.session.artifacts["submitted"]
         request_id = submitted.request_id
-        assert any(group_number(submitted.number) in t for t in kiosk.visible_texts())  # the 受理号 to note down
+        assert any(
+            group_number(submitted.number) in t for t in kiosk.visible_texts()
+        )  # the 受理号 to note down
         assert step.qr_texture is not None
         assert_way_forward(kiosk, "printing.reprint")
         assert_way_forward(kiosk, "app.finish")
@@ -294,7 +296,9 @@ def test_backend_fault_at_submit(kiosk: Any, proxy: FaultProxy, fault: str) -> N
     kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=10, what="the done screen")
     submitted = kiosk.app.session.artifacts["submitted"]
     request_id = submitted.request_id
-    assert any(group_number(submitted.number) in t for t in kiosk.visible_texts())  # submitted = in the outbox
+    assert any(
+        group_number(submitted.number) in t for t in kiosk.visible_texts()
+    )  # submitted = in the outbox
     kiosk.wait_until(lambda: proxy.hits[fault] >= 1, timeout_s=20, what=f"delivery meeting {fault}")
     record = queue(kiosk).outbox.record(request_id)
     assert record is not None and record["status"] == "pending"  # kept, neither lost nor dead
