@@ -30,10 +30,11 @@ from kiosk.services.regions import (
     written_local,
 )
 from screens.steps.base import StepBase
-from screens.widgets import KButton
+from screens.widgets import KButton, fit_font
 
 COLS = {True: 5, False: 4}  # tiles per row: landscape, portrait
 KEY_COLS = {True: 13, False: 7}  # house-number keys per row (portrait with large text: one less)
+LARGE_LANDSCAPE_EXTRA_COLS = 5  # 长辈模式 landscape: three rows of keys, not four (they must fit)
 TILE_LINE = 6  # characters a tile line holds; longer names are split into two balanced lines
 ROWS = {True: 4, False: 10}  # rows per page with normal text (large text: one row less in landscape)
 
@@ -255,6 +256,7 @@ class AddressStep(StepBase):
             self.prompt = app.tr(f"address.pick.{key}")
             self.region_text = self.regions.written_name(self.parent_code) if self.parent_code else ""
             self._fill_tiles()
+        self.question = self.prompt  # what to choose now is the title row's headline
 
     def _fill_tiles(self) -> None:
         grid = self._body.ids.tiles
@@ -311,11 +313,16 @@ class AddressStep(StepBase):
         app = self.app
         grid.clear_widgets()
         landscape = bool(app.landscape)
-        grid.cols = KEY_COLS[landscape] - (1 if not landscape and app.text_scale > 1 else 0)
+        grid.cols = KEY_COLS[landscape] + (
+            (LARGE_LANDSCAPE_EXTRA_COLS if landscape else -1) if app.text_scale > 1 else 0
+        )
         for key in self.detail_keys():
             button = KButton(text=key, role="secondary")
             button.bind(on_release=lambda b: self.press(b.text))
             grid.add_widget(button)
+        if not getattr(grid, "_fitted", False):
+            grid._fitted = True
+            grid.bind(width=lambda *_: self._fit_keys())
         self._fit_keys()
 
     def _fit_keys(self) -> None:
@@ -327,14 +334,15 @@ class AddressStep(StepBase):
         rows = max(1, -(-len(grid.children) // max(1, grid.cols)))
         height = app.u * (84 if app.text_scale == 1 else 96)
         if body > 1:
-            room = body - app.u * 110 * app.text_scale - app.u * 18  # the number and its two keys
-            height = max(app.u * 64, min(height, (room - (rows - 1) * app.u * 12) / rows))
+            room = body - app.u * 110 * (1 + (app.text_scale - 1) * 0.5) - app.u * 18  # the number row
+            height = max(app.u * 60, min(height, (room - (rows - 1) * app.u * 12) / rows))
         for button in grid.children:
             button.height = height
             # words (号楼, 单元) a little smaller than single keys, so they never wrap; a squeezed
             # key's letter shrinks with it rather than being cut
             size = app.u * (40 if len(button.text) == 1 else 30) * app.text_scale
-            button.font_size = min(size, height * 0.62)
+            width = (grid.width - (grid.cols - 1) * grid.spacing[0]) / max(1, grid.cols)
+            button.font_size = fit_font(button.text, min(size, height * 0.62), width - app.u * 28)
 
 
 def balanced(name: str) -> str:
