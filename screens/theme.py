@@ -17,7 +17,7 @@ STANDARD: dict[str, Colour] = {
     "c_secondary": [0.87, 0.90, 0.95, 1],
     "c_accent": [0.93, 0.49, 0.10, 1],
     "c_danger": [0.63, 0.11, 0.11, 1],  # white on it 7.8:1: 呼叫帮助 meets 长辈模式's 7:1
-    "c_ok": [0.10, 0.55, 0.30, 1],
+    "c_ok": [0.03, 0.36, 0.17, 1],  # as text: 8.2:1 on a card, 7.5:1 on the page (核验通过, 已办结)
     "c_disabled": [0.80, 0.82, 0.86, 1],
 }
 
@@ -31,7 +31,7 @@ HIGH_CONTRAST: dict[str, Colour] = {
     "c_on_primary": [0, 0, 0, 1],
     "c_secondary": [0.22, 0.22, 0.22, 1],
     "c_accent": [1, 0.60, 0.10, 1],
-    "c_danger": [1, 0.45, 0.45, 1],
+    "c_danger": [1, 0.5, 0.5, 1],  # 7.5:1 on a card, 8.6:1 under black text
     "c_ok": [0.35, 1, 0.55, 1],
     "c_disabled": [0.30, 0.30, 0.30, 1],
 }

@@ -19,6 +19,13 @@ def text_width(text: str, font_size: float) -> float:
     return sum(1.0 if ord(c) >= 0x2E80 else 0.62 for c in text) * font_size
 
 
+def fit_font(text: str, font_size: float, width: float) -> float:
+    """``font_size``, or smaller so that a one-word label (a key's "Delete") stays on one line in
+    ``width`` instead of breaking inside the word."""
+    need = text_width(text, font_size)
+    return font_size if need <= width or need <= 0 else max(1.0, font_size * width / need)
+
+
 class KButton(ButtonBehavior, Label):
     """A large rounded touch button (at least 15 mm high on the designed screen)."""
 
@@ -169,6 +176,7 @@ class ResultPanel(BoxLayout):
     kind = StringProperty("problem")  # ok | wait | problem | ok_problem
     title = StringProperty("")
     body = StringProperty("")
+    note = StringProperty("")  # a second sentence under the body
     detail = StringProperty("")
     home_text = StringProperty("")
     retry_text = StringProperty("")

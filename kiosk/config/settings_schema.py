@@ -100,7 +100,7 @@ class Setting:
     kind: Kind
     title_zh: str
     title_en: str
-    description: str
+    description: str  # English help (config/messages/settings_help.toml, else the key's comment)
     value: Any  # current effective value (None for secrets)
     is_set: bool = True  # secrets: whether a value is configured
     options: tuple[Any, ...] = ()  # choice
@@ -110,6 +110,12 @@ class Setting:
     exclusive_max: bool = False
     unit: str = ""
     pattern: str = ""
+    description_zh: str = ""  # Chinese help (config/messages/settings_help.toml)
+
+    @property
+    def help(self) -> str:
+        """The help text as a technician reads it: Chinese first, English second (one a line)."""
+        return "\n".join(x for x in (self.description_zh, self.description) if x)
 
     @property
     def shown(self) -> str:
@@ -221,14 +227,16 @@ def _setting(
     value: Any,
     titles: Mapping[str, tuple[str, str]],
     comment: str,
+    helps: Mapping[str, tuple[str, str]],
 ) -> Setting | None:
     name = path.rsplit(".", 1)[-1]
     zh, en = titles.get(name, ("", ""))
     en = en or _title_en(name)
     zh = zh or en
-    description = info.description or comment
+    help_zh, help_en = helps.get(help_key(path), ("", ""))
+    description = help_en or info.description or comment
     if path in SECRETS:
-        return Setting(path, "secret", zh, en, description, None, is_set=bool(value))
+        return Setting(path, "secret", zh, en, description, None, is_set=bool(value), description_zh=help_zh)
     kind = _kind_of(info.annotation)
     if kind is None:
         return None
@@ -245,15 +253,28 @@ def _setting(
     unit = next((u for suffix, u in UNITS.items() if name.endswith(suffix)), "")
     if name == "baud":
         unit = "baud"
-    return Setting(path, kind[0], zh, en, description, value, unit=unit, **extra)
+    return Setting(path, kind[0], zh, en, description, value, unit=unit, description_zh=help_zh, **extra)
 
 
-def build_sections(config: KioskConfig, titles: Mapping[str, tuple[str, str]] | None = None) -> list[Section]:
+def help_key(path: str) -> str:
+    """Where a setting's help lives under ``settings.help.``: the dotted path itself (a device's
+    option is ``devices.ROLE.OPTION``, the same for every driver of the role)."""
+    return path
+
+
+def build_sections(
+    config: KioskConfig,
+    titles: Mapping[str, tuple[str, str]] | None = None,
+    helps: Mapping[str, tuple[str, str]] | None = None,
+) -> list[Section]:
     """The editable settings of ``config`` grouped in sections, in screen order.
 
     ``titles`` maps a field or section name to its (zh, en) title (``config/messages/settings.toml``);
-    a name without one gets an English title made from the key."""
+    a name without one gets an English title made from the key. ``helps`` maps a setting's path to
+    its (zh, en) help (``config/messages/settings_help.toml``, :func:`helps_from`); a setting
+    without one is explained by its comment, in English."""
     titles = titles or {}
+    helps = helps or {}
     defaults = _default_comments()
     sections: list[Section] = []
     for section_key, names in INCLUDE.items():
@@ -270,16 +291,19 @@ def build_sections(config: KioskConfig, titles: Mapping[str, tuple[str, str]] | 
                 getattr(current, name),
                 titles,
                 defaults.get(path) or code_comments.get(name, ""),
+                helps,
             )
             if row is not None:
                 rows.append(row)
         zh, en = titles.get(section_key, (section_key, section_key))
         sections.append(Section(section_key, zh, en, tuple(rows)))
-    sections.extend(_device_sections(config, titles))
+    sections.extend(_device_sections(config, titles, helps))
     return sections
 
 
-def _device_sections(config: KioskConfig, titles: Mapping[str, tuple[str, str]]) -> list[Section]:
+def _device_sections(
+    config: KioskConfig, titles: Mapping[str, tuple[str, str]], helps: Mapping[str, tuple[str, str]]
+) -> list[Section]:
     from kiosk.devices import NOT_INSTALLED, role_drivers
 
     sections = []
@@ -292,7 +316,7 @@ def _device_sections(config: KioskConfig, titles: Mapping[str, tuple[str, str]])
         rows = []
         for name, info in entry.options.model_fields.items():
             path = f"devices.{role}.{name}"
-            row = _setting(path, info, getattr(options, name), titles, comments.get(name, ""))
+            row = _setting(path, info, getattr(options, name), titles, comments.get(name, ""), helps)
             if row is not None:
                 rows.append(row)
         zh, en = titles.get(role, (role, role))
@@ -420,6 +444,17 @@ def pending_restart(running: KioskConfig, saved: KioskConfig) -> list[str]:
 def titles_from(messages: Any) -> dict[str, tuple[str, str]]:
     """(zh, en) titles from the ``settings.title.NAME`` keys of a :class:`~kiosk.config.messages.Messages`."""
     prefix = "settings.title."
+    return {
+        key[len(prefix) :]: (messages.get(key, "zh"), messages.get(key, "en"))
+        for key in sorted(messages.keys())
+        if key.startswith(prefix)
+    }
+
+
+def helps_from(messages: Any) -> dict[str, tuple[str, str]]:
+    """(zh, en) help texts by setting path from the ``settings.help.PATH`` keys of a
+    :class:`~kiosk.config.messages.Messages` (``config/messages/settings_help.toml``)."""
+    prefix = "settings.help."
     return {
         key[len(prefix) :]: (messages.get(key, "zh"), messages.get(key, "en"))
         for key in sorted(messages.keys())

@@ -78,6 +78,12 @@ class StatusLookupState:
         return self.mode == TYPE
 
     @property
+    def main_action(self) -> str:
+        """What the action bar's main button does: ``check`` the typed number, ``finish`` once a
+        result is shown (完成, the way forward), or nothing (scanning, asking the backend)."""
+        return {TYPE: "check", RESULT: "finish"}.get(self.mode, "")
+
+    @property
     def result_state(self) -> str:
         return self.view.state if self.view is not None else ""
 

@@ -290,11 +290,13 @@ class LayoutAudit:
         if label.disabled:
             return  # an inactive control (WCAG 1.4.3 exempts it): shown greyed on purpose
         box = _intersect(item.rect, item.clip)
-        background = _background(image, box)
-        if background is None:
-            return  # not one background (a photo, a gradient): not judged
         colour = list(label.color)
         alpha = colour[3] * item.opacity if len(colour) > 3 else item.opacity
+        # the glyphs' own pixels are not the background: a large icon or bold digits can cover
+        # most of their box, and the most common colour there was the text itself (1:1)
+        background = _background(image, box, avoid=tuple(colour[:3]) if alpha > 0.9 else None)
+        if background is None:
+            return  # not one background (a photo, a gradient): not judged
         shown = [alpha * c + (1 - alpha) * b for c, b in zip(colour[:3], background, strict=True)]
         ratio = contrast_ratio(shown, list(background))
         need = LARGE_TEXT_CONTRAST if mode.large_text else NORMAL_CONTRAST
@@ -351,8 +353,11 @@ def _hex(colour: tuple[float, ...]) -> str:
     return "".join(f"{round(c * 255):02x}" for c in colour[:3])
 
 
-def _background(image: Any, box: Rect) -> tuple[float, float, float] | None:
-    """The colour most of ``box`` is drawn in (the text's background), or None if there is none."""
+def _background(
+    image: Any, box: Rect, avoid: tuple[float, ...] | None = None
+) -> tuple[float, float, float] | None:
+    """The colour most of ``box`` is drawn in (the text's background), or None if there is none;
+    ``avoid``: the text's colour, whose pixels are the glyphs, not what is behind them."""
     from PIL import Image
 
     width, height = image.size
@@ -368,9 +373,15 @@ def _background(image: Any, box: Rect) -> tuple[float, float, float] | None:
     if crop.width * crop.height > 40_000:
         crop = crop.resize((max(2, crop.width // 4), max(2, crop.height // 4)), Image.Resampling.NEAREST)
     colours = crop.getcolors(crop.width * crop.height) or []
+    if avoid is not None:
+        text = tuple(round(c * 255) for c in avoid[:3])
+        total = sum(n for n, _rgb in colours)
+        colours = [(n, rgb) for n, rgb in colours if max(abs(a - b) for a, b in zip(rgb, text)) > 12]  # noqa: B905
+        if sum(n for n, _rgb in colours) < 0.03 * total:
+            return (avoid[0], avoid[1], avoid[2])  # text drawn on its own colour: invisible, 1:1
     if not colours:
         return None
     count, rgb = max(colours)
-    if count < 0.3 * crop.width * crop.height:
+    if count < 0.3 * sum(n for n, _rgb in colours):
         return None
     return (rgb[0] / 255, rgb[1] / 255, rgb[2] / 255)

@@ -91,6 +91,23 @@ def _picture_status_lookup(app: Any, pilot: Any, shot: Callable[[str], None]) ->
     shot("step-status-result")
 
 
+def _picture_assist(app: Any, pilot: Any, shot: Callable[[str], None]) -> None:
+    """The sound panel and the 呼叫帮助 notice on the home screen. The notice is opened as the
+    help button shows it, without raising an alert: the tour files nothing."""
+    from screens.assist.assist import HelpNotice
+
+    app.assist.open_sound()
+    shot("sound-panel")
+    app.assist.reset()  # closes the panel (and puts the volume back to the site's default)
+    notice = HelpNotice()
+    notice.open(animation=False)
+    try:
+        shot("help-notice")
+    finally:
+        notice.dismiss(animation=False)
+        pilot.frames(2)
+
+
 def run_tour(runtime: Runtime, out: Path) -> int:
     from screens.harness.pilot import Pilot
 
@@ -214,6 +231,7 @@ def picture_tour(pilot: Any, shot: Callable[[str], None], *, modes: bool = True)
     else:
         app.cancel()
         app.begin()
+    _picture_assist(app, pilot, shot)
     runtime.failures["camera"] = DeviceHealth(Health.DOWN, "tour", "camera unplugged (tour)")
     step(lambda: app.choose_category("photo"), "services-device-down")
     del runtime.failures["camera"]

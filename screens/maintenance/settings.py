@@ -28,6 +28,7 @@ from kiosk.config.settings_schema import (
     Section,
     Setting,
     build_sections,
+    helps_from,
     pending_restart,
     read_only_reason,
     save_setting,
@@ -74,7 +75,9 @@ class SettingEditor(ModalView):
         self.title = f"{setting.title_zh} / {setting.title_en}"
         self.current = setting.shown
         allowed = self.page.app.tr("settings.allowed", bounds=setting.bounds) if setting.bounds else ""
-        self.note = "   ·   ".join(x for x in (setting.path, allowed, setting.description) if x)
+        self.note = "\n".join(
+            x for x in ("   ·   ".join(y for y in (setting.path, allowed) if y), setting.help) if x
+        )
         if setting.kind == "bool":
             self.entry = "true" if setting.value else "false"
         elif setting.kind in ("int", "float"):
@@ -188,7 +191,7 @@ class SettingsPage(MaintenancePage):
             self._editor = None
 
     def _sections(self, config: Any) -> list[Section]:
-        return build_sections(config, titles_from(self.app.messages))
+        return build_sections(config, titles_from(self.app.messages), helps_from(self.app.messages))
 
     def _load(self, site: Path) -> tuple[list[Section], list[str]]:
         """The settings as saved in the site file and which of them the running app does not use yet
@@ -234,7 +237,7 @@ class SettingsPage(MaintenancePage):
             row.setting = setting
             row.title = f"{setting.title_zh} / {setting.title_en}"
             row.value = setting.shown
-            row.note = "  ·  ".join(x for x in (setting.description, setting.bounds) if x)
+            row.note = "\n".join(x for x in (setting.help, setting.bounds) if x)
             row.bind(on_release=lambda r: self.edit(r.setting))
             box.add_widget(row)
 

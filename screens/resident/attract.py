@@ -10,6 +10,7 @@ from kivy.properties import NumericProperty
 from screens.base import KioskScreen
 
 SHORTCUTS = ("temp-id-certificate", "household-certificate", "traffic-fine", "id-photo")
+PULSE_LOW = 0.8
 
 
 class AttractScreen(KioskScreen):
@@ -33,7 +34,8 @@ class AttractScreen(KioskScreen):
         )
         self._anim.repeat = True
         self._anim.start(self)
-        self._pulse = Animation(pulse=0.55, duration=1.0) + Animation(pulse=1.0, duration=1.0)
+        # the "touch" line breathes, never below 7:1 against the page (0.55 fell to 4.5:1)
+        self._pulse = Animation(pulse=PULSE_LOW, duration=1.0) + Animation(pulse=1.0, duration=1.0)
         self._pulse.repeat = True
         self._pulse.start(self)
 

@@ -5,6 +5,7 @@ the text is large or the screen is portrait, one in portrait with large text."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
@@ -41,6 +42,36 @@ class CategoryCard(ButtonBehavior, BoxLayout):
     icon = StringProperty("")
     lines = ListProperty([])
     primary = BooleanProperty(False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        from kivy.app import App
+        from kivy.clock import Clock
+
+        self._fit = Clock.create_trigger(self.fit_title)  # after the frame's layout
+        App.get_running_app().bind(text_scale=self._fit, lang=self._fit)
+
+    def fit_title_soon(self, *_args: Any) -> None:
+        self._fit()
+
+    def fit_title(self, *_args: Any) -> None:
+        """长辈模式's title size, or smaller until the name fits the card's height: an English
+        name on two lines ran out of the card (the card's height is the grid's share)."""
+        title = self.ids.get("title")
+        if title is None or self.orientation != "horizontal" or self.height <= 1:
+            return
+        from kivy.app import App
+
+        app = App.get_running_app()
+        base = app.u * 52 * app.text_scale
+        room = self.height - 2 * self.padding[1]
+        size = base
+        title.font_size = size
+        title.texture_update()
+        while title.texture_size[1] > room and size > base * 0.6:
+            size *= 0.92
+            title.font_size = size
+            title.texture_update()
 
 
 class HomeScreen(KioskScreen):

@@ -75,7 +75,7 @@ class ServicesScreen(KioskScreen):
             tile.note = (
                 app.fee_text(service.fee_fen)
                 if availability.ok
-                else f"{app.tr('service.unavailable.title')}: {app.tr(availability.reason_key)}"
+                else app.tr("service.unavailable.note", reason=app.tr(availability.reason_key))
             )
             if availability.degraded:  # e.g. by plate only while the card reader is down
                 tile.note = f"{tile.note}  ·  {app.tr('service.degraded.note')}".strip(" ·")

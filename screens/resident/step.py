@@ -105,6 +105,7 @@ class StepScreen(KioskScreen):
         panel.kind = result.kind
         panel.title = app.tr(result.title_key)
         panel.body = app.tr(result.body_key)
+        panel.note = app.tr(result.note_key) if result.note_key else ""
         panel.detail = result.detail
         panel.home_text = app.tr(result.home_key)
         panel.retry_text = app.tr(result.retry_key) if result.retry_key else ""

@@ -30,10 +30,11 @@ from kiosk.services.regions import (
     written_local,
 )
 from screens.steps.base import StepBase
-from screens.widgets import KButton
+from screens.widgets import KButton, fit_font
 
 COLS = {True: 5, False: 4}  # tiles per row: landscape, portrait
 KEY_COLS = {True: 13, False: 7}  # house-number keys per row (portrait with large text: one less)
+LARGE_LANDSCAPE_EXTRA_COLS = 5  # 长辈模式 landscape: three rows of keys, not four (they must fit)
 TILE_LINE = 6  # characters a tile line holds; longer names are split into two balanced lines
 ROWS = {True: 4, False: 10}  # rows per page with normal text (large text: one row less in landscape)
 
@@ -81,6 +82,8 @@ class AddressStep(StepBase):
         self._start = self.regions.start_code(self.app.runtime.config.kiosk.region_code)
         self._body: Any = None
         self.bind(mode=lambda *_: self._show(), page=lambda *_: self._show())
+        self._rows = 0  # rows of tiles on the page shown
+        self.ids.body.bind(height=self._body_resized)
         if self.card_address:
             self._show()
         else:
@@ -161,6 +164,9 @@ class AddressStep(StepBase):
             self.detail += key
 
     def next(self) -> None:
+        if self.mode == "choose":
+            self.use_card()
+            return
         if self.mode != "detail":
             return
         problem = detail_problem(self.detail)
@@ -227,7 +233,10 @@ class AddressStep(StepBase):
     def _show(self) -> None:
         app = self.app
         self.local = self.local_level()
-        self.wants_next = self.mode == "detail"
+        # the main action sits in the action bar's right slot: 使用身份证地址 on the card address
+        # (choosing from the lists is the body's other button), 下一步 after the house number
+        self.wants_next = self.mode in ("choose", "detail")
+        self.main_key = "address.use_card" if self.mode == "choose" else ""
         if not isinstance(self._body, BODIES[self.mode]):
             self.ids.body.clear_widgets()
             self._body = BODIES[self.mode](step=self)
@@ -247,12 +256,13 @@ class AddressStep(StepBase):
             self.prompt = app.tr(f"address.pick.{key}")
             self.region_text = self.regions.written_name(self.parent_code) if self.parent_code else ""
             self._fill_tiles()
+        self.question = self.prompt  # what to choose now is the title row's headline
 
     def _fill_tiles(self) -> None:
         grid = self._body.ids.tiles
         app = self.app
         landscape = bool(app.landscape)
-        rows = ROWS[landscape] - (1 if landscape and app.text_scale > 1 else 0)
+        rows = self._rows = self.tile_rows()
         per_page = rows * COLS[landscape]
         items, self.pages = page_of(self.choices(), self.page, per_page)
         grid.clear_widgets()
@@ -260,12 +270,34 @@ class AddressStep(StepBase):
         for region in items:
             grid.add_widget(self._tile(region))
 
+    def tile_rows(self) -> int:
+        """Rows of tiles a page holds: the design's rows, fewer when they do not fit under the title
+        row (an English question on two lines in 长辈模式 pushed the tiles over it)."""
+        app = self.app
+        landscape = bool(app.landscape)
+        rows = ROWS[landscape] - (1 if landscape and app.text_scale > 1 else 0)
+        body = self.ids.body.height
+        if body <= 1:
+            return rows  # not laid out yet: the rows are counted again once it is
+        tile, gap = self._tile_height(), app.u * 14
+        room = body - app.u * (90 if app.text_scale == 1 else 110) - app.u * 18  # the page buttons
+        return max(1, min(rows, int((room + gap) // (tile + gap))))
+
+    def _tile_height(self) -> float:
+        # 84 design px are 21 mm on the 21.5-inch panel (>= 15 mm)
+        return float(self.app.u * (84 if self.app.text_scale == 1 else 120))
+
+    def _body_resized(self, *_args: Any) -> None:
+        if self.mode == "pick" and self.tile_rows() != self._rows:
+            self.page = 0
+            self._show()
+        elif self.mode == "detail":
+            self._fit_keys()
+
     def _tile(self, region: Region) -> KButton:
         app = self.app
         button = KButton(text=self.tile_text(region), role="secondary")
-        # after the kv rule's height; 84 design px are 21 mm on the 21.5-inch panel (>= 15 mm), and
-        # four rows and the page buttons then fit under the two header lines
-        button.height = app.u * (84 if app.text_scale == 1 else 120)
+        button.height = self._tile_height()  # after the kv rule's height
         button.font_size = app.u * (34 if "\n" not in button.text else 28) * app.text_scale
         button.region_code = region.code
         button.bind(on_release=lambda b: self.choose(b.region_code))
@@ -281,14 +313,36 @@ class AddressStep(StepBase):
         app = self.app
         grid.clear_widgets()
         landscape = bool(app.landscape)
-        grid.cols = KEY_COLS[landscape] - (1 if not landscape and app.text_scale > 1 else 0)
+        grid.cols = KEY_COLS[landscape] + (
+            (LARGE_LANDSCAPE_EXTRA_COLS if landscape else -1) if app.text_scale > 1 else 0
+        )
         for key in self.detail_keys():
             button = KButton(text=key, role="secondary")
-            button.height = app.u * (84 if app.text_scale == 1 else 96)
-            # words (号楼, 单元) a little smaller than single keys, so they never wrap
-            button.font_size = app.u * (40 if len(key) == 1 else 30) * app.text_scale
             button.bind(on_release=lambda b: self.press(b.text))
             grid.add_widget(button)
+        if not getattr(grid, "_fitted", False):
+            grid._fitted = True
+            grid.bind(width=lambda *_: self._fit_keys())
+        self._fit_keys()
+
+    def _fit_keys(self) -> None:
+        """House-number keys as tall as the design asks, or as the rows fit under the number."""
+        if self._body is None or "keypad" not in self._body.ids:
+            return
+        grid, app = self._body.ids.keypad, self.app
+        body = self.ids.body.height
+        rows = max(1, -(-len(grid.children) // max(1, grid.cols)))
+        height = app.u * (84 if app.text_scale == 1 else 96)
+        if body > 1:
+            room = body - app.u * 110 * (1 + (app.text_scale - 1) * 0.5) - app.u * 18  # the number row
+            height = max(app.u * 60, min(height, (room - (rows - 1) * app.u * 12) / rows))
+        for button in grid.children:
+            button.height = height
+            # words (号楼, 单元) a little smaller than single keys, so they never wrap; a squeezed
+            # key's letter shrinks with it rather than being cut
+            size = app.u * (40 if len(button.text) == 1 else 30) * app.text_scale
+            width = (grid.width - (grid.cols - 1) * grid.spacing[0]) / max(1, grid.cols)
+            button.font_size = fit_font(button.text, min(size, height * 0.62), width - app.u * 28)
 
 
 def balanced(name: str) -> str:

@@ -68,6 +68,7 @@ class StepResult:
     detail: str = ""
     retry_main: bool = True  # False: the retry is offered, but the way out stays the main button
     qr: Any = None  # a QR texture shown beside the detail (the status page of a request)
+    note_key: str = ""  # a second sentence after the body ("nothing has been submitted")
 
 
 # what a backend step's state (kiosk/steps/) means for the resident: message key -> result

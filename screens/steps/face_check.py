@@ -30,7 +30,7 @@ from kiosk.steps.face_check import (
     LivenessCheck,
 )
 from kiosk.steps.face_liveness import ChallengeLiveness, DeviceLiveness
-from screens.steps.base import StepBase
+from screens.steps.base import StepBase, StepResult
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,23 @@ class FaceCheckStep(StepBase):
         self.result_text = app.tr(state.message_key) if state.message_key else ""
         self.note = app.tr("face.failed_note") if state.phase in (FAILED, HELP) else ""
         self.can_retry, self.offers_help = state.can_retry, state.offers_help
+        # a check that did not pass is a result (UX.md): the template's icon, title, what to do
+        # next, 再试一次 as its main button where trying again can work, 呼叫帮助, 返回首页
+        back = state.phase == FAILED and state.reason == "no_record"
+        self.result = (
+            StepResult(
+                "problem",
+                f"face.title.{state.phase}",
+                state.message_key,
+                # no record for the number typed: the way back is to check that number
+                retry_key="face.try_again" if state.can_retry else ("result.check_again" if back else ""),
+                retry_main=bool(state.can_retry),
+                help=bool(state.offers_help) or state.phase != RETRY,
+                note_key="face.failed_note" if state.phase in (FAILED, HELP) else "",
+            )
+            if state.phase in (RETRY, FAILED, HELP, OFFLINE) and state.message_key
+            else None
+        )
         self._speak(state)
         if state.phase == PASSED and self._moving_on is None:
             self._moving_on = Clock.schedule_once(lambda _dt: self._finish(), SHOW_PASSED_S)
@@ -204,6 +221,17 @@ class FaceCheckStep(StepBase):
     def cannot(self) -> None:
         if self.engine is not None:
             self.engine.cannot()
+
+    def result_action(self, action: str) -> None:
+        """The result template's buttons: 再试一次 checks again; 返回首页 ends the visit."""
+        if action == "retry" and self.can_retry:
+            self.retry()
+        elif action == "retry":
+            self.teardown()
+            self.app.go_back()  # to the number typed: nothing lost, nothing sent
+        else:
+            self.teardown()
+            self.app.cancel()
 
     def retry(self) -> None:
         if self.engine is not None:

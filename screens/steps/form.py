@@ -73,6 +73,7 @@ class FormStep(StepBase):
         if field.type == "choice":
             area.add_widget(self._choice_grid(field, current))
             area.add_widget(Widget())
+            self._fit_choices()
         elif field.type == "date":
             self._init_date(current)
             area.add_widget(DateSteppers(form=self))
@@ -95,10 +96,33 @@ class FormStep(StepBase):
                 button.text = f"{option.label(app.lang)}\n{app.tr(blocked)}"
                 button.font_size = app.u * 28 * app.text_scale
                 button.disabled_color = app.c_danger  # readable, like a disabled service's reason
+                # two lines (the answer and why it cannot be chosen): as tall as they need
+                base = button.height
+                button.bind(
+                    texture_size=lambda b, size, base=base: setattr(
+                        b, "height", max(base, size[1] + app.u * 24)
+                    )
+                )
             button.bind(on_release=lambda b: self.choose(b.option_value))
             grid.add_widget(button)
         self._grid = grid
+        self.ids.input_area.bind(height=self._fit_choices)
+        self._fit_choices()
         return grid
+
+    def _fit_choices(self, *_args: Any) -> None:
+        """Answer buttons as tall as the design asks, or as their rows fit the input area (six
+        English answers in 长辈模式 rode over the title row); a two-line answer keeps its lines."""
+        grid = getattr(self, "_grid", None)
+        area = self.ids.input_area
+        if grid is None or area.height <= 1:
+            return
+        app = self.app
+        rows = max(1, -(-len(grid.children) // grid.cols))
+        room = (area.height - (rows - 1) * grid.spacing[1]) / rows
+        for button in grid.children:
+            base = app.u * (124 if app.text_scale == 1 else 150)
+            button.height = max(app.u * 64, min(max(base, button.texture_size[1] + app.u * 24), room))
 
     def choose(self, value: Any) -> None:
         """A choice was touched: it shows selected (filled); 下一步 confirms it."""

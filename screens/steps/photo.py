@@ -125,6 +125,9 @@ class TakePhotoStep(StepBase):
         self.can_accept = state.phase in (Phase.REVIEW, Phase.HELP) and state.shots > 0
         self.can_retake = state.phase is Phase.REVIEW and state.attempts_left > 0
         self.reviewing = bool(self.can_accept and self.session is not None and state.selected is not None)
+        # 使用这张照片 is the main action: the action bar's right slot, never a button in the body
+        self.main_key = "photo.accept" if self.can_accept else ""
+        self.wants_next = self.can_accept
         if self.reviewing and self.session is not None:
             self._show_final_crop()
 
@@ -140,6 +143,10 @@ class TakePhotoStep(StepBase):
             self._show_image(image)
 
     # -- the resident's choices ----------------------------------------------------------------------
+    def next(self) -> None:
+        """The action bar's main button: 使用这张照片."""
+        self.accept()
+
     def retake(self) -> None:
         if self.session is not None:
             self.session.retake()

@@ -27,6 +27,7 @@ class PlateStep(StepBase):
         self.plate = str(flow.session.values.get("plate", ""))
         self.bind(plate=lambda *_: self._build_keys())
         self._build_keys()
+        self.ids.keys_box.bind(height=lambda *_: self._fit_keys())
 
     def refresh_texts(self) -> None:
         self._build_keys()
@@ -38,10 +39,20 @@ class PlateStep(StepBase):
         grid.clear_widgets()
         grid.cols = 8 if not self.plate else 10
         for key in keys:
-            button = KButton(text=key, role="secondary", height=self.app.u * 96 * self.app.text_scale)
-            button.font_size = self.app.u * 44 * self.app.text_scale
+            button = KButton(text=key, role="secondary")
             button.bind(on_release=lambda b: self.press(b.text))
             grid.add_widget(button)
+        self._fit_keys()
+
+    def _fit_keys(self) -> None:
+        """Keys as tall as the text size asks, or as the rows fit in the space the keyboard has."""
+        grid, box = self.ids.keyboard, self.ids.keys_box
+        rows = max(1, -(-len(grid.children) // grid.cols))
+        room = (box.height - (rows - 1) * grid.spacing[1]) / rows if box.height > 1 else 1e9
+        height = max(self.app.u * 64, min(self.app.u * 96 * self.app.text_scale, room))
+        for button in grid.children:
+            button.height = height
+            button.font_size = min(self.app.u * 44 * self.app.text_scale, height * 0.62)
 
     def press(self, key: str) -> None:
         self.error = ""

@@ -114,6 +114,18 @@ class RequestStatusStep(StepBase):
         # ids are weak proxies: keep the panes themselves, or detached ones are collected
         self._panes: dict[str, Any] | None = {mode: self.ids[f"{mode}_pane"].__self__ for mode in MODES}
         self.on_mode(self, self.mode)
+        self.ids.keypad_box.bind(height=lambda *_: self._fit_keys())
+
+    def _fit_keys(self) -> None:
+        """Digit keys as tall as the design asks, or as four rows fit under the number."""
+        box, app = self.ids.keypad_box, self.app
+        keys = list(self.ids.keypad.children) + list(self.ids.keypad_row.children)
+        base = app.u * 96 * (1 + (app.text_scale - 1) * 0.3)
+        typed = app.u * 110 * (1 + (app.text_scale - 1) * 0.5)
+        room = (box.height - typed - 5 * box.spacing) / 5  # four rows of digits and the row below
+        height = max(app.u * 64, min(base, room)) if box.height > 1 else base
+        for key in keys:
+            key.height = height
 
     def on_mode(self, _instance: Any, mode: str) -> None:
         panes = getattr(self, "_panes", None)
@@ -138,7 +150,13 @@ class RequestStatusStep(StepBase):
     def render(self, state: StatusLookupState) -> None:
         app = self.app
         self.mode = state.mode
-        self.wants_next = state.wants_next
+        # the main button is the action bar's right slot: 下一步 while typing, 完成 on a result
+        self.main_key = "status.finish" if state.main_action == "finish" else ""
+        self.wants_next = bool(state.main_action)
+        # what to do now is the headline of the title row: type the number, or show the receipt
+        self.question = {"type": app.tr("status.entry.title"), "scan": app.tr("status.scan.show")}.get(
+            state.mode, ""
+        )
         self.hint = app.tr(state.hint_key) if state.hint_key else ""
         self.typed = state.typed
         self.entry_problem = app.tr(state.entry_problem_key) if state.entry_problem_key else ""
@@ -153,6 +171,7 @@ class RequestStatusStep(StepBase):
 
     def refresh_texts(self) -> None:
         self.render(self.lookup.state)
+        self._fit_keys()  # the keys' kv height follows the text size: fit them again
 
     def _service_title(self, request_type: str) -> str:
         for service in self.app.catalogue.services:
@@ -219,8 +238,11 @@ class RequestStatusStep(StepBase):
         self.lookup.clear()
 
     def next(self) -> None:
-        """The step screen's "next" button, shown while typing."""
-        self.lookup.check()
+        """The action bar's main button: check the typed number, or 完成 on a result."""
+        if self.lookup.state.main_action == "finish":
+            self.finish()
+        else:
+            self.lookup.check()
 
     def check(self) -> None:
         self.lookup.check()

@@ -417,8 +417,10 @@ def test_identity_not_verified_nothing_submitted(kiosk: Any) -> None:
     assert "verification" not in session.artifacts and "submitted" not in session.artifacts
     _shot(kiosk, "identity-not-verified")
     assert_way_forward(kiosk, "assist.help")
-    assert_way_forward(kiosk, "app.cancel")
-    kiosk.tap(kiosk.app.tr("app.back"), exact=True)  # back to the number: nothing lost, nothing sent
+    assert_way_forward(kiosk, "app.home")  # the result template's way out
+    kiosk.tap(
+        kiosk.app.tr("result.check_again"), exact=True
+    )  # back to the number: nothing lost, nothing sent
     assert kiosk.screen == "step" and kiosk.app.flow.step.kind == "form"
     return_to_attract(kiosk)  # the visit ends: number, frames and templates wiped
     assert session.values == {} and session.face == {}

@@ -161,6 +161,17 @@ def test_a_scanned_receipt_is_looked_up(step: Harness) -> None:
     assert step.queue is not None and step.queue.asked == [RID] and step.queue.closed == 1
 
 
+def test_the_main_button_checks_while_typing_and_finishes_on_a_result(step: Harness) -> None:
+    """UX.md: the main action is the action bar's right slot, never a button in the body."""
+    assert step.lookup.state.main_action == ""  # scanning: nothing to confirm
+    step.lookup.show_keypad()
+    assert step.lookup.state.main_action == "check"
+    step.scanners[0].on_found(RID)  # (ignored: the scan was left)
+    step.lookup.start_scan()
+    step.scanners[-1].on_found(RID)
+    assert step.mode == RESULT and step.lookup.state.main_action == "finish"
+
+
 def test_a_find_after_leaving_the_scan_is_ignored(step: Harness) -> None:
     scanner = step.scanners[0]
     step.lookup.show_keypad()
