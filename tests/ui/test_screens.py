@@ -305,11 +305,8 @@ def test_photo_step_guides_captures_and_accepts_a_compliant_photo(kiosk: Any) ->
     assert len(session.artifacts["photo"]["photo_code"]) == 19
 
 
-def test_fine_by_plate_vehicle_violations_payment_and_submit(kiosk: Any) -> None:
-    from backend.lookups import _seed  # the simulated backend seeds its records from the plate
-
-    plate = "京A10000"
-    assert _seed(plate)[0] % 4 == 2 and _seed(plate)[0] % 10 != 0  # a known vehicle with two violations
+def test_fines_by_plate_alone_show_no_movements_and_are_paid_only_after_identifying(kiosk: Any) -> None:
+    plate = "京A12345"  # the demo register's car with four unpaid records (backend/fines.py)
     kiosk.wait_until(lambda: kiosk.app.runtime.queue is not None, timeout_s=30, what="the request queue")
     kiosk.tap_at(300, 300)
     kiosk.tap("车驾管业务")
@@ -320,20 +317,13 @@ def test_fine_by_plate_vehicle_violations_payment_and_submit(kiosk: Any) -> None
     kiosk.wait_until(lambda: "是这辆车" in kiosk.visible_texts(), timeout_s=10, what="the vehicle record")
     kiosk.tap("是这辆车")
     step = kiosk.app.screen("step").widget
-    kiosk.wait_until(lambda: len(step.items) == 2, timeout_s=10, what="the two violations")
-    second = step.items[1]["violation_id"]
-    kiosk.tap(step.ids.rows.children[-1])  # the first row: the resident pays only the second one
-    assert step.chosen == [second]
-    kiosk.tap("缴纳所选")
-    payment = kiosk.app.screen("step").widget
-    kiosk.wait_until(lambda: payment.qr_texture is not None, timeout_s=10, what="the payment QR code")
-    kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=30, what="payment, submit and done")
-    artifacts = kiosk.app.session.artifacts
-    assert artifacts["violations"]["violation_ids"] == [second]
-    assert artifacts["payment"]["amount_fen"] == artifacts["violations"]["amount_fen"] > 0
-    queue = kiosk.app.runtime.queue
-    record = queue.outbox.record(artifacts["submitted"].request_id)
-    assert record is not None and record["request_type"] == "vehicle.traffic_fine"
+    kiosk.wait_until(lambda: len(step.items) == 4, timeout_s=10, what="the car's four records")
+    assert {v["why_not"] for v in step.items} == {"needs_card"} and step.chosen == []
+    kiosk.tap(step.ids.rows.children[-1])  # a stranger's plate: nothing can be chosen
+    assert step.chosen == []
+    joined = " ".join(kiosk.visible_texts())
+    assert "2026-10-12" not in joined and "08:41" not in joined  # no times of a car's movements
+    assert kiosk.app.session.artifacts.get("submitted") is None
 
 
 def test_read_card_step_refuses_an_expired_card_then_reads_a_valid_one(kiosk: Any) -> None:
