@@ -139,7 +139,8 @@ def test_simulated_devices_need_allow_simulated(tmp_path: Path) -> None:
     site = production_site(tmp_path)
     simulated = simulate_everything(load_config(site, environ={}))
     assert {p.key for p in production_problems(simulated)} == {
-        f"devices.{role}.driver" for role in ("card_reader", "camera", "printer", "a4_printer", "scanner", "fingerprint")
+        f"devices.{role}.driver"
+        for role in ("card_reader", "camera", "printer", "a4_printer", "scanner", "fingerprint")
     }
     allowed = simulated.model_copy(
         update={"kiosk": simulated.kiosk.model_copy(update={"allow_simulated": True})}
@@ -162,7 +163,8 @@ def test_compose_refuses_what_start_refuses_even_when_made_in_code(tmp_path: Pat
     with pytest.raises(ConfigError) as info:
         compose(config)
     assert {p.key for p in info.value.problems} == {
-        f"devices.{role}.driver" for role in ("card_reader", "camera", "printer", "a4_printer", "scanner", "fingerprint")
+        f"devices.{role}.driver"
+        for role in ("card_reader", "camera", "printer", "a4_printer", "scanner", "fingerprint")
     }
     assert not config.data_dir.exists()  # refused before anything was made
 
