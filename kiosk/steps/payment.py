@@ -100,6 +100,19 @@ class PaymentState(LookupState):
         return self.phase in (REFUSED, EXPIRED, UNCONFIRMED)
 
 
+def fee_due(service: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+    """What the service's own fee comes to for this visit's answers: a step's fee schedule as data
+    (a plate re-issue: the plate type's fee plus a temporary plate, kiosk/steps/vehicle_owner.py),
+    else the flat ``fee_fen``. ``{"amount_fen": int, "items": [(message key, fen), ...]}``; no
+    items for a flat fee (the bill names the service)."""
+    for step in service.steps:
+        if "plate_fees_fen" in step.rules:
+            from kiosk.steps.vehicle_owner import reissue_fee
+
+            return reissue_fee(step.rules, values, int(service.fee_fen))
+    return {"amount_fen": int(service.fee_fen), "items": []}
+
+
 def amount_due(artifacts: Mapping[str, Any], fee_fen: int) -> int:
     """The violations chosen in this visit, else the service's fee."""
     chosen = artifacts.get("violations")

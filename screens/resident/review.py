@@ -9,6 +9,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.services.fields import display_value
 from kiosk.services.regions import mask_address
+from kiosk.steps.payment import fee_due
 from kiosk.visit.privacy import mask_id_number, mask_name
 from screens.base import KioskScreen
 
@@ -32,8 +33,9 @@ def review_rows(flow: Any, lang: str, tr: Any) -> list[tuple[str, str]]:
                 rows.append((field.label.get(lang), display_value(field, session.values[field.id], lang)))
         if step.kind == "address" and session.values.get("mail_address"):
             rows.append((tr("address.review", lang), mask_address(str(session.values["mail_address"]))))
-    if service.fee_fen:
-        rows.append((tr("review.fee", lang), f"￥{service.fee_fen / 100:.2f}"))
+    fee_fen = int(fee_due(service, session.values)["amount_fen"])  # a plate's fee by its type
+    if fee_fen:
+        rows.append((tr("review.fee", lang), f"￥{fee_fen / 100:.2f}"))
     return rows
 
 

@@ -35,7 +35,15 @@ from kiosk.steps.lookups import (
     ViolationsEngine,
     ViolationsState,
 )
-from kiosk.steps.payment import CODE, PAYMENT_POLL_S, PAYMENT_TIMEOUT_S, WAITING, PaymentEngine, PaymentState
+from kiosk.steps.payment import (
+    CODE,
+    PAYMENT_POLL_S,
+    PAYMENT_TIMEOUT_S,
+    WAITING,
+    PaymentEngine,
+    PaymentState,
+    fee_due,
+)
 from screens.steps.base import StepBase, StepResult, lookup_result
 
 DEMO_PAY_CODE = "134567890123456789"  # synthetic: the simulated platform charges it
@@ -345,9 +353,10 @@ class PaymentStep(BackendStep):
     def make_engine(self) -> BackendEngine[Any]:
         self._qr_text = ""
         self._timer: Any = None
+        self._fee = fee_due(self.flow.service, self.flow.session.values)  # by plate type, for one
         return PaymentEngine(
             self.flow.session,
-            fee_fen=int(self.flow.service.fee_fen),
+            fee_fen=int(self._fee["amount_fen"]),
             purpose=self.flow.service.request_type,
             clients=queue_clients(self.app.runtime),
             tasks=self.tasks,
@@ -415,9 +424,11 @@ class PaymentStep(BackendStep):
         if not lines and chosen.get("violation_ids"):
             count = len(chosen["violation_ids"])
             lines = [(self.app.tr("pay.fines_item", count=count), yuan(int(chosen.get("amount_fen", 0))))]
+        if not lines and self._fee["items"]:  # a fee schedule: each part on its own line
+            lines = [(self.app.tr(key), yuan(int(fen))) for key, fen in self._fee["items"]]
         if not lines:
             title = self.flow.service.title.get(lang)
-            lines = [(self.app.tr("pay.fee_item", service=title), yuan(int(self.flow.service.fee_fen)))]
+            lines = [(self.app.tr("pay.fee_item", service=title), yuan(int(self._fee["amount_fen"])))]
         return lines
 
     def _count_down(self) -> None:

@@ -64,6 +64,17 @@ def test_the_owner_confirms_in_the_main_slot_and_the_plate_type_comes_from_the_r
     kiosk.app.end_session("test")
 
 
+def test_a_trailer_plate_with_a_temporary_plate_is_charged_its_own_fee_item_by_item(kiosk: Any) -> None:
+    widget = _at(kiosk, "plate-reissue", "payment", plate_type="trailer", temporary_plate="yes")
+    kiosk.wait_until(lambda: widget.qr_texture is not None, timeout_s=20, what="the payment QR code")
+    texts = kiosk.visible_texts()
+    assert "号牌工本费" in texts and "临时号牌工本费" in texts  # the bill, part by part
+    assert "￥50.00" in texts and "￥5.00" in texts
+    assert widget.payment.state.phase == "waiting" and widget.payment.fee_fen == 5000 + 500
+    assert widget.payment.fee_fen != kiosk.app.catalogue["plate-reissue"].fee_fen  # not the car's fee
+    kiosk.app.end_session("test")
+
+
 def test_a_failed_health_check_stops_and_a_passed_one_goes_on(kiosk: Any) -> None:
     widget = _at(kiosk, "driving-licence-renewal", "health_check")
     for key in FAILED_RECORD:

@@ -323,3 +323,18 @@ def test_each_vehicle_service_runs_its_check_with_rules_from_the_catalogue(
         types = {t["value"] for t in step.rules["plate_types"]}
         assert {"motorcycle", "trailer"} <= types
         assert set(step.rules["plate_fees_fen"]) == types
+
+
+def test_the_plate_reissue_charges_the_fee_of_its_plate_type() -> None:
+    """The payment step and the review screen charge fee_due: a motorcycle plate is not charged
+    the car's fee (config/services.toml's plate_fees_fen), a temporary plate adds its own."""
+    from kiosk.services.catalogue import Catalogue
+    from kiosk.steps.payment import fee_due
+
+    catalogue = Catalogue.load()
+    plate = catalogue["plate-reissue"]
+    assert fee_due(plate, {"plate_type": "small"})["amount_fen"] == plate.fee_fen == 10000
+    motorcycle = fee_due(plate, {"plate_type": "motorcycle", "temporary_plate": "yes"})
+    assert motorcycle == {"amount_fen": 4000, "items": [("fee.plate", 3500), ("fee.temporary_plate", 500)]}
+    flat = catalogue["id-card-renewal"]
+    assert fee_due(flat, {"plate_type": "motorcycle"}) == {"amount_fen": flat.fee_fen, "items": []}
