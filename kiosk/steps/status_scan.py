@@ -134,6 +134,100 @@ class QrScanner:
             self.decode_ms = [*self.decode_ms[-49:], (time.perf_counter() - begun) * 1000]
 
 
+class CodeReader:
+    """Receipt codes from the kiosk's QR scanner (``[devices.scanner]``, drivers/scanner/), read
+    beside the camera while the look-up scans: the same callbacks as :class:`QrScanner`, so the
+    first of the two to see a receipt's code ends the scan.
+
+    A code that is not a receipt's gives the "not a receipt" hint; garbled bytes are logged and
+    the next code read; a scanner that goes away is logged once and the camera carries on."""
+
+    def __init__(
+        self,
+        scanner: Any,
+        post: Post,
+        *,
+        on_hint: Callable[[str], None],
+        on_found: Callable[[str], None],
+        read_s: float = 0.5,
+    ) -> None:
+        self.scanner = scanner
+        self._post = post
+        self._on_hint = on_hint
+        self._on_found = on_found
+        self._read_s = read_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.found: str | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="qr-scanner-device", daemon=True)
+            self._thread.start()
+
+    def stop(self, join_s: float = 1.0) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(join_s)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        from drivers.errors import DeviceDisconnected, DeviceError
+
+        while not self._stop.is_set():
+            try:
+                text = self.scanner.read(self._read_s)
+            except DeviceDisconnected as exc:
+                log.warning("the QR scanner went away during the status scan: %s", exc)
+                return
+            except DeviceError as exc:  # garbled bytes: the resident shows the code again
+                log.warning("the QR scanner sent no usable code: %s", exc)
+                continue
+            if self._stop.is_set() or not text:
+                continue
+            request_id = parse_qr(text)
+            if request_id is not None:
+                self.found = request_id
+                log.info("receipt QR read by the scanner")
+                self._stop.set()
+                self._post(functools.partial(self._on_found, request_id))
+                return
+            log.info("the scanner read a code that is not a receipt's (%d characters)", len(text))
+            self._post(lambda: self._on_hint(HINT_NOT_RECEIPT) if not self._stop.is_set() else None)
+
+
+class ScanGroup:
+    """Several code sources started and stopped as one scan (the camera and the scanner)."""
+
+    def __init__(self, *sources: Any) -> None:
+        self.sources = sources
+
+    def start(self) -> None:
+        for source in self.sources:
+            source.start()
+
+    def stop(self, join_s: float = 1.0) -> None:
+        for source in self.sources:
+            source.stop(join_s)
+
+    @property
+    def running(self) -> bool:
+        return any(source.running for source in self.sources)
+
+    @property
+    def found(self) -> str | None:
+        return next((s.found for s in self.sources if s.found is not None), None)
+
+    @property
+    def decode_ms(self) -> list[float]:
+        """The camera's recent decode times (technicians, benchmarks)."""
+        return next((list(s.decode_ms) for s in self.sources if hasattr(s, "decode_ms")), [])
+
+
 def make_detectors() -> tuple[Any, ...]:
     """OpenCV's classic QR detector, then its ArUco-based one. They fail on different codes and
     angles (each on a few per cent of our receipts, see bench/status_scan.py), together almost

@@ -181,9 +181,22 @@ class RequestStatusStep(StepBase):
 
     # -- the camera: scanner and live preview --------------------------------------------------------
     def _scanner(self, on_hint: Any, on_found: Any) -> Any:
-        from kiosk.steps.status_scan import QrScanner
+        """The camera's QR decoding, with the kiosk's QR scanner beside it when one is usable."""
+        from kiosk.steps.status_scan import CodeReader, QrScanner, ScanGroup
 
-        return QrScanner(self.camera, self.app.post, on_frame=self._frame, on_hint=on_hint, on_found=on_found)
+        camera = QrScanner(
+            self.camera, self.app.post, on_frame=self._frame, on_hint=on_hint, on_found=on_found
+        )
+        device = self._code_scanner()
+        if device is None:
+            return camera
+        return ScanGroup(camera, CodeReader(device, self.app.post, on_hint=on_hint, on_found=on_found))
+
+    def _code_scanner(self) -> Any:
+        runtime = self.app.runtime
+        device = runtime.devices.get("scanner")
+        health = runtime.device_health("scanner") if device is not None else None
+        return device if health is not None and health.usable else None
 
     def _receipt_frame(self, request_id: str) -> Any:
         from kiosk.steps.status_scan import receipt_frame

@@ -143,6 +143,25 @@ def test_scanning_a_receipt_shows_the_officers_decision(kiosk: Any) -> None:
     assert "photo not accepted" not in " ".join(kiosk.visible_texts())
 
 
+def test_a_receipt_shown_to_the_qr_scanner_is_looked_up_too(kiosk: Any) -> None:
+    request_id = _delivered_request(kiosk)
+    scanner = kiosk.app.runtime.devices["scanner"]
+    step = _open_lookup(kiosk)
+    kiosk.wait_until(lambda: step.scanner is not None, timeout_s=10, what="the scan")
+    scanner.present("https://example.org/not-a-receipt")  # another code: a hint, the scan goes on
+    kiosk.wait_until(
+        lambda: kiosk.app.tr("status.scan.not_receipt") in kiosk.visible_texts(),
+        timeout_s=10,
+        what="the hint",
+    )
+    base = kiosk.app.runtime.config.kiosk.status_base_url
+    scanner.present(base + request_id)  # the receipt's QR held to the scanner's window
+    texts = _result(kiosk, step)
+    assert kiosk.app.session.artifacts["status_lookup"]["via"] == "scan"
+    assert not UUID_RE.search(texts)
+    assert step.scanner is None  # the camera's scan stopped with the scanner's find
+
+
 def test_foreign_qr_code_gets_a_hint_and_an_unknown_number_says_so(kiosk: Any) -> None:
     step = _open_lookup(kiosk)
     camera = kiosk.app.runtime.devices["camera"]
