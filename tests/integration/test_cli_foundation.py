@@ -52,6 +52,19 @@ def test_config_check_accepts_a_good_file(tmp_path: Path) -> None:
     assert f"config ok: {good.resolve()}" in result.stdout
 
 
+def test_config_check_checks_the_sites_services_override(tmp_path: Path) -> None:
+    good = site(tmp_path, NO_DEVICES)
+    services = tmp_path / "services.toml"
+    services.write_text('["plate-reissue"]\nfee_fen = 12000\n', encoding="utf-8")
+    result = run(["kiosk.tech", "config", "check", "--config", str(good)])
+    assert result.returncode == 0, result.stderr
+    assert f"services ok: {services}" in result.stdout
+    services.write_text('["plate-reisue"]\nfee_fen = 12000\n', encoding="utf-8")  # a typo in the id
+    result = run(["kiosk.tech", "config", "check", "--config", str(good)])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "plate-reisue" in result.stderr and str(services) in result.stderr
+
+
 def test_kiosk_with_bad_config_exits_2_without_traceback(tmp_path: Path) -> None:
     bad = site(tmp_path, '[display]\norientation = "sideways"\n' + NO_DEVICES)
     result = run(["kiosk.cli", "--smoke", "--config", str(bad)])
