@@ -1,5 +1,5 @@
 """Degrade instead of disable, under Xvfb: with the ID-card reader unplugged, traffic-fine is still
-offered and works by plate; the card option shows why it is missing."""
+offered, by decision number and by plate; the card option shows why it is missing."""
 
 from __future__ import annotations
 
@@ -33,32 +33,32 @@ def reader_unplugged(kiosk: Any) -> Iterator[Any]:
         )
 
 
-def test_traffic_fine_by_plate_while_the_reader_is_unplugged(kiosk: Any, reader_unplugged: Any) -> None:
+def test_traffic_fine_by_decision_number_or_plate_while_the_reader_is_unplugged(
+    kiosk: Any, reader_unplugged: Any
+) -> None:
     kiosk.wait_until(lambda: kiosk.app.runtime.queue is not None, timeout_s=30, what="the request queue")
     kiosk.tap_at(300, 300)
     kiosk.tap("车驾管业务")
-    fine = kiosk.find("交通违法缴款", exact=True)
+    fine = kiosk.find("交通违法处理缴款", exact=True)
     assert fine.available and "部分办理方式暂不可用" in fine.note
     assert not kiosk.find("补领机动车号牌", exact=True).available  # needs the card on every branch
     kiosk.tap(fine)
     assert kiosk.screen == "step" and kiosk.app.flow.step.id == "how"
-    card_option = kiosk.find("刷身份证")
+    card_option = kiosk.find("刷身份证处理违法")
     assert card_option.disabled and "读卡器暂不可用" in card_option.text  # the reason, on screen
     kiosk.tap_at(*card_option.center)  # touching it does nothing
     kiosk.frames(2)
     assert kiosk.app.flow.step.id == "how"
-    kiosk.tap("输入车牌号")
+    assert not kiosk.find("输入决定书编号缴款").disabled  # a decided fine is paid without the card
+    kiosk.tap("只查车牌号")
     kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
-    for key in "京A10000":
+    for key in "京A12345":
         kiosk.tap(key, exact=True)
     kiosk.tap("下一步")
     violations = kiosk.app.screen("step").widget
-    kiosk.wait_until(lambda: len(getattr(violations, "items", ())) == 2, timeout_s=10, what="two violations")
-    kiosk.tap("缴纳所选")
-    kiosk.wait_until(lambda: kiosk.screen == "done", timeout_s=30, what="payment, submit and done")
-    submitted = kiosk.app.session.artifacts["submitted"]
-    record = kiosk.app.runtime.queue.outbox.record(submitted.request_id)
-    assert record is not None and record["request_type"] == "vehicle.traffic_fine"
+    kiosk.wait_until(lambda: len(getattr(violations, "items", ())) == 4, timeout_s=10, what="the records")
+    assert {v["why_not"] for v in violations.items} == {"needs_card"}  # shown, paid after identifying
+    kiosk.app.end_session("test")
 
 
 def test_lost_card_replacement_is_offered_while_the_reader_is_unplugged(

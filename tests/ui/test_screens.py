@@ -377,6 +377,8 @@ def _household_certificate_to_print(kiosk: Any, before_submit: Any = None) -> An
     kiosk.tap_at(300, 300)
     kiosk.tap("户籍业务")
     kiosk.tap("户籍证明", exact=True)
+    notice = " ".join(kiosk.visible_texts())  # what this service takes, the face first
+    assert notice.index("现场人脸图像") < notice.index("身份证信息") and "敏感个人信息" in notice
     kiosk.tap("我已阅读并同意")
     kiosk.tap("模拟放置身份证（演示）")
     kiosk.wait_until(

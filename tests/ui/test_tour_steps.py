@@ -55,11 +55,16 @@ def test_every_step_of_a_service_and_the_notable_states(kiosk: Any, tmp_path: Pa
         screen, step_id, _ = seen[f"traffic-fine-{number:02d}-{step.id}"]
         assert step_id == step.id
         assert screen == {"review": "review", "done": "done"}.get(step.kind, "step")
-    assert seen["traffic-fine-05-violations"][2].items  # the two violations of the tour's plate
-    assert seen["traffic-fine-06-payment"][2].qr_texture is not None
-    submit = seen["traffic-fine-07-submit"][2]
+    number = {step.id: n for n, step in enumerate(fine.steps, 1)}
+
+    def fine_shot(step_id: str, suffix: str = "") -> Any:
+        return seen[f"traffic-fine-{number[step_id]:02d}-{step_id}{suffix}"][2]
+
+    assert fine_shot("violations").items  # the records of the tour's resident
+    assert fine_shot("payment").qr_texture is not None
+    submit = fine_shot("submit")
     assert not submit.failed  # pictured while "submitting", held
-    failed = seen["traffic-fine-08-print-paper-out"][2]
+    failed = fine_shot("print", "-paper-out")
     assert failed.phase == "failed" and failed.qr_texture is not None
     assert "paper_out" not in printer.faults  # cleared after the picture
     assert len(printer.jobs) == jobs_before  # a picture prints nothing
