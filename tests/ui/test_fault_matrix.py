@@ -121,7 +121,7 @@ def test_card_reader_fault(kiosk: Any, fault: str) -> None:
             kiosk.wait_until(lambda: step.state == "waiting", timeout_s=20, what="ready for the card again")
             simulator.place("resident")  # the resident tries again: the read succeeds
         kiosk.wait_until(
-            lambda: kiosk.app.flow is not None and kiosk.app.flow.step.id == "details",
+            lambda: kiosk.app.flow is not None and kiosk.app.flow.step.id == "for_whom",
             timeout_s=45,  # after the face check, which passes by itself in simulation
             what="the form after reading the card",
         )
@@ -186,12 +186,14 @@ def _household_to_print(kiosk: Any, printer: Any, fault: str) -> None:
     kiosk.tap("我已阅读并同意")
     kiosk.tap(kiosk.app.tr("readcard.demo_card"))
     kiosk.wait_until(
-        lambda: kiosk.app.flow.step.id == "details",
+        lambda: kiosk.app.flow.step.id == "for_whom",
         timeout_s=45,
         what="the form after the card and face check",
     )
     simulator.remove()
-    kiosk.tap("入学")
+    kiosk.tap("本人", exact=True)
+    kiosk.tap(kiosk.app.tr("app.next"))  # for oneself
+    kiosk.tap("亲属关系证明")
     kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     type_keys(kiosk, "1")
     kiosk.tap(kiosk.app.tr("app.next"))

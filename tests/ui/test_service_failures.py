@@ -331,8 +331,10 @@ def test_card_left_on_the_reader_is_not_read_for_the_next_visitor(kiosk: Any) ->
         step = _household_to_card(kiosk)
         simulator.place("resident")
         # the face check after the card passes by itself: the demo face blinks and is the card's photo
-        kiosk.wait_until(lambda: kiosk.app.flow.step.id == "details", timeout_s=45, what="the card read")
-        kiosk.tap("入学")
+        kiosk.wait_until(lambda: kiosk.app.flow.step.id == "for_whom", timeout_s=45, what="the card read")
+        kiosk.tap("本人", exact=True)
+        kiosk.tap(kiosk.app.tr("app.next"))  # for oneself
+        kiosk.tap("亲属关系证明")
         kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
         type_keys(kiosk, "1")
         kiosk.tap(kiosk.app.tr("app.next"))
@@ -374,7 +376,7 @@ def test_card_left_on_the_reader_is_not_read_for_the_next_visitor(kiosk: Any) ->
         kiosk.wait_until(lambda: step.state == "waiting", timeout_s=15, what="ready for the visitor's card")
         assert session.identity is None
         simulator.place("resident")  # ... and the visitor's own card is read for this visit
-        kiosk.wait_until(lambda: kiosk.app.flow.step.id == "details", timeout_s=45, what="the new read")
+        kiosk.wait_until(lambda: kiosk.app.flow.step.id == "for_whom", timeout_s=45, what="the new read")
         assert session.identity is not None
         kiosk.wait_until(lambda: kiosk.app.screen("step").widget is not step, what="the form")
     finally:
