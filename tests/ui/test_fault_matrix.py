@@ -145,6 +145,7 @@ def test_camera_fault(kiosk: Any, fault: str) -> None:
     kiosk.tap_at(300, 300)
     kiosk.tap("证件照", exact=True)
     kiosk.tap("证件照", exact=True)
+    kiosk.tap(kiosk.app.tr("consent.agree"))  # the photo is personal data: consent first
     kiosk.tap("居民身份证", exact=True)
     kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
     step = kiosk.app.screen("step").widget
