@@ -114,3 +114,15 @@ def proxy(kiosk: Any) -> Iterator[FaultProxy]:
         services.url, sender.url = original_url, original_sender
         services.worker.wake()
         fault_proxy.close()
+
+
+def reset_demo_fines(kiosk: Any) -> None:
+    """The local backend's demo fines register as enrolled at start (backend/fines.py demo_enrol):
+    an earlier test may have decided or paid the demo resident's fines in this session's backend."""
+    from backend.fines import FinesRegister, demo_enrol
+
+    store = open_store(queue(kiosk).local_backend.store_url)
+    try:
+        demo_enrol(FinesRegister(store))
+    finally:
+        store.close()

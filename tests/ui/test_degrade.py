@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.ui.faults import reset_demo_fines
+
 pytestmark = pytest.mark.ui
 
 
@@ -37,6 +39,7 @@ def test_traffic_fine_by_decision_number_or_plate_while_the_reader_is_unplugged(
     kiosk: Any, reader_unplugged: Any
 ) -> None:
     kiosk.wait_until(lambda: kiosk.app.runtime.queue is not None, timeout_s=30, what="the request queue")
+    reset_demo_fines(kiosk)
     kiosk.tap_at(300, 300)
     kiosk.tap("车驾管业务")
     fine = kiosk.find("交通违法处理缴款", exact=True)

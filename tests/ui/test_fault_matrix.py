@@ -25,6 +25,7 @@ from tests.ui.faults import (
     outbox_total,
     proxy,  # noqa: F401 - fixture
     queue,
+    reset_demo_fines,
     return_to_attract,
     type_keys,
     wait_delivered,
@@ -242,12 +243,13 @@ def test_printer_fault(kiosk: Any, fault: str) -> None:
 
 def _traffic_fine_to_violations(kiosk: Any) -> Any:
     wait_devices(kiosk, "printer")
+    reset_demo_fines(kiosk)
     kiosk.tap_at(300, 300)
     kiosk.tap("车驾管业务")
-    kiosk.tap("交通违法缴款", exact=True)
-    kiosk.tap("输入车牌号", exact=True)
+    kiosk.tap("交通违法处理缴款", exact=True)
+    kiosk.tap("只查车牌号", exact=True)
     kiosk.tap(kiosk.app.tr("app.next"))  # confirm the choice
-    type_keys(kiosk, "京A10000")
+    type_keys(kiosk, "京A12345")  # the demo register's car with four records (backend/fines.py)
     kiosk.tap(kiosk.app.tr("app.next"))
     return kiosk.app.screen("step").widget
 
@@ -272,7 +274,7 @@ def test_backend_fault_at_violations(kiosk: Any, proxy: FaultProxy, fault: str) 
         assert step.offline and not step.refused
         assert_way_forward(kiosk, "lookup.retry")
         kiosk.tap(kiosk.app.tr("lookup.retry"), exact=True)
-    kiosk.wait_until(lambda: len(step.items) == 2, timeout_s=20, what="the two violations after the fault")
+    kiosk.wait_until(lambda: len(step.items) == 4, timeout_s=20, what="the car's records after the fault")
     return_to_attract(kiosk)
 
 

@@ -14,6 +14,7 @@ import pytest
 from screens import icons
 from screens.harness.layout import GlyphTable
 from screens.harness.tour_steps import Hold, flow_at
+from tests.ui.faults import reset_demo_fines
 
 pytestmark = pytest.mark.ui
 
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.ui
 def _violations_step(kiosk: Any) -> Any:
     app = kiosk.app
     kiosk.wait_until(lambda: app.runtime.queue is not None, timeout_s=30, what="the request queue")
+    reset_demo_fines(kiosk)  # an earlier test may have paid them
     service = app.catalogue["traffic-fine"]
     target = next(s for s in service.steps if s.kind == "violations")
     flow_at(app, service, target)  # by ID card: the simulated resident card, 张三丰

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from kiosk.visit.privacy import mask_id_number, mask_name
+from tests.ui.faults import reset_demo_fines
 
 pytestmark = pytest.mark.ui
 
@@ -308,6 +309,7 @@ def test_photo_step_guides_captures_and_accepts_a_compliant_photo(kiosk: Any) ->
 def test_fines_by_plate_alone_show_no_movements_and_are_paid_only_after_identifying(kiosk: Any) -> None:
     plate = "京A12345"  # the demo register's car with four unpaid records (backend/fines.py)
     kiosk.wait_until(lambda: kiosk.app.runtime.queue is not None, timeout_s=30, what="the request queue")
+    reset_demo_fines(kiosk)
     kiosk.tap_at(300, 300)
     kiosk.tap("车驾管业务")
     kiosk.tap("缴款测试业务")
