@@ -15,7 +15,7 @@ from kivy.uix.boxlayout import BoxLayout
 from screens.maintenance.page import MaintenancePage
 
 REFRESH_S = 1.0
-ROLES = ("card_reader", "camera", "printer", "a4_printer", "fingerprint")
+ROLES = ("card_reader", "camera", "printer", "a4_printer", "scanner", "fingerprint")
 STATES = ("ok", "degraded", "down", "unknown")
 
 

