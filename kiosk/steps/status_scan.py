@@ -37,11 +37,43 @@ NOT_FOUND_AFTER_S = 6.0
 NOT_RECEIPT_HOLD_S = 3.0  # keep the "not a receipt" hint up this long after the last such code
 
 
-class QrScanner:
+class _ScanThread:
+    """One code source on its own daemon thread (``_run``), stopped by an event; ``found`` holds
+    the request id once a receipt's code was read."""
+
+    thread_name = "scan"
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.found: str | None = None
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+            self._thread.start()
+
+    def stop(self, join_s: float = 1.0) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(join_s)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+
+class QrScanner(_ScanThread):
     """Decode receipt QR codes from ``camera`` until one is found or :meth:`stop` is called.
 
     Callbacks run on the UI thread through ``post``: ``on_frame(frame)`` for the preview,
     ``on_hint(key)`` when the hint changes, ``on_found(request_id)`` once."""
+
+    thread_name = "qr-scan"
 
     def __init__(
         self,
@@ -54,6 +86,7 @@ class QrScanner:
         clock: Callable[[], float] = time.monotonic,
         not_found_after_s: float = NOT_FOUND_AFTER_S,
     ) -> None:
+        super().__init__()
         self.camera = camera
         self._post = post
         self._frames: Latest[Frame] = Latest(post, on_frame)
@@ -61,26 +94,8 @@ class QrScanner:
         self._on_found = on_found
         self._clock = clock
         self._not_found_after_s = not_found_after_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._hint = ""
         self.decode_ms: list[float] = []  # recent decode times (benchmarks, technicians)
-        self.found: str | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="qr-scan", daemon=True)
-            self._thread.start()
-
-    def stop(self, join_s: float = 1.0) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(join_s)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def _hint_now(self, key: str) -> None:
         if key != self._hint:
@@ -134,13 +149,15 @@ class QrScanner:
             self.decode_ms = [*self.decode_ms[-49:], (time.perf_counter() - begun) * 1000]
 
 
-class CodeReader:
+class CodeReader(_ScanThread):
     """Receipt codes from the kiosk's QR scanner (``[devices.scanner]``, drivers/scanner/), read
     beside the camera while the look-up scans: the same callbacks as :class:`QrScanner`, so the
     first of the two to see a receipt's code ends the scan.
 
     A code that is not a receipt's gives the "not a receipt" hint; garbled bytes are logged and
     the next code read; a scanner that goes away is logged once and the camera carries on."""
+
+    thread_name = "qr-scanner-device"
 
     def __init__(
         self,
@@ -151,29 +168,12 @@ class CodeReader:
         on_found: Callable[[str], None],
         read_s: float = 0.5,
     ) -> None:
+        super().__init__()
         self.scanner = scanner
         self._post = post
         self._on_hint = on_hint
         self._on_found = on_found
         self._read_s = read_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.found: str | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="qr-scanner-device", daemon=True)
-            self._thread.start()
-
-    def stop(self, join_s: float = 1.0) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(join_s)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
         from drivers.errors import DeviceDisconnected, DeviceError
