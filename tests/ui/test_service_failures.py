@@ -119,6 +119,8 @@ def _to_traffic_fine_plate(kiosk: Any, plate: str) -> Any:
 
 def test_traffic_fine_with_nothing_to_pay(kiosk: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     kiosk.wait_until(lambda: kiosk.app.runtime.queue is not None, timeout_s=30, what="the request queue")
+    runtime_queue = kiosk.app.runtime.queue  # earlier visits' requests delivered first: only this one counts
+    kiosk.wait_until(lambda: runtime_queue.status().pending == 0, timeout_s=60, what="the outbox to drain")
     before_outbox, before_backend = outbox_total(kiosk), backend_requests(kiosk)
     step = _to_traffic_fine_plate(kiosk, NO_VIOLATIONS)
     kiosk.wait_until(lambda: not step.busy and step.message, timeout_s=20, what="the violations answer")
