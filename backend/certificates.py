@@ -4,7 +4,8 @@ A key ring is one folder (``kiosk-backend serve --cert-keys DIR``)::
 
     DIR/cert-<KEYID>.pem    PKCS#8 private key, mode 0600, one per key ever made
     DIR/current             the id of the key that signs new certificates
-    DIR/public.pem          every public key with its id (rewritten by generate and rotate)
+    DIR/public.pem          every public key with its id (rewritten by generate and rotate), mode
+                            0600 like the rest of the folder; ``keys export-public`` shares it
 
 ``keys generate`` makes the first key; ``keys rotate`` makes a new one and makes it current, keeping
 the older ones so the certificates they signed still verify (``keys export-public`` writes every
@@ -116,7 +117,7 @@ class KeyRing:
             os.replace(tmp, self.folder / CURRENT)  # the switch to the new key is atomic
             public = self.folder / f".{PUBLIC}.tmp"
             public.write_text(self.export_public(), encoding="ascii")
-            os.chmod(public, 0o644)
+            os.chmod(public, 0o600)  # the folder is the owner's alone; export-public shares the keys
             os.replace(public, self.folder / PUBLIC)
         except OSError as exc:
             raise KeyRingError(f"cannot write a certificate key in {self.folder}: {exc.strerror}") from exc
