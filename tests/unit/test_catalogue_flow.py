@@ -11,6 +11,7 @@ from kiosk.errors import CatalogueError, ConfigError, FlowError
 from kiosk.services.catalogue import SERVICE_IDS, Catalogue
 from kiosk.services.flow import Flow, service_availability
 from kiosk.visit.session import Session
+from tests.unit.catalogue_files import one_service
 
 ALL_KINDS = frozenset(
     {"consent", "form", "review", "done", "read_card", "take_photo", "plate", "verify_identity", "face_check",
@@ -34,17 +35,9 @@ def test_catalogue_lists_every_service_of_the_product(catalogue: Catalogue) -> N
 
 
 def test_catalogue_rejects_unknown_step_kind_and_bad_condition(tmp_path: Path) -> None:
-    bad = tmp_path / "services.toml"
-    bad.write_text(
+    bad = one_service(
+        tmp_path,
         """
-[[services]]
-id = "x"
-category = "household"
-request_type = "household.x"
-request_version = 1
-fee_fen = 0
-title = { zh = "甲", en = "X" }
-help = { zh = "甲", en = "X" }
 [[services.steps]]
 id = "a"
 kind = "teleport"
@@ -53,7 +46,6 @@ when = { field = "nothing", equals = "1" }
 id = "done"
 kind = "done"
 """,
-        encoding="utf-8",
     )
     with pytest.raises(CatalogueError) as info:
         Catalogue.load(bad)

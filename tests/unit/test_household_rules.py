@@ -27,6 +27,7 @@ from kiosk.steps.household_rules import (
     guardian_outcome,
 )
 from kiosk.visit.session import Session
+from tests.unit.catalogue_files import one_service
 from tests.unit.engine_fakes import InlineRunner
 
 TODAY = dt.date(2026, 12, 2)
@@ -167,17 +168,9 @@ def test_steps_for_the_applicant_get_the_session_itself(catalogue: Catalogue) ->
 
 
 def test_a_condition_on_what_a_step_sets_itself_is_refused(tmp_path: Path) -> None:
-    bad = tmp_path / "services.toml"
-    bad.write_text(
+    bad = one_service(
+        tmp_path,
         """
-[[services]]
-id = "x"
-category = "household"
-request_type = "household.x"
-request_version = 1
-fee_fen = 0
-title = { zh = "甲", en = "X" }
-help = { zh = "甲", en = "X" }
 [[services.steps]]
 id = "rules"
 kind = "applicant_rules"
@@ -186,7 +179,6 @@ when = { field = "applicant_minor", equals = "yes" }
 id = "done"
 kind = "done"
 """,
-        encoding="utf-8",
     )
     with pytest.raises(CatalogueError, match="set by this step"):
         Catalogue.load(bad)
