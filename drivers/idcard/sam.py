@@ -262,10 +262,8 @@ class SamSerialReader:
         frame = encode_command(*command)
         last: DeviceError | None = None
         for attempt in range(attempts if attempts is not None else self.retries + 1):
-            # A reply that came after its command timed out (a loaded host, a slow reader) would be
-            # read as the answer to this one: what waits in the buffer now belongs to no command.
-            serial.discard_input()
             if attempt:
+                serial.discard_input()  # leftovers of the bad reply must not be taken for the next
                 log.debug("retrying %02X %02X after: %s", command[0], command[1], last)
             serial.write(frame)
             try:
@@ -279,10 +277,6 @@ class SamSerialReader:
                 continue
             if reply.sw3 in expect or reply.sw3 in (SW_NO_CARD, SW_NO_CONTENT):
                 return reply
-            if reply.sw3 == SW_FIND_OK:
-                # only a find is answered 9F: the late reply of an earlier find, not this command's
-                last = self._error(reply)
-                continue
             raise self._error(reply)
         assert last is not None
         last.device, last.port = self._device, self.port

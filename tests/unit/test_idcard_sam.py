@@ -241,31 +241,6 @@ def test_one_corrupted_reply_is_retried(make_reader: Callable[..., tuple[SamSeri
     assert port.sent == [(0x20, 0x01), (0x20, 0x01)]
 
 
-def test_a_late_reply_waiting_in_the_buffer_is_not_taken_for_the_next_command(
-    make_reader: Callable[..., tuple[SamSerialReader, FakePort]],
-) -> None:
-    # a find that timed out on a loaded host: its 9F reply arrives before the select is sent
-    reader, port = make_reader(good_reader)
-    port.pending += encode_reply(0x9F, bytes(4))
-    assert reader.select_card() == bytes(range(8))
-    assert port.sent == [(0x20, 0x02)]
-
-
-def test_a_late_find_reply_read_before_this_commands_own_is_retried(
-    make_reader: Callable[..., tuple[SamSerialReader, FakePort]],
-) -> None:
-    # the late find reply lands just after the select is written, ahead of the select's reply
-    late = [encode_reply(0x9F, bytes(4))]
-
-    def answer(cmd: Command) -> bytes:
-        reply = good_reader(cmd)
-        return (late.pop() + reply) if cmd.cmd == 0x20 and cmd.para == 0x02 and late else reply
-
-    reader, port = make_reader(answer)
-    assert reader.select_card() == bytes(range(8))
-    assert port.sent == [(0x20, 0x02), (0x20, 0x02)]
-
-
 def test_always_corrupted_is_reported_after_bounded_retries(
     make_reader: Callable[..., tuple[SamSerialReader, FakePort]],
 ) -> None:
